@@ -1,0 +1,1 @@
+"""Under-cloud deployer: Heat + Chef orchestration of HA OpenStack over-clouds."""

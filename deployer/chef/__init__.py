@@ -1,0 +1,1 @@
+"""Chef Infra Server API client (signed requests) and cookbook upload."""

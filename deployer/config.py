@@ -1,0 +1,175 @@
+"""Deployer configuration: one INI file plus DEPLOYER_* environment overrides.
+
+The embedded default needs no file at all: everything lives under one state
+directory and every server listens on loopback.  Pointing the deployer at a
+remote Heat (Keystone credentials from clouds.yaml or OS_* variables) and a
+remote Chef server is a matter of setting ``[heat] mode = remote`` and
+``[chef] mode = remote`` with their URLs and keys; no code changes.
+
+Lookup order for the file: ``$DEPLOYER_CONFIG``, ``<state_dir>/deployer.conf``,
+``/etc/deployer/deployer.conf``.  Any key can be overridden from the
+environment as ``DEPLOYER_<SECTION>_<KEY>`` (e.g. ``DEPLOYER_HEAT_PORT``).
+"""
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import os
+from pathlib import Path
+
+DEFAULT_STATE_DIR = "/var/lib/deployer"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class HeatSettings:
+    mode: str = "embedded"          # embedded | remote
+    bind_host: str = "127.0.0.1"
+    port: int = 8006
+    # remote mode: a clouds.yaml cloud name, or empty to use OS_* variables
+    cloud: str = ""
+    endpoint: str = ""              # optional override of the catalog endpoint
+
+    @property
+    def embedded_endpoint(self) -> str:
+        return f"http://{self.bind_host}:{self.port}/v1/admin"
+
+
+@dataclasses.dataclass(frozen=True)
+class ChefSettings:
+    mode: str = "embedded"          # embedded | remote
+    bind_host: str = "127.0.0.1"
+    port: int = 14545
+    # remote mode (or explicit override): server URL, the admin identity and key
+    server_url: str = ""
+    client_name: str = "admin"
+    client_key: str = ""            # path to the PEM key of client_name
+    validator_name: str = "chef-validator"
+    validator_key: str = ""
+    auth_version: str = "1.3"       # 1.3, or 1.0 for old servers
+    verify_tls: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class ApiSettings:
+    bind_host: str = "127.0.0.1"
+    port: int = 8100
+    workers: int = 2
+    database_url: str = ""          # default: sqlite file in the state dir
+    auth_strategy: str = "noauth"   # noauth (loopback only) | keystone
+    run_workers: int = 4            # concurrent node runs in the worker process
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.bind_host}:{self.port}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    state_dir: Path
+    heat: HeatSettings
+    chef: ChefSettings
+    api: ApiSettings
+    source: str = ""                # the file that was read, if any
+
+    # Derived locations inside the state directory, one place to change them.
+    @property
+    def heat_dir(self) -> Path:
+        return self.state_dir / "heat"
+
+    @property
+    def chef_dir(self) -> Path:
+        return self.state_dir / "chef"
+
+    @property
+    def api_dir(self) -> Path:
+        return self.state_dir / "api"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "log"
+
+    @property
+    def chef_server_url(self) -> str:
+        if self.chef.server_url:
+            return self.chef.server_url.rstrip("/")
+        return f"http://{self.chef.bind_host}:{self.chef.port}"
+
+    @property
+    def chef_client_key(self) -> Path:
+        if self.chef.client_key:
+            return Path(self.chef.client_key)
+        return self.chef_dir / "conf" / "admin.pem"
+
+    @property
+    def chef_validator_key(self) -> Path:
+        if self.chef.validator_key:
+            return Path(self.chef.validator_key)
+        return self.chef_dir / "conf" / "chef-validator.pem"
+
+    @property
+    def database_url(self) -> str:
+        return self.api.database_url or f"sqlite:///{self.api_dir / 'deployer.sqlite'}"
+
+
+def _coerce(field: dataclasses.Field, raw: str, where: str):
+    kind = field.type if isinstance(field.type, str) else field.type.__name__
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "bool":
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+    except ValueError:
+        raise ConfigError(f"{where}: expected {kind}, got {raw!r}") from None
+    return raw
+
+
+def _section(cls, parser: configparser.ConfigParser, name: str, env: dict):
+    values = {}
+    for field in dataclasses.fields(cls):
+        env_key = f"DEPLOYER_{name.upper()}_{field.name.upper()}"
+        if env_key in env:
+            values[field.name] = _coerce(field, env[env_key], env_key)
+        elif parser.has_option(name, field.name):
+            values[field.name] = _coerce(field, parser.get(name, field.name),
+                                         f"[{name}] {field.name}")
+    settings = cls(**values)
+    mode = getattr(settings, "mode", None)
+    if mode is not None and mode not in ("embedded", "remote"):
+        raise ConfigError(f"[{name}] mode: expected 'embedded' or 'remote', got {mode!r}")
+    return settings
+
+
+def load(path: str | os.PathLike | None = None, env: dict | None = None) -> Config:
+    """Read the configuration; a missing file means the embedded defaults."""
+    env = dict(os.environ if env is None else env)
+    state_dir = Path(env.get("DEPLOYER_STATE_DIR", DEFAULT_STATE_DIR))
+    candidates = [path, env.get("DEPLOYER_CONFIG"), state_dir / "deployer.conf",
+                  "/etc/deployer/deployer.conf"]
+    parser = configparser.ConfigParser(interpolation=None)
+    source = ""
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            parser.read(candidate)
+            source = str(candidate)
+            break
+        if candidate and candidate in (path, env.get("DEPLOYER_CONFIG")):
+            raise ConfigError(f"configuration file {candidate} does not exist")
+    if "DEPLOYER_STATE_DIR" not in env and parser.has_option("DEFAULT", "state_dir"):
+        state_dir = Path(parser.get("DEFAULT", "state_dir"))
+    api = _section(ApiSettings, parser, "api", env)
+    if api.auth_strategy not in ("noauth", "keystone"):
+        raise ConfigError(f"[api] auth_strategy: expected noauth or keystone, got {api.auth_strategy!r}")
+    return Config(state_dir=state_dir.resolve(),
+                  heat=_section(HeatSettings, parser, "heat", env),
+                  chef=_section(ChefSettings, parser, "chef", env),
+                  api=api, source=source)
