@@ -1,0 +1,1 @@
+"""Deployer REST API (Flask)."""

@@ -1,0 +1,1 @@
+"""Bootstrapping bare servers into Chef over SSH (node runs)."""
