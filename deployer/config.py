@@ -69,11 +69,30 @@ class ApiSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class ContentSettings:
+    """Where the shipped templates, Chef environments, roles and cookbooks are."""
+    hot_templates_dir: str = str(REPO_ROOT / "hot_templates")
+    chef_environments_dir: str = str(REPO_ROOT / "environments" / "chef")
+    heat_environments_dir: str = str(REPO_ROOT / "environments" / "heat")
+    roles_dir: str = str(REPO_ROOT / "roles")
+    cookbooks_dir: str = str(REPO_ROOT / "cookbooks")
+
+
+@dataclasses.dataclass(frozen=True)
+class BootstrapSettings:
+    """How node runs get chef-client onto a bare server (see contract.ChefInstallSource)."""
+    chef_client_install: str = "present"   # present | copy | url | command
+    chef_client_location: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     state_dir: Path
     heat: HeatSettings
     chef: ChefSettings
     api: ApiSettings
+    content: ContentSettings = ContentSettings()
+    bootstrap: BootstrapSettings = BootstrapSettings()
     source: str = ""                # the file that was read, if any
 
     # Derived locations inside the state directory, one place to change them.
@@ -172,4 +191,7 @@ def load(path: str | os.PathLike | None = None, env: dict | None = None) -> Conf
     return Config(state_dir=state_dir.resolve(),
                   heat=_section(HeatSettings, parser, "heat", env),
                   chef=_section(ChefSettings, parser, "chef", env),
-                  api=api, source=source)
+                  api=api,
+                  content=_section(ContentSettings, parser, "content", env),
+                  bootstrap=_section(BootstrapSettings, parser, "bootstrap", env),
+                  source=source)
