@@ -1,0 +1,377 @@
+"""IBM::SCO::Node: a bare server bootstrapped into Chef and converged, in order.
+
+The resource of the origin document (Properties Address, User, Password,
+KeyFile; Metadata ``chef-runlist`` and ``order``) plus what real sites need
+(SSH port, sudo, host key pinning, Chef environment and server overrides).
+
+Ordering: a node depends on every IBM::SCO::Node of its stack with a lower
+``order``, through Heat's own dependency graph, so order 1 converges before
+order 2, equal orders run in parallel, and delete runs in reverse.
+
+Nothing blocks heat-engine: ``handle_create`` asks the deployer API to start a
+node run (SSH bootstrap + chef-client, executed by the deployer's worker) and
+``check_create_complete`` polls it.  Failures name the node, the phase and the
+tail of the output.  Update re-converges only a node whose run-list or
+properties changed; delete removes the Chef node and client.
+"""
+from __future__ import annotations
+
+import re
+import time
+
+from heat.common import exception
+from heat.common.i18n import _
+from heat.engine import attributes, constraints, properties, resource, support
+
+from heat_plugins import common
+
+RUN_LIST_ITEM = re.compile(r"^(?:role|recipe)\[[A-Za-z0-9_.:@ -]+\]$")
+BARE_RECIPE = re.compile(r"^[A-Za-z0-9_.:@-]+$")
+PLACEHOLDER_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+OUTPUT_TAIL_CHARS = 4096
+ACTIVE_RUN_STATES = ("queued", "running")
+
+
+def run_list_of(metadata) -> list[str]:
+    """The normalised run-list from ``chef-runlist`` (a comma string or a list)."""
+    raw = (metadata or {}).get("chef-runlist") or []
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    run_list = []
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        if BARE_RECIPE.match(item) and "[" not in item:
+            item = f"recipe[{item}]"  # Chef's own normalisation of a bare name
+        if not RUN_LIST_ITEM.match(item):
+            raise ValueError(f"chef-runlist: {item!r} is not role[name] or recipe[name]")
+        run_list.append(item)
+    return run_list
+
+
+def order_of(metadata) -> int:
+    raw = (metadata or {}).get("order", 0)
+    try:
+        order = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"order: expected an integer, got {raw!r}") from None
+    if order < 0:
+        raise ValueError(f"order: must be 0 or more, got {order}")
+    return order
+
+
+class SCONode(resource.Resource):
+    """A bare server that joins Chef and converges its run-list."""
+
+    support_status = support.SupportStatus(version="2026.1")
+
+    PROPERTIES = (
+        ADDRESS, USER, PASSWORD, KEY_FILE, PORT, SUDO, HOST_KEY_FINGERPRINT,
+        NODE_NAME, CHEF_ENVIRONMENT, ENVIRONMENT_TEMPLATE, CHEF_SERVER_URL,
+    ) = (
+        "Address", "User", "Password", "KeyFile", "Port", "Sudo", "HostKeyFingerprint",
+        "NodeName", "ChefEnvironment", "EnvironmentTemplate", "ChefServerUrl",
+    )
+
+    ATTRIBUTES = (
+        NODE_NAME_ATTR, ADDRESS_ATTR, RUN_LIST_ATTR, ENVIRONMENT_ATTR,
+        STATUS_CODE, STDOUT, STDERR,
+    ) = (
+        "node_name", "address", "run_list", "environment",
+        "deploy_status_code", "deploy_stdout", "deploy_stderr",
+    )
+
+    properties_schema = {
+        ADDRESS: properties.Schema(
+            properties.Schema.STRING, _("IP address or host name the server is reached at over SSH."),
+            required=True, update_allowed=True,
+            constraints=[constraints.Length(min=1, max=255)]),
+        USER: properties.Schema(
+            properties.Schema.STRING, _("SSH user; a non-root user needs Sudo."),
+            default="root", update_allowed=True,
+            constraints=[constraints.AllowedPattern(r"^[a-z_][a-z0-9_.-]*$")]),
+        PASSWORD: properties.Schema(
+            properties.Schema.STRING,
+            _("SSH password. Pass it from a hidden (NoEcho) parameter; it is never stored "
+              "in resource data, events or attributes."),
+            update_allowed=True),
+        KEY_FILE: properties.Schema(
+            properties.Schema.STRING,
+            _("Path, on the deployer host, of the SSH private key to log in with."),
+            update_allowed=True),
+        PORT: properties.Schema(
+            properties.Schema.INTEGER, _("SSH port."), default=22, update_allowed=True,
+            constraints=[constraints.Range(min=1, max=65535)]),
+        SUDO: properties.Schema(
+            properties.Schema.BOOLEAN, _("Run the bootstrap with sudo (for a non-root User)."),
+            default=False, update_allowed=True),
+        HOST_KEY_FINGERPRINT: properties.Schema(
+            properties.Schema.STRING,
+            _("SHA256 fingerprint of the server's SSH host key to pin (as ssh-keygen -l "
+              "prints it); a different key fails the run."),
+            update_allowed=True,
+            constraints=[constraints.AllowedPattern(r"^SHA256:[A-Za-z0-9+/]{43}=?$")]),
+        NODE_NAME: properties.Schema(
+            properties.Schema.STRING,
+            _("Chef node and client name; defaults to <stack name>-<resource name>."),
+            constraints=[constraints.AllowedPattern(r"^[A-Za-z0-9_.:-]+$")]),
+        CHEF_ENVIRONMENT: properties.Schema(
+            properties.Schema.STRING,
+            _("An existing Chef environment to converge in, e.g. "
+              "{get_resource: <an IBM::SCO::ChefEnvironment>}."),
+            update_allowed=True,
+            constraints=[constraints.AllowedPattern(r"^[A-Za-z0-9_-]+$")]),
+        ENVIRONMENT_TEMPLATE: properties.Schema(
+            properties.Schema.STRING,
+            _("Chef environment template (environments/chef/<name>.json) rendered for this "
+              "stack from the stack outputs whose names are its placeholders. Defaults to "
+              "the stack parameter ChefEnvironmentTemplate, then to the deployer default."),
+            update_allowed=True,
+            constraints=[constraints.AllowedPattern(r"^[A-Za-z0-9_-]+$")]),
+        CHEF_SERVER_URL: properties.Schema(
+            properties.Schema.STRING,
+            _("Chef server URL the node uses, when not the deployer's own server."),
+            update_allowed=True),
+    }
+
+    attributes_schema = {
+        NODE_NAME_ATTR: attributes.Schema(_("Chef node name."), type=attributes.Schema.STRING),
+        ADDRESS_ATTR: attributes.Schema(_("Address the node was reached at."),
+                                        type=attributes.Schema.STRING),
+        RUN_LIST_ATTR: attributes.Schema(_("The node's Chef run-list."),
+                                         type=attributes.Schema.LIST),
+        ENVIRONMENT_ATTR: attributes.Schema(_("The Chef environment the node converges in."),
+                                            type=attributes.Schema.STRING),
+        STATUS_CODE: attributes.Schema(_("Exit status of the last chef-client run."),
+                                       type=attributes.Schema.INTEGER),
+        STDOUT: attributes.Schema(_("Tail of the last node run's standard output."),
+                                  type=attributes.Schema.STRING),
+        STDERR: attributes.Schema(_("Tail of the last node run's error output."),
+                                  type=attributes.Schema.STRING),
+    }
+
+    # -- ordering -----------------------------------------------------------
+
+    def _template_order(self) -> int:
+        try:
+            return order_of(self.t.metadata())
+        except ValueError:
+            return 0  # validate() reports it
+
+    def add_dependencies(self, deps):
+        """Depend on every node of this stack with a lower ``order``.
+
+        Implicit on purpose: ``order`` is the origin document's way to sequence
+        nodes.  Reading the template definition (self.t) needs no DB access.
+        """
+        super().add_dependencies(deps)
+        mine = self._template_order()
+        for other in self.stack.resources.values():
+            if other is not self and isinstance(other, SCONode) and other._template_order() < mine:
+                deps += (self, other)
+
+    # -- validation ---------------------------------------------------------
+
+    def validate(self):
+        super().validate()
+        metadata = self.t.metadata()
+        try:
+            run_list_of(metadata)
+            order_of(metadata)
+        except ValueError as exc:
+            raise exception.StackValidationFailed(message=f"{self.name}: Metadata {exc}")
+        if not (self.properties[self.PASSWORD] or self.properties[self.KEY_FILE]):
+            raise exception.StackValidationFailed(
+                message=f"{self.name}: Properties: one of Password or KeyFile is required")
+        if self.properties[self.CHEF_ENVIRONMENT] and self.properties[self.ENVIRONMENT_TEMPLATE]:
+            raise exception.StackValidationFailed(
+                message=f"{self.name}: Properties: ChefEnvironment and EnvironmentTemplate "
+                        f"are mutually exclusive")
+
+    # -- helpers ------------------------------------------------------------
+
+    def _client(self):
+        return common.api_client(self.context)
+
+    def _node_name(self, props) -> str:
+        return props[self.NODE_NAME] or common.chef_name(self.stack.name, self.name)
+
+    def _environment_template(self, props) -> str | None:
+        """The template to render for this stack, or None when an environment is given."""
+        if props[self.CHEF_ENVIRONMENT]:
+            return None
+        if props[self.ENVIRONMENT_TEMPLATE]:
+            return props[self.ENVIRONMENT_TEMPLATE]
+        if "ChefEnvironmentTemplate" in self.stack.parameters:
+            return self.stack.parameters["ChefEnvironmentTemplate"]
+        return common.options().default_environment_template
+
+    def _placeholder_values(self, placeholders) -> dict:
+        """Values for the template's placeholders from same-named stack outputs.
+
+        Only outputs named like a placeholder are read (the origin's style);
+        a missing one is reported by the deployer as an unfilled placeholder.
+        """
+        values = {}
+        for name in placeholders:
+            output = self.stack.outputs.get(name)
+            if output is not None:
+                values[name] = output.get_value()
+        return values
+
+    def _ensure_environment(self, props) -> str:
+        """Render and upload this stack's Chef environment when the node needs one."""
+        template = self._environment_template(props)
+        if template is None:
+            return props[self.CHEF_ENVIRONMENT]
+        name = common.chef_name(self.stack.name)
+        client = self._client()
+        placeholders = client.environment_template(template)["placeholders"]
+        client.render_environment(name, template, self._placeholder_values(placeholders))
+        self.data_set("rendered_environment", name)
+        return name
+
+    def _run_spec(self, props, metadata, environment: str) -> dict:
+        spec = {
+            "node_name": self._node_name(props),
+            "target": {
+                "address": props[self.ADDRESS], "port": props[self.PORT],
+                "user": props[self.USER], "password": props[self.PASSWORD],
+                "key_file": props[self.KEY_FILE], "sudo": props[self.SUDO],
+                "host_key_fingerprint": props[self.HOST_KEY_FINGERPRINT],
+            },
+            "run_list": run_list_of(metadata),
+            "environment": environment,
+            "action": "converge",
+            "stack_id": self.stack.id,
+            "stack_name": self.stack.name,
+            "resource_name": self.name,
+        }
+        if props[self.CHEF_SERVER_URL]:
+            spec["chef_server_url"] = props[self.CHEF_SERVER_URL]
+        return spec
+
+    def _start_run(self, props, metadata) -> dict:
+        environment = self._ensure_environment(props)
+        run = self._client().start_run(self._run_spec(props, metadata, environment))
+        self.data_set("run_id", run["id"])
+        self.data_set("environment", environment)
+        return {"run_id": run["id"], "unreachable_since": None}
+
+    def _poll(self, token) -> bool:
+        """True when the run succeeded; raises on failure; PollDelay while it runs."""
+        from deployer.client import DeployerUnavailable
+        options = common.options()
+        try:
+            run = self._client().get_run(token["run_id"])
+        except DeployerUnavailable as exc:
+            since = token["unreachable_since"] = token["unreachable_since"] or time.monotonic()
+            if time.monotonic() - since > options.api_unreachable_grace:
+                raise exception.Error(
+                    f"SCO node {self.name}: deployer API unreachable for more than "
+                    f"{options.api_unreachable_grace} s ({exc})")
+            raise resource.PollDelay(options.poll_interval)
+        token["unreachable_since"] = None
+        if run["status"] in ACTIVE_RUN_STATES:
+            raise resource.PollDelay(options.poll_interval)
+        self._store_outcome(run)
+        if run["status"] == "succeeded":
+            return True
+        raise exception.Error(run.get("reason") or
+                              f"SCO node {self.name}: node run {run['id']} {run['status']}")
+
+    def _store_outcome(self, run) -> None:
+        if run.get("exit_code") is not None:
+            self.data_set("status_code", str(run["exit_code"]))
+        self.data_set("stdout", (run.get("stdout_tail") or "")[-OUTPUT_TAIL_CHARS:])
+        self.data_set("stderr", (run.get("stderr_tail") or "")[-OUTPUT_TAIL_CHARS:])
+
+    def _cancel_active_run(self) -> None:
+        run_id = self.data().get("run_id")
+        if run_id:
+            self._client().cancel_run(run_id)
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def handle_create(self):
+        node_name = self._node_name(self.properties)
+        try:
+            return self._start_run(self.properties, self.metadata_get())
+        finally:
+            # Identity first, so a delete after a failed create still cleans Chef.
+            self.resource_id_set(node_name)
+
+    def check_create_complete(self, token):
+        return self._poll(token)
+
+    def handle_update(self, json_snippet, tmpl_diff, prop_diff):
+        old_run_list = run_list_of(self.metadata_get())
+        new_metadata = json_snippet.metadata()
+        if tmpl_diff.metadata_changed():
+            self.metadata_set(new_metadata)  # Heat does not persist it by itself
+        if not prop_diff and run_list_of(new_metadata) == old_run_list:
+            return None  # e.g. only `order` changed: nothing to converge
+        self.properties = json_snippet.properties(self.properties_schema, self.context)
+        return self._start_run(self.properties, new_metadata)
+
+    def check_update_complete(self, token):
+        return token is None or self._poll(token)
+
+    def handle_create_cancel(self, token):
+        self._cancel_active_run()
+
+    def handle_update_cancel(self, token):
+        self._cancel_active_run()
+
+    def handle_delete(self):
+        if self.resource_id is None:
+            return None
+        client = self._client()
+        run_id = self.data().get("run_id")
+        if run_id and client.get_run(run_id)["status"] in ACTIVE_RUN_STATES:
+            client.cancel_run(run_id)
+        client.delete_chef_node(self.resource_id)  # already gone is fine
+        rendered = self.data().get("rendered_environment")
+        if rendered:
+            # The last node of the stack to go removes the stack's environment.
+            client.delete_environment(rendered, if_unused=True)
+        return None
+
+    # -- attributes and events ----------------------------------------------
+
+    def _resolve_attribute(self, name):
+        if name == self.NODE_NAME_ATTR:
+            return self.resource_id or self._node_name(self.properties)
+        if name == self.ADDRESS_ATTR:
+            return self.properties[self.ADDRESS]
+        if name == self.RUN_LIST_ATTR:
+            return run_list_of(self.metadata_get())
+        if name == self.ENVIRONMENT_ATTR:
+            return self.data().get("environment")
+        if name == self.STATUS_CODE:
+            code = self.data().get("status_code")
+            return int(code) if code not in (None, "None") else None
+        if name == self.STDOUT:
+            return self.data().get("stdout")
+        if name == self.STDERR:
+            return self.data().get("stderr")
+        return None
+
+    def _show_resource(self):
+        return None  # never echo properties (Password) through the `show` attribute
+
+    def _add_event(self, action, status, reason):
+        """Record events without a reference to the stored properties.
+
+        Heat's event-show returns the resource's stored property data, which
+        would include the SSH Password; our events carry only the state change.
+        """
+        from heat.engine import event
+        ev = event.Event(self.context, self.stack, action, status, reason,
+                         self.resource_id or self.physical_resource_name(), None, None,
+                         self.name, self.type())
+        ev.store()
+        self.stack.dispatch_event(ev)
+
+
+def resource_mapping():
+    return {"IBM::SCO::Node": SCONode}
