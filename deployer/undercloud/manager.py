@@ -1,0 +1,163 @@
+"""The embedded under-cloud as one unit: start, stop and report its servers.
+
+Start order follows the data flow: the Chef server first (the API needs its
+keys), then the deployer database migrations, the deployer API and its
+worker, and Heat last (its node resources call the API).  Stop runs in
+reverse.  In remote mode a part is not started here; ``status`` says where it
+is reached instead.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from deployer.config import REPO_ROOT, Config
+from deployer.undercloud.process import ManagedProcess, ProcessError, tcp_ready
+
+
+@dataclasses.dataclass
+class ComponentStatus:
+    name: str
+    running: bool
+    pid: int | None
+    endpoint: str
+    rss_bytes: int = 0
+    note: str = ""
+
+
+def _http_ok(url: str):
+    def probe() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+    return probe
+
+
+class Undercloud:
+    """The servers of the embedded under-cloud described by one Config."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+
+    # -- the parts ------------------------------------------------------------
+
+    def chef_server(self):
+        from deployer.undercloud.goiardi import EmbeddedChefServer
+        return EmbeddedChefServer(self.cfg.chef_dir, host=self.cfg.chef.bind_host,
+                                  port=self.cfg.chef.port)
+
+    def heat(self):
+        from deployer.undercloud.heat import EmbeddedHeat
+        return EmbeddedHeat(self.cfg.heat_dir, host=self.cfg.heat.bind_host, port=self.cfg.heat.port,
+                            plugin_dirs=[REPO_ROOT / "heat_plugins"],
+                            extra_conf={"deployer": {"api_url": self.cfg.api.url}})
+
+    def _service_env(self) -> dict:
+        env = dict(os.environ)
+        env["DEPLOYER_STATE_DIR"] = str(self.cfg.state_dir)
+        if self.cfg.source:
+            env["DEPLOYER_CONFIG"] = self.cfg.source
+        return env
+
+    def api(self) -> ManagedProcess:
+        api = self.cfg.api
+        return ManagedProcess(
+            name="deployer API (gunicorn)",
+            argv=[sys.executable, "-m", "gunicorn",
+                  "--config", str(REPO_ROOT / "etc" / "deployer" / "gunicorn.conf.py"),
+                  "--bind", f"{api.bind_host}:{api.port}", "--workers", str(api.workers),
+                  "--pid", str(self.cfg.api_dir / "gunicorn.pid"),
+                  "deployer.wsgi:application"],
+            pid_file=self.cfg.api_dir / "api.pid", log_file=self.cfg.log_dir / "api.log",
+            ready=_http_ok(f"{api.url}/healthcheck"), host=api.bind_host, port=api.port,
+            env=self._service_env())
+
+    def worker(self) -> ManagedProcess:
+        return ManagedProcess(
+            name="deployer worker",
+            argv=[sys.executable, "-m", "deployer.cli.main", "worker"],
+            pid_file=self.cfg.api_dir / "worker.pid", log_file=self.cfg.log_dir / "worker.log",
+            ready=lambda: True, env=self._service_env())
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def up(self, sync_content: bool = True, report=print) -> dict[str, float]:
+        """Start every embedded part; returns seconds spent per part."""
+        self.cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        timings: dict[str, float] = {}
+
+        def step(label, action):
+            started = time.monotonic()
+            action()
+            timings[label] = time.monotonic() - started
+            report(f"{label}: ready in {timings[label]:.2f} s")
+
+        if self.cfg.chef.mode == "embedded":
+            chef = self.chef_server()
+            step("chef server", lambda: (chef.configure(), chef.start()))
+        step("database", self._migrate)
+        step("deployer API", self.api().start)
+        step("deployer worker", self.worker().start)
+        if self.cfg.heat.mode == "embedded":
+            heat = self.heat()
+            step("heat", lambda: (heat.configure(), heat.start()))
+        if sync_content:
+            step("chef content", self.sync_chef_content)
+        return timings
+
+    def down(self, report=print) -> None:
+        parts = []
+        if self.cfg.heat.mode == "embedded":
+            parts.append(("heat", self.heat()))
+        parts += [("deployer worker", self.worker()), ("deployer API", self.api())]
+        if self.cfg.chef.mode == "embedded":
+            parts.append(("chef server", self.chef_server()))
+        for label, part in parts:
+            report(f"{label}: {'stopped' if part.stop() else 'was not running'}")
+
+    def _migrate(self) -> None:
+        from deployer.db.migrate import upgrade
+        upgrade(self.cfg)
+
+    def sync_chef_content(self) -> None:
+        """Upload the shipped cookbooks and roles to the Chef server (unchanged ones are kept)."""
+        import json
+        from deployer.chef.cookbooks import upload_all
+        from deployer.chef.server import ChefServer
+        server = ChefServer.from_config(self.cfg)
+        cookbooks = Path(self.cfg.content.cookbooks_dir)
+        if cookbooks.is_dir() and any(cookbooks.iterdir()):
+            upload_all(server, cookbooks)
+        for role_file in sorted(Path(self.cfg.content.roles_dir).glob("*.json")):
+            server.upsert_role(json.loads(role_file.read_text()))
+
+    def status(self) -> list[ComponentStatus]:
+        rows = []
+        if self.cfg.chef.mode == "embedded":
+            chef = self.chef_server()
+            rows.append(ComponentStatus("chef server (goiardi)", chef.running(), chef.pid(),
+                                        self.cfg.chef_server_url, chef.rss_bytes()))
+        else:
+            rows.append(ComponentStatus("chef server", True, None, self.cfg.chef_server_url,
+                                        note="remote"))
+        for proc, endpoint in ((self.api(), self.cfg.api.url), (self.worker(), "-")):
+            rows.append(ComponentStatus(proc.name, proc.running(), proc.pid(), endpoint,
+                                        proc.rss_bytes()))
+        if self.cfg.heat.mode == "embedded":
+            heat = self.heat()
+            rows.append(ComponentStatus("heat (engine + API)", heat.running(), heat.pid(),
+                                        heat.endpoint, heat.rss_bytes()))
+        else:
+            rows.append(ComponentStatus("heat", True, None,
+                                        self.cfg.heat.endpoint or f"cloud {self.cfg.heat.cloud or 'OS_*'}",
+                                        note="remote"))
+        return rows
+
+
+__all__ = ["Undercloud", "ComponentStatus", "ProcessError"]
