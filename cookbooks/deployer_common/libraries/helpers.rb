@@ -1,0 +1,36 @@
+#
+# Template variables for the generic OpenStack INI template.  Pure functions
+# of plain hashes, shared by the resource and the rendering harness.
+module DeployerCommon
+  module Helpers
+    # Templates this cookbook renders from node attributes alone (none: the INI
+    # template is fed by the service cookbooks, which register their own
+    # entries pointing at cookbook 'deployer_common').  See tests/chef_render/render.rb.
+    TEMPLATES = {}.freeze
+
+    module_function
+
+    # {'service_config' => {section => {option => 'string'}}} for
+    # openstack-service.conf.erb.  Booleans become True/False (oslo.config),
+    # lists are comma-joined, nil options are left out.
+    def service_config(sections)
+      raise InvalidAttribute, 'service config must be a Hash of section => {option => value}' unless sections.is_a?(Hash)
+      rendered = sections.each_with_object({}) do |(section, options), result|
+        raise InvalidAttribute, "service config section [#{section}] must be a Hash" unless options.is_a?(Hash)
+        result[section.to_s] = options.each_with_object({}) do |(key, value), lines|
+          lines[key.to_s] = ini_value(value) unless value.nil?
+        end
+      end
+      { 'service_config' => rendered }
+    end
+
+    def ini_value(value)
+      case value
+      when true then 'True'
+      when false then 'False'
+      when Array then value.map(&:to_s).join(',')
+      else value.to_s
+      end
+    end
+  end
+end

@@ -1,0 +1,74 @@
+# HAProxy on every controller, bound to the VIPs (node['deployer']['vips']).
+
+default['deployer']['haproxy']['config_file'] = '/etc/haproxy/haproxy.cfg'
+default['deployer']['haproxy']['binary'] = '/usr/sbin/haproxy'
+
+# global section; set chroot/stats_socket/user/group to false to leave them
+# out (e.g. several instances on one test host).
+default['deployer']['haproxy']['global']['maxconn'] = 4096
+default['deployer']['haproxy']['global']['log'] = '/dev/log local0'
+default['deployer']['haproxy']['global']['chroot'] = '/var/lib/haproxy'
+default['deployer']['haproxy']['global']['stats_socket'] = '/run/haproxy/admin.sock'
+default['deployer']['haproxy']['global']['user'] = 'haproxy'
+default['deployer']['haproxy']['global']['group'] = 'haproxy'
+default['deployer']['haproxy']['global']['pidfile'] = false
+
+# defaults section: "for the other services, defaults available in the web worked well".
+default['deployer']['haproxy']['defaults']['retries'] = 3
+default['deployer']['haproxy']['defaults']['timeouts'] = {
+  'connect' => '5s', 'client' => '1m', 'server' => '1m', 'check' => '10s', 'queue' => '1m',
+}
+
+# Health check timings on every server line (origin: check inter 2000 rise 2 fall 5).
+default['deployer']['haproxy']['check'] = { 'inter' => 2000, 'rise' => 2, 'fall' => 5 }
+
+# Stats page ("a great way to monitor and debug the environment").  bind_address
+# false means this controller's own address.
+default['deployer']['haproxy']['stats'] = {
+  'enabled' => true, 'bind_address' => false, 'port' => 1936, 'uri' => '/haproxy?stats', 'refresh' => '10s',
+}
+
+# Local health endpoint that keepalived's vrrp_script polls over HTTP.
+default['deployer']['haproxy']['monitor'] = { 'bind_address' => '127.0.0.1', 'port' => 8404, 'uri' => '/healthz' }
+
+# OpenStack API listeners, bound to the node['deployer']['cluster']['api_vip'] VIP
+# unless 'vip' names another cluster.  'backend_port' defaults to 'port'; the
+# services themselves bind the controller's own address.  'check' is httpchk
+# (origin), ssl-hello-chk or tcp.  balance: roundrobin, or source for sticky UIs.
+default['deployer']['haproxy']['services'] = {
+  'keystone' => { 'enabled' => true, 'port' => 5000, 'balance' => 'roundrobin', 'check' => 'httpchk' },
+  'keystone-admin' => { 'enabled' => true, 'port' => 35357, 'balance' => 'roundrobin', 'check' => 'httpchk' },
+  'glance-api' => { 'enabled' => true, 'port' => 9292, 'balance' => 'roundrobin', 'check' => 'httpchk' },
+  'glance-registry' => { 'enabled' => true, 'port' => 9191, 'balance' => 'roundrobin', 'check' => 'httpchk' },
+  'nova-api' => { 'enabled' => true, 'port' => 8774, 'balance' => 'roundrobin', 'check' => 'httpchk' },
+  'nova-metadata' => { 'enabled' => true, 'port' => 8775, 'balance' => 'roundrobin', 'check' => 'httpchk' },
+  'nova-novncproxy' => { 'enabled' => true, 'port' => 6080, 'balance' => 'source', 'check' => 'tcp' },
+  'cinder-api' => { 'enabled' => true, 'port' => 8776, 'balance' => 'roundrobin', 'check' => 'httpchk' },
+  'heat-api' => { 'enabled' => true, 'port' => 8004, 'balance' => 'roundrobin', 'check' => 'httpchk' },
+  'heat-api-cfn' => { 'enabled' => true, 'port' => 8000, 'balance' => 'roundrobin', 'check' => 'httpchk' },
+  # nova-network multi-host (origin) needs no neutron-server; enable it for Neutron clouds.
+  'neutron-server' => { 'enabled' => false, 'port' => 9696, 'balance' => 'roundrobin', 'check' => 'httpchk' },
+  'horizon' => { 'enabled' => true, 'port' => 80, 'balance' => 'source', 'check' => 'httpchk' },
+  'horizon-ssl' => { 'enabled' => true, 'port' => 443, 'balance' => 'source', 'check' => 'ssl-hello-chk' },
+}
+
+# Galera behind HAProxy, bound to the node['deployer']['cluster']['db_vip'] VIP:
+# a 3306 listener whose writer is the first controller (active/passive), plus one
+# listener per node['deployer']['databases'] port whose writer rotates over the
+# controllers by port order (origin: 3307 nova -> mysql-1, 3308 keystone ->
+# mysql-2, 3309 glance -> mysql-3).  Every other server is 'backup'.
+# "In our data node, we found that much longer timeouts worked best."
+default['deployer']['haproxy']['galera'] = {
+  'enabled' => true,
+  'port' => 3306,
+  'backend_port' => 3306,
+  'check_user' => 'haproxy_check',
+  'timeouts' => { 'client' => '90m', 'server' => '90m', 'connect' => '5s' },
+  # Kill sessions on a writer marked down, and on the backups once the writer is
+  # back, so clients never write through two nodes at once.
+  'on_marked_down' => 'shutdown-sessions',
+  'on_marked_up' => 'shutdown-backup-sessions',
+}
+
+# HAProxy binds the VIP on controllers that do not hold it yet.
+default['deployer']['haproxy']['nonlocal_bind'] = true

@@ -1,0 +1,99 @@
+"""Render a cookbook template the way a Chef converge would, without chef-client.
+
+CONTRACT
+    render(cookbook, template, *, node, role=None, environment=None, secrets=None,
+           cookbooks_dir=COOKBOOKS_DIR) -> str
+
+    cookbook     cookbook directory name under cookbooks/, e.g. "deployer_haproxy"
+    template     a key of that cookbook's <CamelCase>::Helpers::TEMPLATES registry,
+                 e.g. "haproxy.cfg" (the registry names the .erb and the helper that
+                 computes its variables; render.rb documents the cookbook side)
+    node         {"name": "ctl1", "ipaddress": "10.0.0.11", ..., "normal": {...}}:
+                 every key except "name" and "normal" is an automatic (ohai)
+                 attribute; "normal" holds per-node attributes (addresses, ports,
+                 datadir, memory sizes) that beat role/environment defaults
+    role         a Chef role as a dict, a path to its JSON file, or a list of them
+    environment  a Chef environment as a dict or a path to its JSON file
+    secrets      {"<data bag>": {"<item>": {"<key>": "<value>"}}}: the data bag
+                 items deployer_secret() would read.  Passed on stdin, never argv.
+
+    node_attributes(cookbook, *, node, role=None, environment=None) -> dict gives the
+    merged attributes (Chef precedence, see render.rb) the helpers receive.
+
+    Errors raise RenderError with render.rb's one-line reason (the offending
+    attribute or template line); secret values never appear in it.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+HARNESS_DIR = Path(__file__).resolve().parent
+RENDER_RB = HARNESS_DIR / "render.rb"
+COOKBOOKS_DIR = HARNESS_DIR.parent.parent / "cookbooks"
+
+ChefDoc = dict[str, Any] | str | Path
+
+
+class RenderError(Exception):
+    """The template could not be rendered; the message says which input is wrong."""
+
+
+def _load(doc: ChefDoc | None) -> dict[str, Any] | None:
+    if doc is None or isinstance(doc, dict):
+        return doc
+    return json.loads(Path(doc).read_text())
+
+
+def _roles(role: ChefDoc | list[ChefDoc] | None) -> list[dict[str, Any]]:
+    if role is None:
+        return []
+    items = role if isinstance(role, list) else [role]
+    return [_load(item) for item in items]
+
+
+def _run(request: dict[str, Any]) -> str:
+    proc = subprocess.run(
+        ["ruby", str(RENDER_RB)],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RenderError(proc.stderr.strip() or f"render.rb exited {proc.returncode}")
+    return proc.stdout
+
+
+def _request(action: str, cookbook: str, template: str | None, node: dict[str, Any],
+             role: ChefDoc | list[ChefDoc] | None, environment: ChefDoc | None,
+             secrets: dict[str, Any] | None, cookbooks_dir: Path) -> dict[str, Any]:
+    if not isinstance(node, dict) or not node.get("name"):
+        raise RenderError("node must be a dict with a 'name'")
+    return {
+        "action": action,
+        "cookbooks_dir": str(cookbooks_dir),
+        "cookbook": cookbook,
+        "template": template,
+        "roles": _roles(role),
+        "environment": _load(environment),
+        "node": node,
+        "secrets": secrets or {},
+    }
+
+
+def render(cookbook: str, template: str, *, node: dict[str, Any],
+           role: ChefDoc | list[ChefDoc] | None = None, environment: ChefDoc | None = None,
+           secrets: dict[str, Any] | None = None, cookbooks_dir: Path = COOKBOOKS_DIR) -> str:
+    """The rendered text of `template` from `cookbook` for this node."""
+    return _run(_request("render", cookbook, template, node, role, environment, secrets, cookbooks_dir))
+
+
+def node_attributes(cookbook: str, *, node: dict[str, Any],
+                    role: ChefDoc | list[ChefDoc] | None = None, environment: ChefDoc | None = None,
+                    cookbooks_dir: Path = COOKBOOKS_DIR) -> dict[str, Any]:
+    """The merged node attributes a converge of `cookbook` would see."""
+    return json.loads(_run(_request("attributes", cookbook, None, node, role, environment, None, cookbooks_dir)))

@@ -1,0 +1,262 @@
+#!/usr/bin/env ruby
+# frozen_string_literal: true
+
+# Render a deployer cookbook template outside chef-client (which no registry
+# here ships), the way a converge would: attribute files + role + environment +
+# node attributes merged with Chef's precedence, the cookbook's library helpers
+# computing the template variables, and Ruby's ERB (trim mode '-') rendering.
+#
+# CONTRACT (the Python wrapper render.py is the usual caller)
+#   ruby render.rb < request.json > output
+#   request = {
+#     "cookbooks_dir": "/path/to/cookbooks",
+#     "action":      "render" (default) | "attributes",
+#     "cookbook":    "deployer_haproxy",
+#     "template":    "haproxy.cfg",          # a key of <Cookbook>::Helpers::TEMPLATES
+#     "roles":       [<Chef role JSON>, ...], # default_attributes / override_attributes / run_list
+#     "environment": <Chef environment JSON> or null,
+#     "node":        {"name": "ctl1", "ipaddress": "10.0.0.11", ..., "normal": {...}},
+#                    # every key but "name" and "normal" is an automatic (ohai) attribute
+#     "secrets":     {"<bag>": {"<item>": {"<key>": "<value>"}}}   # stands in for data bags
+#   }
+#   "render" prints the rendered file; "attributes" prints the merged node
+#   attributes as JSON.  Any error: a one-line message on stderr, exit status 2.
+#
+# COOKBOOK SIDE (how a cookbook makes a template renderable here)
+#   module <CamelCasedCookbookName>::Helpers
+#     TEMPLATES = { 'haproxy.cfg' => { source: 'haproxy.cfg.erb', variables: :haproxy_config } }
+#     # optional cookbook: 'deployer_common' when the .erb lives in another cookbook
+#     def self.haproxy_config(node, secret) ... end   # => Hash of template variables
+#   end
+#   `node` is the merged attributes as a plain Hash with string keys plus 'name'
+#   and 'chef_environment' (what node.to_hash gives in Chef); `secret` is a
+#   callable (bag, item, key) -> String.  The cookbook's resource passes
+#   `variables Helpers.haproxy_config(node.to_hash, deployer_secret_lookup)` to its
+#   template, so the harness and a real converge compute the same variables.
+#
+# PRECEDENCE (https://docs.chef.io/attribute_precedence/, lowest first):
+#   attribute-file default < environment default < role default
+#   < node normal (-j JSON) < attribute-file normal
+#   < attribute-file override < role override < environment override < automatic (ohai)
+# Hashes merge key by key; any other value (arrays included) replaces the lower
+# one, as in Chef::Mixin::DeepMerge.hash_only_merge.  Roles merge in list order.
+# Attribute files load for the dependency closure of the rendered cookbook and of
+# the roles' run-list recipes, dependencies first.
+
+require 'erb'
+require 'json'
+
+module ChefRender
+  class Error < StandardError; end
+
+  module_function
+
+  def deep_merge(lower, higher)
+    return higher unless lower.is_a?(Hash) && higher.is_a?(Hash)
+    lower.merge(higher) { |_, low, high| deep_merge(low, high) }
+  end
+
+  def stringify(value)
+    case value
+    when Hash then value.each_with_object({}) { |(k, v), h| h[k.to_s] = stringify(v) }
+    when Array then value.map { |v| stringify(v) }
+    when Symbol then value.to_s
+    else value
+    end
+  end
+
+  def camelize(cookbook)
+    cookbook.split('_').map(&:capitalize).join
+  end
+
+  # Auto-vivifying attribute level, as node.default[...] in an attribute file.
+  def vivid_hash
+    Hash.new { |hash, key| hash[key.to_s] = vivid_hash }
+  end
+
+  # Evaluates attributes/*.rb files: default/normal/override writers, node reads.
+  class AttributeFiles
+    LEVELS = %w(default normal override).freeze
+    attr_reader :levels
+
+    def initialize(automatic, name)
+      @levels = LEVELS.to_h { |level| [level, ChefRender.vivid_hash] }
+      @automatic = automatic
+      @name = name
+    end
+
+    def load(path)
+      instance_eval(File.read(path), path)
+    end
+
+    LEVELS.each do |level|
+      define_method(level) { @levels[level] }
+    end
+
+    def node
+      self
+    end
+
+    def name
+      @name
+    end
+
+    # node['x'] in an attribute file reads the merged view of what is set so far.
+    def [](key)
+      merged = @levels.values.map { |level| ChefRender.stringify(level) }.reduce { |a, b| ChefRender.deep_merge(a, b) }
+      ChefRender.deep_merge(merged, @automatic)[key.to_s]
+    end
+  end
+
+  # Minimal metadata.rb reader: only `depends` matters here.
+  class Metadata
+    attr_reader :dependencies
+
+    def initialize(path)
+      @dependencies = []
+      instance_eval(File.read(path), path) if File.exist?(path)
+    end
+
+    def depends(name, *_constraints)
+      @dependencies << name
+    end
+
+    def method_missing(_name, *_args)
+      nil
+    end
+
+    def respond_to_missing?(_name, _include_private = false)
+      true
+    end
+  end
+
+  class Request
+    def initialize(request)
+      @dir = request.fetch('cookbooks_dir') { raise Error, 'request needs cookbooks_dir' }
+      @cookbook = request.fetch('cookbook') { raise Error, 'request needs cookbook' }
+      @roles = Array(request['roles'])
+      @environment = request['environment'] || {}
+      @node = request.fetch('node') { raise Error, 'request needs node' }
+      raise Error, "node needs a 'name'" unless @node.is_a?(Hash) && @node['name'].is_a?(String)
+      @secrets = request['secrets'] || {}
+      @template = request['template']
+    end
+
+    def cookbooks
+      return @cookbooks if @cookbooks
+      order = []
+      visit = lambda do |name|
+        next if order.include?(name)
+        dir = File.join(@dir, name)
+        raise Error, "cookbook #{name} not found in #{@dir}" unless Dir.exist?(dir)
+        Metadata.new(File.join(dir, 'metadata.rb')).dependencies.each { |dep| visit.call(dep) }
+        order << name
+      end
+      run_list_cookbooks.each { |name| visit.call(name) }
+      visit.call(@cookbook)
+      @cookbooks = order
+    end
+
+    def run_list_cookbooks
+      @roles.flat_map { |role| Array(role['run_list']) }.filter_map do |entry|
+        entry[/\Arecipe\[([^:\]]+)/, 1] || (entry.include?('[') ? nil : entry.split('::').first)
+      end
+    end
+
+    def automatic
+      @node.reject { |key, _| %w(name normal).include?(key) }
+    end
+
+    def attributes
+      files = AttributeFiles.new(automatic, @node['name'])
+      cookbooks.each do |name|
+        Dir.glob(File.join(@dir, name, 'attributes', '*.rb')).sort_by { |p| [File.basename(p) == 'default.rb' ? 0 : 1, p] }
+           .each { |path| files.load(path) }
+      end
+      level = ->(name) { ChefRender.stringify(files.levels[name]) }
+      role_level = ->(key) { @roles.map { |r| r[key] || {} }.reduce({}) { |a, b| ChefRender.deep_merge(a, b) } }
+      merged = [
+        level.call('default'),
+        @environment['default_attributes'] || {},
+        role_level.call('default_attributes'),
+        @node['normal'] || {},
+        level.call('normal'),
+        level.call('override'),
+        role_level.call('override_attributes'),
+        @environment['override_attributes'] || {},
+        automatic,
+      ].reduce({}) { |a, b| ChefRender.deep_merge(a, b) }
+      merged.merge('name' => @node['name'], 'chef_environment' => @environment['name'] || '_default')
+    end
+
+    def load_libraries
+      cookbooks.each do |name|
+        Dir.glob(File.join(@dir, name, 'libraries', '**', '*.rb')).sort.each { |path| load path }
+      end
+    end
+
+    def secret
+      lambda do |bag, item, key|
+        value = @secrets.dig(bag, item, key)
+        raise Error, "test secrets have no #{bag}/#{item} key '#{key}'" if value.nil?
+        value.to_s
+      end
+    end
+
+    def render
+      raise Error, 'request needs template' unless @template
+      load_libraries
+      helpers = helpers_module
+      entry = helpers::TEMPLATES[@template] or
+        raise Error, "#{helpers}::TEMPLATES has no '#{@template}' (has: #{helpers::TEMPLATES.keys.join(', ')})"
+      variables = helpers.public_send(entry.fetch(:variables), attributes, secret)
+      source = File.join(@dir, entry[:cookbook] || @cookbook, 'templates', 'default', entry.fetch(:source))
+      raise Error, "template source #{source} not found" unless File.exist?(source)
+      TemplateContext.new(variables, attributes).render(File.read(source), source)
+    end
+
+    def helpers_module
+      Object.const_get("#{ChefRender.camelize(@cookbook)}::Helpers")
+    rescue NameError
+      raise Error, "cookbook #{@cookbook} defines no #{ChefRender.camelize(@cookbook)}::Helpers module in libraries/"
+    end
+  end
+
+  # What a Chef template sees: one @instance variable per variables key, and node.
+  class TemplateContext
+    def initialize(variables, node)
+      variables.each { |key, value| instance_variable_set("@#{key}", value) }
+      @node = node
+    end
+
+    def node
+      @node
+    end
+
+    def render(source, path)
+      erb = ERB.new(source, trim_mode: '-')
+      erb.filename = path
+      erb.result(binding)
+    end
+  end
+end
+
+if $PROGRAM_NAME == __FILE__
+  begin
+    body = JSON.parse($stdin.read)
+    request = ChefRender::Request.new(body)
+    case (action = body['action'] || 'render')
+    when 'render' then $stdout.write(request.render)
+    when 'attributes' then $stdout.write(JSON.pretty_generate(request.attributes))
+    else raise ChefRender::Error, "unknown action #{action}"
+    end
+  rescue ChefRender::Error, JSON::ParserError, KeyError => e
+    warn "render.rb: #{e.message}"
+    exit 2
+  rescue StandardError, ScriptError => e
+    # Helper validation errors (DeployerCommon::InvalidAttribute, VrrpConflict, ...)
+    # and template bugs; the first frame says which file and line.
+    warn "render.rb: #{e.class}: #{e.message} (at #{Array(e.backtrace).first})"
+    exit 2
+  end
+end
