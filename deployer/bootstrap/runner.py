@@ -1,0 +1,347 @@
+"""Execute one node run: bootstrap a server over SSH into Chef and converge it.
+
+``execute(spec, reporter, chef)`` is called by the worker on its own thread.
+A converge goes through the phases of ``contract.PHASES`` in order:
+
+  connect    SSH in (password or key), check sudo, record the host key.
+  install    chef-client present? else install it from ``spec.install``.
+  register   create the node's Chef client (or rekey the existing one, never a
+             second client) and create/update the node object.
+  configure  write client.rb, the client key (0600) and first-boot.json.
+  converge   run chef-client with the environment, streaming its output.
+
+Connect and install come before register, so a node that cannot be reached
+leaves nothing on the Chef server; if configure fails on a first run, what
+register created is removed again.  A ``delete`` run removes the Chef node and
+client, then tidies /etc/chef on the node if it can still be reached.
+
+Every failure becomes one line: "node N (ADDR): PHASE failed: CAUSE; last
+output: TAIL", with secrets scrubbed.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import shlex
+import time
+
+from deployer.bootstrap import chef_config
+from deployer.bootstrap.contract import (
+    ACTIONS, CANCELLED, FAILED, SUCCEEDED, RunReporter, RunResult, RunSpec)
+from deployer.bootstrap.redact import LineRedactor, Redactor
+from deployer.bootstrap.ssh import (
+    CommandCancelled, CommandTimeout, SSHConnection, SSHError)
+from deployer.chef.errors import ChefNotFound, ChefServerError
+
+INSTALL_KINDS = ("present", "copy", "url", "command")
+CHEF_CLIENT_PATH = "/usr/local/bin/chef-client"
+TAIL_LINES = 5
+TAIL_CHARS = 600
+CANCEL_POLL_SECONDS = 1.0      # how often the reporter is asked about a cancel
+DELETE_CONNECT_TIMEOUT = 10.0  # best-effort node clean-up must not hold a delete up
+
+
+class _PhaseFailed(Exception):
+    def __init__(self, cause: str, exit_code: int | None = None):
+        super().__init__(cause)
+        self.exit_code = exit_code
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def execute(spec: RunSpec, reporter: RunReporter, chef) -> RunResult:
+    """Run ``spec`` to the end and say how it went; never raises for a node problem."""
+    return _NodeRun(spec, reporter, chef).execute()
+
+
+@dataclasses.dataclass
+class _Registration:
+    client_key: str = ""
+    created_client: bool = False
+    created_node: bool = False
+
+
+class _NodeRun:
+    def __init__(self, spec: RunSpec, reporter: RunReporter, chef):
+        self.spec = spec
+        self.reporter = reporter
+        self.chef = chef
+        self.redactor = Redactor([spec.target.password])
+        self.streams = {name: LineRedactor(self.redactor) for name in ("stdout", "stderr")}
+        self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+        self.deadline = time.monotonic() + spec.timeout
+        self.phase = "validation"
+        self.connection: SSHConnection | None = None
+        self._last_cancel_check = 0.0
+        self._cancel_seen = False
+
+    # -- driver ---------------------------------------------------------------
+    def execute(self) -> RunResult:
+        exit_code: int | None = None
+        try:
+            self._validate()
+            if self.spec.action == "delete":
+                self._delete()
+            else:
+                exit_code = self._converge_run()
+            return RunResult(SUCCEEDED, exit_code=exit_code)
+        except _Cancelled:
+            return RunResult(CANCELLED, reason=self._one_line(
+                f"{self._who()}: cancelled during {self.phase}; last output: {self._tail()}"))
+        except _PhaseFailed as failure:
+            return RunResult(FAILED, exit_code=failure.exit_code, reason=self._reason(str(failure)))
+        except Exception as exc:   # a bug or an unforeseen library error must still end the run
+            return RunResult(FAILED, reason=self._reason(f"unexpected {type(exc).__name__}: {exc}"))
+        finally:
+            if self.connection:
+                self.connection.close()
+
+    def _validate(self) -> None:
+        spec = self.spec
+        try:
+            chef_config.validate_node_name(spec.node_name)
+            if spec.action not in ACTIONS:
+                raise ValueError(f"action {spec.action!r} is not one of {', '.join(ACTIONS)}")
+            if spec.action == "delete":
+                return
+            self.run_list = chef_config.normalize_run_list(spec.run_list)
+            if not spec.environment:
+                raise ValueError("environment must be set (use _default for none)")
+            if spec.install.kind not in INSTALL_KINDS:
+                raise ValueError(f"install.kind {spec.install.kind!r} is not one of {', '.join(INSTALL_KINDS)}")
+            if spec.install.kind != "present" and not spec.install.location:
+                raise ValueError(f"install.location is required for install.kind {spec.install.kind!r}")
+        except ValueError as exc:
+            raise _PhaseFailed(str(exc)) from None
+
+    def _converge_run(self) -> int:
+        self._enter("connect")
+        self._connect(self.spec.target.connect_timeout)
+        self._enter("install")
+        self._install()
+        self._enter("register")
+        registration = self._register()
+        self._enter("configure", on_cancel=lambda: self._unregister(registration))
+        try:
+            self._configure(registration.client_key)
+        except (_PhaseFailed, _Cancelled):
+            self._unregister(registration)
+            raise
+        self._enter("converge", on_cancel=lambda: self._unregister(registration))
+        return self._converge()
+
+    # -- phases ---------------------------------------------------------------
+    def _connect(self, timeout: float) -> None:
+        target = dataclasses.replace(self.spec.target, connect_timeout=min(timeout, self._remaining()))
+        if target.user != "root" and not target.sudo:
+            raise _PhaseFailed(f"user {target.user} is not root and sudo is off; the bootstrap "
+                               "writes /etc/chef and must run as root (set sudo)")
+        try:
+            self.connection = SSHConnection.open(target)
+        except SSHError as exc:
+            raise _PhaseFailed(str(exc)) from None
+        how = "through sudo" if self.connection.needs_sudo else "directly"
+        self._note(f"connected to {target.address}:{target.port} as {target.user} (root {how}); "
+                   f"host key {self.connection.host_key_fingerprint}")
+
+    def _install(self) -> None:
+        version_check = "command -v chef-client >/dev/null 2>&1 && chef-client --version"
+        if self._run(version_check) == 0:
+            self._note("chef-client is already installed")
+            return
+        source = self.spec.install
+        if source.kind == "present":
+            raise _PhaseFailed("chef-client is not installed on the node and install.kind is "
+                               "'present'; install it first or choose copy, url or command")
+        self._note(f"chef-client missing; installing it ({source.kind}: {source.location})")
+        if source.kind == "copy":
+            try:
+                with open(source.location, "rb") as handle:
+                    program = handle.read()
+            except OSError as exc:
+                raise _PhaseFailed(f"install.location {source.location}: {exc.strerror}") from None
+            self._put(program, CHEF_CLIENT_PATH, 0o755)
+        else:
+            command = self._url_installer(source.location) if source.kind == "url" else source.location
+            rc = self._run(command)
+            if rc != 0:
+                raise _PhaseFailed(f"the chef-client installer ({source.kind}) exited with status {rc}")
+        if self._run(version_check) != 0:
+            raise _PhaseFailed("chef-client still does not run after installing it")
+
+    @staticmethod
+    def _url_installer(url: str) -> str:
+        """Download an installer script (omnitruck install.sh style) on the node and run it."""
+        quoted = shlex.quote(url)
+        return (
+            'set -e; script=$(mktemp); trap \'rm -f "$script"\' EXIT; '
+            f'if command -v curl >/dev/null 2>&1; then curl -fsSL --retry 2 -o "$script" {quoted}; '
+            f'elif command -v wget >/dev/null 2>&1; then wget -q -O "$script" {quoted}; '
+            'else echo "neither curl nor wget is installed on the node" >&2; exit 127; fi; '
+            'sh "$script"')
+
+    def _register(self) -> _Registration:
+        spec, chef, registration = self.spec, self.chef, _Registration()
+        try:
+            if spec.environment != "_default":
+                try:
+                    chef.get_environment(spec.environment)
+                except ChefNotFound:
+                    raise _PhaseFailed(f"Chef environment {spec.environment} does not exist "
+                                       "on the Chef server") from None
+            if chef.client_exists(spec.node_name):
+                registration.client_key = chef.rekey_client(spec.node_name)
+                self._note(f"Chef client {spec.node_name} exists: rekeyed")
+            else:
+                registration.client_key = chef.create_client(spec.node_name, admin=False)["private_key"]
+                registration.created_client = True
+                self._note(f"Chef client {spec.node_name} created")
+            if chef.node_exists(spec.node_name):
+                node = chef.get_node(spec.node_name)
+                node["run_list"] = self.run_list
+                node["chef_environment"] = spec.environment
+                chef.update_node(node)
+                self._note(f"Chef node {spec.node_name} updated: environment {spec.environment}, "
+                           f"run_list {', '.join(self.run_list)}")
+            else:
+                chef.create_node({
+                    "name": spec.node_name, "chef_environment": spec.environment,
+                    "run_list": self.run_list, "json_class": "Chef::Node", "chef_type": "node",
+                    "normal": {}, "default": {}, "override": {}, "automatic": {}})
+                registration.created_node = True
+                self._note(f"Chef node {spec.node_name} created")
+        except ChefServerError as exc:
+            self._unregister(registration)
+            raise _PhaseFailed(f"Chef server: {exc}") from None
+        return registration
+
+    def _unregister(self, registration: _Registration) -> None:
+        """Undo what this run's register created, so a failed first run leaves nothing."""
+        for created, kind, delete in (
+                (registration.created_node, "node", self.chef.delete_node),
+                (registration.created_client, "client", self.chef.delete_client)):
+            if not created:
+                continue
+            try:
+                delete(self.spec.node_name)
+                self._note(f"removed the Chef {kind} {self.spec.node_name} this run created")
+            except ChefNotFound:
+                pass
+            except ChefServerError as exc:
+                self._note(f"could not remove the Chef {kind} {self.spec.node_name}: {exc}")
+        registration.created_node = registration.created_client = False
+
+    def _configure(self, client_key: str) -> None:
+        server_url = self.spec.chef_server_url or self.chef.url
+        dirs = " ".join(shlex.quote(d) for d in (
+            chef_config.CHEF_DIR, chef_config.LOG_DIR, chef_config.CACHE_DIR, chef_config.BACKUP_DIR))
+        if self._run(f"mkdir -p {dirs}") != 0:
+            raise _PhaseFailed(f"could not create {chef_config.CHEF_DIR} and {chef_config.LOG_DIR}")
+        self._put(client_key.encode(), chef_config.CLIENT_KEY, 0o600)
+        self._put(chef_config.render_client_rb(server_url, self.spec.node_name).encode(),
+                  chef_config.CLIENT_RB, 0o644)
+        self._put(chef_config.render_first_boot(self.run_list).encode(), chef_config.FIRST_BOOT, 0o644)
+        self._note(f"wrote {chef_config.CLIENT_RB} (server {server_url}), {chef_config.CLIENT_KEY} "
+                   f"and {chef_config.FIRST_BOOT}")
+
+    def _converge(self) -> int:
+        command = (f"chef-client -E {shlex.quote(self.spec.environment)} "
+                   f"-j {chef_config.FIRST_BOOT} --no-color")
+        self._note(f"running: {command}")
+        # A terminal, so that cancel (closing the channel) hangs chef-client up.
+        rc = self._run(command, pty=True)
+        if rc == -1:
+            raise _PhaseFailed("chef-client was killed by a signal", exit_code=rc)
+        if rc != 0:
+            raise _PhaseFailed(f"chef-client exited with status {rc}", exit_code=rc)
+        self._note("chef-client finished successfully")
+        return rc
+
+    def _delete(self) -> None:
+        self._enter("register")
+        name = self.spec.node_name
+        for kind, delete in (("node", self.chef.delete_node), ("client", self.chef.delete_client)):
+            try:
+                delete(name)
+                self._note(f"removed the Chef {kind} {name}")
+            except ChefNotFound:
+                self._note(f"the Chef {kind} {name} was already gone")
+            except ChefServerError as exc:
+                raise _PhaseFailed(f"Chef server: {exc}") from None
+        self._enter("configure")
+        try:
+            self._connect(min(self.spec.target.connect_timeout, DELETE_CONNECT_TIMEOUT))
+            files = " ".join((chef_config.CLIENT_KEY, chef_config.CLIENT_RB, chef_config.FIRST_BOOT))
+            self._run(f"rm -f {files}")
+            self._note(f"removed the Chef client files from {self.spec.target.address}")
+        except _PhaseFailed as failure:
+            self._note(f"left the node's {chef_config.CHEF_DIR} as it is (best effort): {failure}")
+
+    # -- helpers --------------------------------------------------------------
+    def _enter(self, phase: str, on_cancel=None) -> None:
+        if self._should_cancel(force=True):
+            if on_cancel:
+                on_cancel()
+            raise _Cancelled()
+        if self._remaining() <= 0:
+            raise _PhaseFailed(f"the run exceeded its time limit of {self.spec.timeout:g}s")
+        self.phase = phase
+        self.reporter.phase(phase)
+
+    def _should_cancel(self, force: bool = False) -> bool:
+        now = time.monotonic()
+        if not self._cancel_seen and (force or now - self._last_cancel_check >= CANCEL_POLL_SECONDS):
+            self._last_cancel_check = now
+            self._cancel_seen = bool(self.reporter.cancelled())
+        return self._cancel_seen
+
+    def _remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def _run(self, command: str, *, pty: bool = False) -> int:
+        try:
+            return self.connection.run(command, on_output=self._output, timeout=max(self._remaining(), 0.1),
+                                       pty=pty, should_cancel=self._should_cancel)
+        except CommandCancelled:
+            raise _Cancelled() from None
+        except CommandTimeout:
+            raise _PhaseFailed(f"the run exceeded its time limit of {self.spec.timeout:g}s") from None
+        except SSHError as exc:
+            raise _PhaseFailed(str(exc)) from None
+        finally:
+            for stream, redactor in self.streams.items():
+                self._report(stream, redactor.flush())
+
+    def _put(self, data: bytes, path: str, mode: int) -> None:
+        try:
+            self.connection.put_file(data, path, mode)
+        except SSHError as exc:
+            raise _PhaseFailed(str(exc)) from None
+
+    def _output(self, stream: str, text: str) -> None:
+        self._report(stream, self.streams[stream].feed(text))
+
+    def _report(self, stream: str, text: str) -> None:
+        if not text:
+            return
+        self.tail.extend(line.strip() for line in text.splitlines() if line.strip())
+        self.reporter.output(stream, text)
+
+    def _note(self, message: str) -> None:
+        """The runner's own progress lines, marked so they stand out from node output."""
+        self.reporter.output("stdout", self.redactor.scrub(f"[deployer] {message}") + "\n")
+
+    def _who(self) -> str:
+        return f"node {self.spec.node_name} ({self.spec.target.address})"
+
+    def _tail(self) -> str:
+        text = " | ".join(self.tail) or "(none)"
+        return text if len(text) <= TAIL_CHARS else "..." + text[-TAIL_CHARS:]
+
+    def _reason(self, cause: str) -> str:
+        return self._one_line(f"{self._who()}: {self.phase} failed: {cause}; last output: {self._tail()}")
+
+    def _one_line(self, text: str) -> str:
+        return " ".join(self.redactor.scrub(text).split())

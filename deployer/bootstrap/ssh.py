@@ -1,0 +1,342 @@
+"""One SSH connection to a node: connect, run commands, upload files.
+
+Built on paramiko.  What it adds is what a bootstrap needs from SSH:
+- each way a connection can fail has its own exception class and a message an
+  operator can act on (wrong credentials vs. nothing listening vs. no route vs.
+  a hung host vs. a host key that changed);
+- the host key is pinned by its SHA256 fingerprint when one is given, and the
+  fingerprint seen is recorded either way;
+- commands run as root directly, or through sudo for a non-root user
+  (NOPASSWD, or the password fed on stdin, never on the command line);
+- output is streamed to a callback while the command runs, with a timeout and a
+  cancel check polled between reads.
+
+The password never appears in any message this module produces.
+"""
+from __future__ import annotations
+
+import codecs
+import errno
+import os
+import select
+import shlex
+import socket
+import time
+import uuid
+from typing import Callable
+
+import paramiko
+from paramiko.ssh_exception import NoValidConnectionsError
+
+from deployer.bootstrap.contract import NodeTarget
+
+OutputCallback = Callable[[str, str], None]     # (stream, text)
+
+_POLL_SECONDS = 0.25
+
+
+class SSHError(Exception):
+    """Any failure talking to a node over SSH; the message says which and why."""
+
+
+class SSHAuthError(SSHError):
+    """The node refused the credentials."""
+
+
+class SSHConnectionRefused(SSHError):
+    """Nothing listens on the SSH port (server down, sshd stopped)."""
+
+
+class SSHTimeout(SSHError):
+    """No answer at all within the connect timeout (link down, firewall drop)."""
+
+
+class SSHUnreachable(SSHError):
+    """The network says there is no route to the node."""
+
+
+class SSHBannerTimeout(SSHError):
+    """TCP connected but sshd never spoke (hung host, overloaded sshd)."""
+
+
+class SSHHostKeyMismatch(SSHError):
+    """The node's host key differs from the pinned fingerprint."""
+
+
+class SSHKeyFileError(SSHError):
+    """The private key file for login cannot be read."""
+
+
+class SSHSudoError(SSHError):
+    """The user cannot run commands as root through sudo."""
+
+
+class SSHConnectionLost(SSHError):
+    """The connection dropped while a command was running."""
+
+
+class CommandTimeout(SSHError):
+    """A command ran longer than its time limit and was abandoned."""
+
+
+class CommandCancelled(SSHError):
+    """The caller asked to stop; the command's channel was closed."""
+
+
+def normalize_fingerprint(value: str) -> str:
+    """'SHA256:abc=' / 'abc' -> 'SHA256:abc' (OpenSSH prints no base64 padding)."""
+    value = value.strip()
+    if value.upper().startswith("SHA256:"):
+        value = value[len("SHA256:"):]
+    return "SHA256:" + value.rstrip("=")
+
+
+class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
+    """Accepts the host key if it matches the pin (or when there is no pin)."""
+
+    def __init__(self, target: NodeTarget):
+        self._target = target
+        self.seen: str | None = None
+
+    def missing_host_key(self, client, hostname, key) -> None:
+        self.seen = normalize_fingerprint(key.fingerprint)
+        expected = self._target.host_key_fingerprint
+        if expected and normalize_fingerprint(expected) != self.seen:
+            raise SSHHostKeyMismatch(
+                f"host key mismatch for {_where(self._target)}: expected "
+                f"{normalize_fingerprint(expected)}, the server presented {self.seen} "
+                f"({key.get_name()}); the server was reinstalled or the connection is "
+                "intercepted - update the pinned fingerprint only if the change is expected")
+
+
+def _where(target: NodeTarget) -> str:
+    return f"{target.address}:{target.port}"
+
+
+def _classify_os_error(target: NodeTarget, exc: OSError) -> SSHError:
+    where = _where(target)
+    if exc.errno == errno.ECONNREFUSED:
+        return SSHConnectionRefused(
+            f"connection refused by {where}: nothing listens on the SSH port (sshd or the server is down)")
+    if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN):
+        return SSHUnreachable(f"no route to {where}: {os.strerror(exc.errno)}")
+    if isinstance(exc, (socket.timeout, TimeoutError)) or exc.errno == errno.ETIMEDOUT:
+        return SSHTimeout(
+            f"no answer from {where} within {target.connect_timeout:g}s "
+            "(host down, link down or packets dropped)")
+    return SSHError(f"cannot connect to {where}: {exc.strerror or exc}")
+
+
+class SSHConnection:
+    """An open, authenticated SSH session to one node."""
+
+    def __init__(self, target: NodeTarget, client: paramiko.SSHClient, fingerprint: str):
+        self.target = target
+        self.host_key_fingerprint = fingerprint
+        self._client = client
+        self._sudo_mode: str | None = None     # None (root/no sudo), "nopasswd", "password"
+
+    # -- connecting ---------------------------------------------------------
+    @classmethod
+    def open(cls, target: NodeTarget) -> "SSHConnection":
+        """Connect and log in; then, for a non-root user with sudo on, check sudo works."""
+        if not target.password and not target.key_file:
+            raise SSHAuthError(f"no password and no key file given for {target.user}@{_where(target)}")
+        if target.key_file and not os.access(target.key_file, os.R_OK):
+            raise SSHKeyFileError(f"cannot read the SSH key file {target.key_file}")
+        policy = _PinnedHostKey(target)
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(policy)
+        timeout = target.connect_timeout
+        try:
+            client.connect(
+                hostname=target.address, port=target.port, username=target.user,
+                password=target.password, key_filename=target.key_file,
+                timeout=timeout, banner_timeout=timeout, auth_timeout=timeout,
+                channel_timeout=timeout, allow_agent=False, look_for_keys=False)
+        except SSHError:
+            client.close()
+            raise
+        except paramiko.AuthenticationException:
+            client.close()
+            method = " and ".join(m for m, v in (("key", target.key_file), ("password", target.password)) if v)
+            raise SSHAuthError(
+                f"authentication failed for {target.user}@{_where(target)} ({method} rejected)") from None
+        except NoValidConnectionsError as exc:
+            client.close()
+            raise _classify_os_error(target, next(iter(exc.errors.values()))) from None
+        except OSError as exc:   # socket.timeout and TimeoutError are OSErrors too
+            client.close()
+            raise _classify_os_error(target, exc) from None
+        except paramiko.SSHException as exc:
+            client.close()
+            if "banner" in str(exc).lower():
+                raise SSHBannerTimeout(
+                    f"{_where(target)} accepted TCP but sent no SSH banner within {timeout:g}s "
+                    "(host hung or sshd overloaded)") from None
+            raise SSHError(f"SSH negotiation with {_where(target)} failed: {exc}") from None
+        connection = cls(target, client, policy.seen or "")
+        if target.user != "root" and target.sudo:
+            try:
+                connection._detect_sudo()
+            except SSHError:
+                connection.close()
+                raise
+        return connection
+
+    def _detect_sudo(self) -> None:
+        """Find out how sudo works for this user: without a password, or with it."""
+        errors: list[str] = []
+        collect = lambda stream, text: errors.append(text)   # noqa: E731 - tiny sink
+        if self._exec("sudo -n true", on_output=collect) == 0:
+            self._sudo_mode = "nopasswd"
+            return
+        if self.target.password:
+            self._sudo_mode = "password"
+            if self.run("true", on_output=collect, timeout=self.target.connect_timeout) == 0:
+                return
+        self._sudo_mode = None
+        detail = " ".join("".join(errors).split())[-200:] or "sudo refused"
+        raise SSHSudoError(f"user {self.target.user} cannot become root with sudo on "
+                           f"{_where(self.target)}: {detail}")
+
+    @property
+    def needs_sudo(self) -> bool:
+        return self._sudo_mode is not None
+
+    # -- commands -----------------------------------------------------------
+    def run(self, command: str, *, sudo: bool | None = None, on_output: OutputCallback | None = None,
+            timeout: float | None = None, pty: bool = False,
+            should_cancel: Callable[[], bool] | None = None) -> int:
+        """Run ``command`` through the remote shell and return its exit status.
+
+        sudo: None = as root when this connection uses sudo; False = as the login user.
+        pty: allocate a terminal, so that closing the channel (cancel, timeout)
+        hangs up the remote process (SIGHUP) instead of leaving it running.
+        A process killed by a signal returns -1.
+        """
+        use_sudo = self.needs_sudo if sudo is None else (sudo and self.needs_sudo)
+        if not use_sudo:
+            return self._exec(command, on_output=on_output, timeout=timeout, pty=pty,
+                              should_cancel=should_cancel)
+        inner = "sh -c " + shlex.quote(command)
+        if self._sudo_mode == "nopasswd":
+            return self._exec("sudo -n -- " + inner, on_output=on_output, timeout=timeout,
+                              pty=pty, should_cancel=should_cancel)
+        return self._exec("sudo -S -p '' -- " + inner, on_output=on_output, timeout=timeout,
+                          pty=pty, should_cancel=should_cancel, feed_password=True)
+
+    def _exec(self, command: str, *, on_output: OutputCallback | None = None,
+              timeout: float | None = None, pty: bool = False,
+              should_cancel: Callable[[], bool] | None = None, feed_password: bool = False) -> int:
+        transport = self._client.get_transport()
+        if transport is None or not transport.is_active():
+            raise SSHConnectionLost(f"the SSH connection to {_where(self.target)} is closed")
+        marker = None
+        if feed_password and pty:
+            # Turn echo off and wait for the marker before sending the password,
+            # so the terminal never echoes it back.
+            marker = f"__deployer_ready_{uuid.uuid4().hex}__"
+            command = f"stty -echo 2>/dev/null; echo {marker}; exec {command}"
+        channel = transport.open_session(timeout=self.target.connect_timeout)
+        try:
+            if pty:
+                channel.get_pty(term="dumb", width=200, height=50)
+            channel.exec_command(command)
+            if feed_password and not pty:
+                channel.sendall((self.target.password + "\n").encode())
+            if not pty:
+                channel.shutdown_write()
+            return self._pump(channel, on_output, timeout, should_cancel, pty, marker)
+        finally:
+            channel.close()
+
+    def _pump(self, channel: paramiko.Channel, on_output: OutputCallback | None,
+              timeout: float | None, should_cancel: Callable[[], bool] | None,
+              pty: bool, marker: str | None) -> int:
+        deadline = time.monotonic() + timeout if timeout else None
+        decoders = {name: codecs.getincrementaldecoder("utf-8")("replace") for name in ("stdout", "stderr")}
+        pending_marker = ""
+
+        def emit(stream: str, data: bytes) -> None:
+            nonlocal marker, pending_marker
+            text = decoders[stream].decode(data)
+            if pty:
+                text = text.replace("\r", "")
+            if marker and stream == "stdout":
+                pending_marker += text
+                if marker not in pending_marker:
+                    return
+                text = pending_marker.split(marker, 1)[1].lstrip("\n")
+                marker = None
+                channel.sendall((self.target.password + "\n").encode())
+            if text and on_output:
+                on_output(stream, text)
+
+        while True:
+            if should_cancel and should_cancel():
+                channel.close()
+                raise CommandCancelled("cancelled; the remote command was hung up")
+            if deadline and time.monotonic() > deadline:
+                channel.close()
+                raise CommandTimeout(f"still running after {timeout:g}s; abandoned")
+            while channel.recv_ready():
+                emit("stdout", channel.recv(65536))
+            while channel.recv_stderr_ready():
+                emit("stderr", channel.recv_stderr(65536))
+            if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
+                break
+            select.select([channel], [], [], _POLL_SECONDS)
+        status = channel.recv_exit_status()
+        # paramiko reports -1 both for "killed by a signal" and "connection gone".
+        if status == -1 and not channel.get_transport().is_active():
+            raise SSHConnectionLost(
+                f"the SSH connection to {_where(self.target)} dropped while a command was running")
+        return status
+
+    # -- files --------------------------------------------------------------
+    def put_file(self, data: bytes, remote_path: str, mode: int) -> None:
+        """Write ``data`` to ``remote_path`` with ``mode``, owned by root when using sudo.
+
+        The file gets its mode before any content is written, so a key is never
+        readable by others, not even for a moment.
+        """
+        sftp = self._client.open_sftp()
+        try:
+            if not self.needs_sudo:
+                self._sftp_write(sftp, remote_path, data, mode)
+                return
+            staging = self._mktemp()
+            try:
+                self._sftp_write(sftp, staging, data, 0o600)
+                rc = self.run(f"install -m {mode:o} -o root -g root {shlex.quote(staging)} "
+                              f"{shlex.quote(remote_path)}")
+                if rc != 0:
+                    raise SSHError(f"could not install {remote_path} on {_where(self.target)} (exit {rc})")
+            finally:
+                self._exec(f"rm -f {shlex.quote(staging)}")
+        except OSError as exc:
+            raise SSHError(f"could not write {remote_path} on {_where(self.target)}: {exc.strerror or exc}") from None
+        finally:
+            sftp.close()
+
+    @staticmethod
+    def _sftp_write(sftp: paramiko.SFTPClient, path: str, data: bytes, mode: int) -> None:
+        with sftp.open(path, "wb") as handle:
+            handle.chmod(mode)
+            handle.write(data)
+
+    def _mktemp(self) -> str:
+        out: list[str] = []
+        if self._exec("mktemp", on_output=lambda stream, text: out.append(text) if stream == "stdout" else None) != 0:
+            raise SSHError(f"mktemp failed on {_where(self.target)}")
+        return "".join(out).strip()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "SSHConnection":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

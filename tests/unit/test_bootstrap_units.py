@@ -1,0 +1,143 @@
+"""Unit tests of the node-run pieces that need no node and no Chef server.
+
+The stand-in chef-client is loaded as a module so that its parser and its
+openssl-based signer can be checked against the deployer's own client.rb
+renderer and request signer.
+"""
+import importlib.machinery
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from deployer.bootstrap import chef_config
+from deployer.bootstrap.contract import FAILED, NodeTarget, RunSpec
+from deployer.bootstrap.redact import LineRedactor, Redactor
+from deployer.bootstrap.runner import execute
+from deployer.bootstrap.ssh import normalize_fingerprint
+from deployer.chef.signing import sign_request
+
+STANDIN = Path(__file__).resolve().parent.parent / "standin" / "chef-client"
+
+
+@pytest.fixture(scope="module")
+def standin():
+    loader = importlib.machinery.SourceFileLoader("standin_chef_client", str(STANDIN))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+# -- redaction ---------------------------------------------------------------
+def test_redactor_replaces_password_and_pem_block():
+    pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEabc\n-----END RSA PRIVATE KEY-----"
+    text = Redactor(["s3cret!"]).scrub(f"login s3cret! failed; key {pem} end")
+    assert "s3cret!" not in text and "MIIEabc" not in text
+    assert text.startswith("login ****** failed; key [private key ******] end")
+
+
+def test_line_redactor_catches_a_secret_split_across_chunks():
+    lines = LineRedactor(Redactor(["hunter22"]))
+    out = lines.feed("sudo said hun") + lines.feed("ter22 again\nnext ") + lines.flush()
+    assert out == "sudo said ****** again\nnext "
+
+
+def test_line_redactor_drops_multiline_private_key():
+    lines = LineRedactor(Redactor([]))
+    out = lines.feed("before\n-----BEGIN PRIVATE KEY-----\nAAAA\nBB")
+    out += lines.feed("BB\n-----END PRIVATE KEY-----\nafter\n")
+    assert out == "before\n[private key ******]\nafter\n"
+
+
+# -- client.rb / first-boot.json ------------------------------------------------
+def test_run_list_normalisation_and_errors():
+    assert chef_config.normalize_run_list(["role[primary]", "base", "base::db", "recipe[base]"]) == \
+        ["role[primary]", "recipe[base]", "recipe[base::db]"]
+    with pytest.raises(ValueError, match=r"run_list item 'role\[x; rm -rf /\]'"):
+        chef_config.normalize_run_list(["role[x; rm -rf /]"])
+
+
+def test_node_name_is_validated():
+    with pytest.raises(ValueError, match="node_name"):
+        chef_config.render_client_rb("http://x", "bad name'")
+
+
+def test_client_rb_is_read_back_by_the_standin(standin, tmp_path):
+    url = "https://chef.example:8443/organizations/o'rg"
+    path = tmp_path / "client.rb"
+    path.write_text(chef_config.render_client_rb(url, "web-1.example", verify_tls=False))
+    settings = standin.read_client_rb(str(path))
+    assert settings["chef_server_url"] == url
+    assert settings["node_name"] == "web-1.example"
+    assert settings["client_key"] == chef_config.CLIENT_KEY
+    assert settings["log_location"] == chef_config.LOG_FILE
+    assert settings["ssl_verify_mode"] == "verify_none"
+
+
+def test_first_boot_json():
+    assert json.loads(chef_config.render_first_boot(["base", "role[db]"])) == \
+        {"run_list": ["recipe[base]", "role[db]"]}
+
+
+# -- stand-in signer == deployer signer -----------------------------------------
+@pytest.mark.skipif(not shutil.which("openssl"), reason="needs the openssl command")
+def test_standin_signature_is_byte_identical_to_the_deployer_signer(standin, tmp_path):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_path = tmp_path / "client.pem"
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption()))
+    body = json.dumps({"run_list": ["base"]}).encode()
+    stamp = "2026-01-02T03:04:05Z"
+    theirs = sign_request(method="POST", path="/environments/prod//cookbook_versions/", body=body,
+                          user_id="node1", key=key, version="1.3", timestamp=stamp)
+    ours = standin.signed_headers("post", "/environments/prod//cookbook_versions/", body,
+                                  "node1", str(key_path), timestamp=stamp)
+    assert ours == theirs
+
+
+# -- ssh helpers ----------------------------------------------------------------
+def test_fingerprint_normalisation():
+    assert normalize_fingerprint("SHA256:abcd=") == "SHA256:abcd"
+    assert normalize_fingerprint("abcd") == "SHA256:abcd"
+    assert normalize_fingerprint(" sha256:abcd ") == "SHA256:abcd"
+
+
+# -- runner: a bad spec fails before anything is touched ---------------------------
+class _Collect:
+    def __init__(self):
+        self.phases, self.lines = [], []
+
+    def phase(self, name):
+        self.phases.append(name)
+
+    def output(self, stream, text):
+        self.lines.append(text)
+
+    def cancelled(self):
+        return False
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"run_list": ["role[ok]", "no spaces allowed"]}, "run_list item 'no spaces allowed'"),
+    ({"environment": ""}, "environment must be set"),
+    ({"action": "reboot"}, "action 'reboot'"),
+    ({"node_name": "a b"}, "node_name 'a b'"),
+])
+def test_invalid_spec_fails_with_a_reason_naming_the_field(change, message):
+    spec = RunSpec(node_name="n1", target=NodeTarget(address="192.0.2.1", password="pw-secret"),
+                   run_list=["role[ok]"], environment="prod")
+    for key, value in change.items():
+        setattr(spec, key, value)
+    reporter = _Collect()
+    result = execute(spec, reporter, chef=None)      # nothing may reach Chef or SSH
+    assert result.status == FAILED
+    assert message in result.reason
+    assert result.reason.startswith(f"node {spec.node_name} (192.0.2.1): validation failed:")
+    assert reporter.phases == []
+    assert "pw-secret" not in result.reason
