@@ -20,11 +20,11 @@ from deployer.undercloud.process import free_port
 
 def one_run() -> tuple[dict[str, float], dict[str, int], float]:
     with tempfile.TemporaryDirectory(prefix="bench-undercloud-") as state:
-        env = {"DEPLOYER_STATE_DIR": state,
-               "DEPLOYER_HEAT_PORT": str(free_port()),
-               "DEPLOYER_CHEF_PORT": str(free_port()),
-               "DEPLOYER_API_PORT": str(free_port())}
-        undercloud = Undercloud(config.load(env=env))
+        # The servers read the same file, found through DEPLOYER_STATE_DIR.
+        config.write_file(f"{state}/deployer.conf", {
+            "heat": {"port": free_port()}, "chef": {"port": free_port()},
+            "api": {"port": free_port()}})
+        undercloud = Undercloud(config.load(env={"DEPLOYER_STATE_DIR": state}))
         started = time.monotonic()
         try:
             timings = undercloud.up(sync_content=False, report=lambda line: None)

@@ -195,3 +195,18 @@ def load(path: str | os.PathLike | None = None, env: dict | None = None) -> Conf
                   content=_section(ContentSettings, parser, "content", env),
                   bootstrap=_section(BootstrapSettings, parser, "bootstrap", env),
                   source=source)
+
+
+def write_file(path: str | os.PathLike, sections: dict[str, dict[str, object]]) -> Path:
+    """Write a deployer.conf from {section: {key: value}} (used by set-up tools and tests)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    for section, values in sections.items():
+        if section != "DEFAULT" and not parser.has_section(section):
+            parser.add_section(section)
+        for key, value in values.items():
+            parser.set(section, key, str(value))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        parser.write(handle)
+    return path

@@ -235,9 +235,9 @@ class SCONode(resource.Resource):
             "node_name": self._node_name(props),
             "target": {
                 "address": props[self.ADDRESS], "port": props[self.PORT],
-                "user": props[self.USER], "password": props[self.PASSWORD],
-                "key_file": props[self.KEY_FILE], "sudo": props[self.SUDO],
-                "host_key_fingerprint": props[self.HOST_KEY_FINGERPRINT],
+                "user": props[self.USER], "password": props[self.PASSWORD] or None,
+                "key_file": props[self.KEY_FILE] or None, "sudo": props[self.SUDO],
+                "host_key_fingerprint": props[self.HOST_KEY_FINGERPRINT] or None,
             },
             "run_list": run_list_of(metadata),
             "environment": environment,

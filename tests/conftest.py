@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.fixtures.chef",
     "tests.fixtures.heat",
     "tests.fixtures.nodes",
+    "tests.fixtures.undercloud",
 ]

@@ -1,0 +1,7 @@
+name 'sco_test'
+maintainer 'Under-cloud deployer team'
+license 'Apache-2.0'
+description 'Tiny cookbook the IBM::SCO::Node tests converge (the stand-in only resolves it)'
+version '0.1.0'
+chef_version '>= 16'
+supports 'debian'
