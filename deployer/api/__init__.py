@@ -1,1 +1,1 @@
-"""Deployer REST API (Flask)."""
+"""Deployer REST API (Flask + flask-smorest); the factory is deployer.api.app.create_app."""

@@ -1,0 +1,41 @@
+"""/v1/chef/nodes: remove a node's Chef identity (node object and API client).
+
+Used by the Heat node resource's delete; a node or client that is already
+gone counts as removed, so deleting twice (or after a failed create) works.
+"""
+from __future__ import annotations
+
+import re
+
+from flask.views import MethodView
+from flask_smorest import abort
+
+from deployer.api.context import state
+from deployer.api.schemas import CHEF_NAME_ERROR, CHEF_NAME_PATTERN
+from deployer.api.smorest import ApiBlueprint
+from deployer.chef.errors import ChefNotFound, ChefServerError, ChefUnavailable
+
+blp = ApiBlueprint("chef_nodes", __name__, url_prefix="/v1/chef/nodes",
+                   description="Chef nodes and clients registered by node runs.")
+
+
+@blp.route("/<node_name>")
+class ChefNode(MethodView):
+    @blp.response(204)
+    def delete(self, node_name):
+        """Delete the Chef node and the client of the same name (gone = success)."""
+        if not re.match(CHEF_NAME_PATTERN, node_name):
+            abort(400, errors={"path": {"node_name": [CHEF_NAME_ERROR]}})
+        chef = state().chef_server()
+        try:
+            for remove in (chef.delete_node, chef.delete_client):
+                try:
+                    remove(node_name)
+                except ChefNotFound:
+                    pass
+        except ChefUnavailable as exc:
+            abort(503, message=str(exc))
+        except ChefServerError as exc:
+            abort(502, message=str(exc))
+        finally:
+            chef.close()

@@ -1,0 +1,116 @@
+"""The one error-handler family: every 4xx/5xx is application/problem+json.
+
+- HTTPException (abort(), routing errors, webargs validation) keeps its status;
+  validation messages become ``errors`` keyed by dotted field path.
+- DeployerError (service-level: not found, conflict, ...) uses its class status.
+- Anything else is a bug: a generic 500 whose only detail is the request id,
+  logged with the traceback under that id.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from deployer.db.errors import DeployerError
+
+LOG = logging.getLogger(__name__)
+PROBLEM_MIME = "application/problem+json"
+REQUEST_ID_HEADER = "X-Request-Id"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+
+
+def register(app: Flask) -> None:
+    app.before_request(_assign_request_id)
+    app.after_request(_echo_request_id)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(DeployerError, _handle_deployer_error)
+
+
+def problem(status: int, title: str, detail: str, **extra) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+            "request_id": request_id(), **extra}
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_MIME
+    return response
+
+
+def request_id() -> str:
+    if "request_id" not in g:
+        _assign_request_id()
+    return g.request_id
+
+
+def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
+    """webargs/marshmallow nested messages -> {"target.port": ["..."]}.
+
+    The outer level is the request location (json, query, ...); it is dropped
+    because each view takes its fields from one location.
+    """
+    flat: dict[str, list[str]] = {}
+
+    def walk(node, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{path}.{key}" if path else str(key))
+        elif isinstance(node, list) and all(isinstance(item, str) for item in node):
+            flat.setdefault(path or "body", []).extend(node)
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, f"{path}.{index}")
+        else:
+            flat.setdefault(path or "body", []).append(str(node))
+
+    if isinstance(messages, dict):
+        for location_messages in messages.values():
+            walk(location_messages, prefix)
+    else:
+        walk(messages, prefix)
+    return flat
+
+
+def _handle_http_exception(error: HTTPException) -> Response:
+    if isinstance(error, InternalServerError) or error.code in (None, 500):
+        return _internal_error(error)
+    data = getattr(error, "data", None) or {}
+    messages = data.get("errors") or data.get("messages")
+    if messages:
+        if messages == {"json": ["Invalid JSON body."]}:
+            return problem(400, "Bad Request", "the request body is not valid JSON")
+        fields = flatten_messages(messages)
+        detail = "invalid request: " + "; ".join(
+            f"{path}: {' '.join(texts)}" for path, texts in fields.items())
+        return problem(error.code, error.name, detail, errors=fields)
+    response = problem(error.code, error.name, data.get("message") or error.description)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _handle_deployer_error(error: DeployerError) -> Response:
+    extra = {"errors": {error.field: [error.detail]}} if error.field else {}
+    return problem(error.status, error.title, error.detail, **extra)
+
+
+def _internal_error(error: HTTPException) -> Response:
+    original = getattr(error, "original_exception", None) or error
+    LOG.error("request %s %s failed (request id %s)", request.method, request.path,
+              request_id(), exc_info=original)
+    return problem(error.code or 500, "Internal Server Error",
+                   f"the server failed to handle the request; quote request id "
+                   f"{request_id()} when reporting it")
+
+
+def _assign_request_id() -> None:
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else f"req-{uuid.uuid4()}"
+
+
+def _echo_request_id(response: Response) -> Response:
+    response.headers[REQUEST_ID_HEADER] = request_id()
+    return response

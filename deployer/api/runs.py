@@ -1,0 +1,98 @@
+"""/v1/runs: start, watch, list and cancel node runs; read their logs.
+
+The API only records intent; the worker process executes runs.  Reading a
+run also fails it if its worker stopped heartbeating, so a caller polling a
+run always sees it end.
+"""
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from deployer.api.context import db_session, state
+from deployer.api.schemas import (RunArgsSchema, RunListArgsSchema, RunLogArgsSchema,
+                                  RunLogSchema, RunPageSchema, RunSchema, RunSpecSchema)
+from deployer.api.smorest import ApiBlueprint
+from deployer.bootstrap.contract import ChefInstallSource, NodeTarget, RunSpec
+from deployer.db.models import Run
+from deployer.runs import service
+
+blp = ApiBlueprint("runs", __name__, url_prefix="/v1/runs",
+                   description="Node runs: bootstrap a server into Chef and converge it.")
+
+
+@blp.route("")
+class Runs(MethodView):
+    @blp.arguments(RunListArgsSchema, location="query")
+    @blp.response(200, RunPageSchema)
+    def get(self, args):
+        """List runs, newest first (filter by stack or status; page with marker)."""
+        session = db_session()
+        service.reap_dead_runs(session, state().timings.dead_after)
+        session.commit()
+        runs = service.list_runs(session, stack_id=args.get("stack_id"),
+                                 status=args.get("status"), limit=args["limit"],
+                                 marker=args.get("marker"))
+        next_marker = runs[-1].id if len(runs) == args["limit"] else None
+        return {"runs": [run_view(run, tail=0) for run in runs], "next_marker": next_marker}
+
+    @blp.arguments(RunSpecSchema)
+    @blp.response(202, RunSchema)
+    def post(self, body):
+        """Queue a run; poll it until its status is final."""
+        spec = RunSpec(**{**body, "target": NodeTarget(**body["target"]),
+                          "install": ChefInstallSource(**body["install"])})
+        session = db_session()
+        run = service.create_run(session, spec, state().secret_box)
+        session.commit()
+        return run_view(run, tail=0)
+
+
+@blp.route("/<run_id>")
+class RunItem(MethodView):
+    @blp.arguments(RunArgsSchema, location="query")
+    @blp.response(200, RunSchema)
+    def get(self, args, run_id):
+        """A run with its phases and the tails of its output."""
+        session = db_session()
+        if service.reap_dead_runs(session, state().timings.dead_after, run_id=run_id):
+            session.commit()
+        return run_view(service.get_run(session, run_id), tail=args["tail"])
+
+
+@blp.route("/<run_id>/cancel")
+class RunCancel(MethodView):
+    @blp.response(202, RunSchema)
+    def post(self, run_id):
+        """Ask a run to stop at its next safe point (no-op on a finished run)."""
+        session = db_session()
+        run = service.cancel_run(session, run_id)
+        session.commit()
+        return run_view(run, tail=0)
+
+
+@blp.route("/<run_id>/log")
+class RunLog(MethodView):
+    @blp.arguments(RunLogArgsSchema, location="query")
+    @blp.response(200, RunLogSchema)
+    def get(self, args, run_id):
+        """Output chunks after ``offset``, oldest first."""
+        session = db_session()
+        chunks = service.read_output(session, run_id, stream=args.get("stream"),
+                                     offset=args["offset"], limit=args["limit"])
+        run = service.get_run(session, run_id)
+        return {"run_id": run_id, "status": run.status, "chunks": chunks,
+                "next_offset": chunks[-1].seq if chunks else args["offset"]}
+
+
+def run_view(run: Run, *, tail: int) -> dict:
+    session = db_session()
+    return {
+        **{column: getattr(run, column) for column in (
+            "id", "node_name", "action", "status", "phase", "exit_code", "reason",
+            "created_at", "started_at", "finished_at", "heartbeat_at", "worker_id",
+            "cancel_requested", "stack_id", "stack_name", "resource_name")},
+        "phases": run.phases,
+        "spec": run.spec_json,
+        "stdout_tail": service.output_tail(session, run.id, "stdout", tail),
+        "stderr_tail": service.output_tail(session, run.id, "stderr", tail),
+    }

@@ -1,0 +1,1 @@
+"""Deployer database: typed models, engine/session set-up and Alembic migrations."""

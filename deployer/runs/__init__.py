@@ -1,0 +1,1 @@
+"""Node runs: service functions on the database, secret storage and the worker."""

@@ -1,0 +1,211 @@
+"""Service functions on node runs.  Each takes a Session and leaves committing
+to the caller (one request or one worker step = one transaction).
+
+Worker-side writes are conditional on ``status='running' AND worker_id=<me>``:
+a worker that was declared dead (or a runner thread that outlived its timeout)
+can no longer change a run someone else has already finished.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from deployer.bootstrap.contract import CANCELLED, FAILED, FINAL_STATES, QUEUED, RUNNING, RunSpec
+from deployer.db.errors import InvalidReference, NotFound
+from deployer.db.models import Run, RunOutput, RunPhase, utcnow
+from deployer.runs.secrets import SecretBox
+
+PHASE_RUNNING = "running"
+TAIL_SCAN_CHUNKS = 2000        # bound on chunks read to build a tail
+
+
+def create_run(session: Session, spec: RunSpec, box: SecretBox) -> Run:
+    """Queue a run; the password is encrypted apart from the (redacted) spec."""
+    password = spec.target.password
+    run = Run(id=str(uuid.uuid4()), node_name=spec.node_name, action=spec.action,
+              status=QUEUED, spec_json=spec.to_dict(redact=True),
+              secret_blob=box.encrypt(password) if password else None,
+              reason="", cancel_requested=False, created_at=utcnow(),
+              stack_id=spec.stack_id, stack_name=spec.stack_name,
+              resource_name=spec.resource_name)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_run(session: Session, run_id: str) -> Run:
+    run = session.scalars(_with_phases(select(Run).where(Run.id == run_id))).one_or_none()
+    if run is None:
+        raise NotFound(f"run {run_id} does not exist")
+    return run
+
+
+def list_runs(session: Session, *, stack_id: str | None = None, status: str | None = None,
+              limit: int = 100, marker: str | None = None) -> list[Run]:
+    """Newest first; ``marker`` is the id of the last run of the previous page."""
+    query = select(Run)
+    if stack_id:
+        query = query.where(Run.stack_id == stack_id)
+    if status:
+        query = query.where(Run.status == status)
+    if marker:
+        last = session.get(Run, marker)
+        if last is None:
+            raise InvalidReference(f"marker {marker} is not a run id", field="marker")
+        query = query.where((Run.created_at < last.created_at)
+                            | ((Run.created_at == last.created_at) & (Run.id < last.id)))
+    query = query.order_by(Run.created_at.desc(), Run.id.desc()).limit(limit)
+    return list(session.scalars(_with_phases(query)))
+
+
+def cancel_run(session: Session, run_id: str) -> Run:
+    """A queued run is cancelled at once; a running one at its runner's next
+    safe point.  Cancelling a finished run changes nothing (idempotent)."""
+    run = get_run(session, run_id)
+    now = utcnow()
+    if run.status == QUEUED:
+        cancelled = session.execute(
+            update(Run).where(Run.id == run_id, Run.status == QUEUED)
+            .values(status=CANCELLED, cancel_requested=True, finished_at=now,
+                    reason="cancelled before it started")).rowcount
+        if cancelled:
+            session.refresh(run)
+            return run
+        session.refresh(run)       # a worker claimed it meanwhile
+    if run.status == RUNNING:
+        session.execute(update(Run).where(Run.id == run_id).values(cancel_requested=True))
+        session.refresh(run)
+    return run
+
+
+def claim_next(session: Session, worker_id: str) -> Run | None:
+    """Atomically take the oldest queued run for ``worker_id``.
+
+    PostgreSQL skips rows another worker has locked; on SQLite the
+    conditional UPDATE's row count decides who won.
+    """
+    candidate = session.scalars(
+        select(Run.id).where(Run.status == QUEUED).order_by(Run.created_at, Run.id)
+        .limit(1).with_for_update(skip_locked=True)).first()
+    if candidate is None:
+        return None
+    now = utcnow()
+    won = session.execute(
+        update(Run).where(Run.id == candidate, Run.status == QUEUED)
+        .values(status=RUNNING, worker_id=worker_id, started_at=now, heartbeat_at=now)).rowcount
+    return session.get(Run, candidate, populate_existing=True) if won else None
+
+
+def record_phase(session: Session, run_id: str, worker_id: str, name: str) -> bool:
+    """Close the current phase as succeeded and open ``name``."""
+    if not _touch(session, run_id, worker_id, phase=name):
+        return False
+    now = utcnow()
+    session.execute(update(RunPhase)
+                    .where(RunPhase.run_id == run_id, RunPhase.status == PHASE_RUNNING)
+                    .values(status="succeeded", finished_at=now))
+    session.add(RunPhase(run_id=run_id, name=name, status=PHASE_RUNNING, started_at=now))
+    session.flush()
+    return True
+
+
+def append_output(session: Session, run_id: str, worker_id: str, seq: int,
+                  stream: str, text: str) -> bool:
+    if not _touch(session, run_id, worker_id):
+        return False
+    session.add(RunOutput(run_id=run_id, seq=seq, stream=stream, text=text, created_at=utcnow()))
+    session.flush()
+    return True
+
+
+def heartbeat(session: Session, worker_id: str, run_ids: list[str]) -> set[str]:
+    """Mark the worker's runs alive; returns the ids whose cancel was requested."""
+    if not run_ids:
+        return set()
+    session.execute(update(Run)
+                    .where(Run.id.in_(run_ids), Run.worker_id == worker_id, Run.status == RUNNING)
+                    .values(heartbeat_at=utcnow()))
+    return set(session.scalars(select(Run.id).where(Run.id.in_(run_ids),
+                                                    Run.cancel_requested.is_(True))))
+
+
+def finish_run(session: Session, run_id: str, worker_id: str, status: str,
+               exit_code: int | None, reason: str) -> bool:
+    """Record the outcome; False when the run was already finished by someone else."""
+    assert status in FINAL_STATES, status
+    now = utcnow()
+    done = session.execute(
+        update(Run).where(Run.id == run_id, Run.worker_id == worker_id, Run.status == RUNNING)
+        .values(status=status, exit_code=exit_code, reason=reason, finished_at=now,
+                heartbeat_at=now)).rowcount
+    if done:
+        _close_open_phase(session, run_id, status, now)
+    return bool(done)
+
+
+def reap_dead_runs(session: Session, dead_after: float, *, run_id: str | None = None,
+                   now: dt.datetime | None = None) -> list[str]:
+    """Fail running runs whose worker stopped heartbeating ``dead_after`` seconds ago."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(seconds=dead_after)
+    query = select(Run.id, Run.worker_id, Run.heartbeat_at).where(
+        Run.status == RUNNING, Run.heartbeat_at < cutoff)
+    if run_id is not None:
+        query = query.where(Run.id == run_id)
+    reaped = []
+    for dead_id, worker_id, last_beat in session.execute(query).all():
+        reason = (f"worker {worker_id} stopped heartbeating at "
+                  f"{last_beat.isoformat(timespec='seconds')}; the run was abandoned")
+        failed = session.execute(
+            update(Run).where(Run.id == dead_id, Run.status == RUNNING, Run.heartbeat_at < cutoff)
+            .values(status=FAILED, reason=reason, finished_at=now)).rowcount
+        if failed:
+            _close_open_phase(session, dead_id, FAILED, now)
+            reaped.append(dead_id)
+    return reaped
+
+
+def output_tail(session: Session, run_id: str, stream: str, lines: int) -> str:
+    """The last ``lines`` lines of one stream of a run's output."""
+    if lines <= 0:
+        return ""
+    texts: list[str] = []
+    newlines = 0
+    for text in session.scalars(select(RunOutput.text)
+                                .where(RunOutput.run_id == run_id, RunOutput.stream == stream)
+                                .order_by(RunOutput.seq.desc()).limit(TAIL_SCAN_CHUNKS)):
+        texts.append(text)
+        newlines += text.count("\n")
+        if newlines > lines:
+            break
+    return "\n".join("".join(reversed(texts)).splitlines()[-lines:])
+
+
+def read_output(session: Session, run_id: str, *, stream: str | None, offset: int,
+                limit: int) -> list[RunOutput]:
+    """Chunks with seq > offset, oldest first (offset = the last seq already read)."""
+    get_run(session, run_id)
+    query = select(RunOutput).where(RunOutput.run_id == run_id, RunOutput.seq > offset)
+    if stream:
+        query = query.where(RunOutput.stream == stream)
+    return list(session.scalars(query.order_by(RunOutput.seq).limit(limit)))
+
+
+def _touch(session: Session, run_id: str, worker_id: str, **values) -> bool:
+    """Heartbeat one run (and set ``values``) if this worker still owns it."""
+    return bool(session.execute(
+        update(Run).where(Run.id == run_id, Run.worker_id == worker_id, Run.status == RUNNING)
+        .values(heartbeat_at=utcnow(), **values)).rowcount)
+
+
+def _close_open_phase(session: Session, run_id: str, status: str, now: dt.datetime) -> None:
+    session.execute(update(RunPhase)
+                    .where(RunPhase.run_id == run_id, RunPhase.status == PHASE_RUNNING)
+                    .values(status=status, finished_at=now))
+
+
+def _with_phases(query: Select) -> Select:
+    return query.options(selectinload(Run.phases))

@@ -1,0 +1,207 @@
+"""The worker process: claims queued runs and executes them on a thread pool.
+
+One loop does the bookkeeping: claim runs while a slot is free, heartbeat the
+runs it owns (and pick up cancel requests), enforce each run's timeout, and
+periodically fail runs whose worker (another process, or a previous life of
+this one) stopped heartbeating.  Runner threads report through DbReporter, so
+every phase and output chunk is in the DB the moment it happens.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from deployer.bootstrap.contract import (CANCELLED, FAILED, FINAL_STATES, SUCCEEDED, RunResult,
+                                         RunSpec)
+from deployer.runs import service
+from deployer.runs.executor import Executor
+from deployer.runs.reporter import DbReporter
+from deployer.runs.secrets import SecretBox
+from deployer.runs.timing import RunTimings
+
+LOG = logging.getLogger(__name__)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclasses.dataclass
+class ActiveRun:
+    run_id: str
+    node_name: str
+    timeout: float
+    reporter: DbReporter
+    interrupted: threading.Event = dataclasses.field(default_factory=threading.Event)
+
+
+class Worker:
+    def __init__(self, session_factory: sessionmaker[Session], box: SecretBox,
+                 executor: Executor, *, max_runs: int, timings: RunTimings,
+                 worker_id: str | None = None, shutdown_grace: float = 10.0):
+        self.session_factory = session_factory
+        self.box = box
+        self.executor = executor
+        self.max_runs = max_runs
+        self.timings = timings
+        self.worker_id = worker_id or default_worker_id()
+        self.shutdown_grace = shutdown_grace
+        self._active: dict[str, ActiveRun] = {}
+        self._lock = threading.Lock()
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until ``stop`` is set, then interrupt what is still running."""
+        LOG.info("worker %s: up to %d concurrent runs", self.worker_id, self.max_runs)
+        pool = ThreadPoolExecutor(self.max_runs, thread_name_prefix="run")
+        next_beat = next_reap = 0.0
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now >= next_beat:
+                    self._heartbeat()
+                    self._enforce_timeouts()
+                    next_beat = now + self.timings.heartbeat_interval
+                if now >= next_reap:
+                    self._reap()
+                    next_reap = now + self.timings.reap_interval
+                if not self._claim_into(pool):
+                    stop.wait(min(self.timings.poll_interval, self.timings.heartbeat_interval))
+        finally:
+            self._shut_down(pool)
+
+    # -- bookkeeping (loop thread) -------------------------------------------------
+
+    def _claim_into(self, pool: ThreadPoolExecutor) -> bool:
+        """Claim one queued run if a slot is free; True when one was started."""
+        with self._lock:
+            if len(self._active) >= self.max_runs:
+                return False
+        with self.session_factory.begin() as session:
+            run = service.claim_next(session, self.worker_id)
+            if run is None:
+                return False
+            spec_json, secret_blob, run_id = run.spec_json, run.secret_blob, run.id
+        try:
+            spec = RunSpec.from_dict(spec_json)
+            if secret_blob is not None:
+                spec.target.password = self.box.decrypt(secret_blob)
+        except Exception as exc:        # a stored spec we cannot use: fail it, keep working
+            LOG.error("run %s: cannot load its spec: %s", run_id, exc)
+            with self.session_factory.begin() as session:
+                service.finish_run(session, run_id, self.worker_id, FAILED, None,
+                                   f"the stored run spec cannot be used: {exc}")
+            return True
+        reporter = DbReporter(self.session_factory, run_id, self.worker_id,
+                              secrets=[spec.target.password or ""],
+                              deadline=time.monotonic() + spec.timeout)
+        active = ActiveRun(run_id, spec.node_name, spec.timeout, reporter)
+        with self._lock:
+            self._active[run_id] = active
+        LOG.info("run %s: claimed (node %s, action %s)", run_id, spec.node_name, spec.action)
+        pool.submit(self._execute, active, spec)
+        return True
+
+    def _heartbeat(self) -> None:
+        with self._lock:
+            run_ids = list(self._active)
+        if not run_ids:
+            return
+        with self.session_factory.begin() as session:
+            cancel_ids = service.heartbeat(session, self.worker_id, run_ids)
+        with self._lock:
+            for run_id in cancel_ids:
+                if run_id in self._active:
+                    self._active[run_id].reporter.cancel_requested.set()
+
+    def _enforce_timeouts(self) -> None:
+        """A runner that ignores its timeout is abandoned after a grace period,
+        so the run is failed instead of heartbeated forever."""
+        with self._lock:
+            overdue = [a for a in self._active.values()
+                       if a.reporter.timed_out() and time.monotonic()
+                       > a.reporter.deadline + self.timings.timeout_grace]
+        for active in overdue:
+            reason = (f"node {active.node_name}: run exceeded its timeout of "
+                      f"{active.timeout:.0f} s in phase {active.reporter.current_phase} "
+                      f"and its runner did not stop; the runner was abandoned")
+            self._finish(active, RunResult(FAILED, None, reason))
+            LOG.warning("run %s: %s", active.run_id, reason)
+
+    def _reap(self) -> None:
+        with self.session_factory.begin() as session:
+            for run_id in service.reap_dead_runs(session, self.timings.dead_after):
+                LOG.warning("run %s: failed, its worker stopped heartbeating", run_id)
+
+    def _shut_down(self, pool: ThreadPoolExecutor) -> None:
+        with self._lock:
+            active = list(self._active.values())
+        for run in active:
+            run.interrupted.set()
+            run.reporter.cancel_requested.set()
+        deadline = time.monotonic() + self.shutdown_grace
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._active:
+                    break
+            self._heartbeat()
+            time.sleep(0.1)
+        with self._lock:
+            remaining = list(self._active.values())
+        for run in remaining:
+            self._finish(run, RunResult(FAILED, None, self._interrupted_reason(run)))
+        pool.shutdown(wait=False, cancel_futures=True)
+        LOG.info("worker %s: stopped", self.worker_id)
+
+    # -- one run (pool thread) -----------------------------------------------------
+
+    def _execute(self, active: ActiveRun, spec: RunSpec) -> None:
+        try:
+            result = self.executor(spec, active.reporter)
+        except Exception as exc:
+            LOG.exception("run %s: the runner raised", active.run_id)
+            result = RunResult(FAILED, None,
+                               f"node {active.node_name}: runner error in phase "
+                               f"{active.reporter.current_phase}: "
+                               f"{active.reporter.redact(str(exc)) or type(exc).__name__}")
+        self._finish(active, self._final_result(active, result))
+
+    def _final_result(self, active: ActiveRun, result: RunResult) -> RunResult:
+        reporter = active.reporter
+        if active.interrupted.is_set():
+            return RunResult(FAILED, result.exit_code, self._interrupted_reason(active))
+        if reporter.timed_out() and result.status != SUCCEEDED:
+            return RunResult(FAILED, result.exit_code,
+                             f"node {active.node_name}: run exceeded its timeout of "
+                             f"{active.timeout:.0f} s in phase {reporter.current_phase}")
+        if reporter.cancel_requested.is_set() and result.status != SUCCEEDED:
+            return RunResult(CANCELLED, result.exit_code,
+                             result.reason or f"cancelled on request in phase "
+                                              f"{reporter.current_phase}")
+        if result.status not in FINAL_STATES:
+            return RunResult(FAILED, result.exit_code,
+                             f"runner returned unknown status {result.status!r}")
+        return RunResult(result.status, result.exit_code, reporter.redact(result.reason))
+
+    def _interrupted_reason(self, active: ActiveRun) -> str:
+        return (f"worker {self.worker_id} was shut down during phase "
+                f"{active.reporter.current_phase}; the run was interrupted")
+
+    def _finish(self, active: ActiveRun, result: RunResult) -> None:
+        with self._lock:
+            if self._active.pop(active.run_id, None) is None:
+                return                  # already finished (timeout or shutdown)
+        with self.session_factory.begin() as session:
+            recorded = service.finish_run(session, active.run_id, self.worker_id,
+                                          result.status, result.exit_code, result.reason)
+        LOG.info("run %s: %s%s", active.run_id, result.status,
+                 f" ({result.reason})" if result.reason else "")
+        if not recorded:
+            LOG.warning("run %s: was already finished elsewhere; outcome %s not recorded",
+                        active.run_id, result.status)
