@@ -1,0 +1,174 @@
+"""Site parameters: Chef environment templates and the environments rendered from them.
+
+/v1/chef/environment-templates lists the shipped templates
+(environments/chef/*.json) with their placeholders; /v1/chef/environments
+shows, renders (template + values), edits (attributes directly) and deletes
+the environments on the Chef server.  The Heat resources use the same
+endpoints: a stack's environment is rendered here before any node is touched,
+and removed when its last node is gone (``if_unused``).
+"""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import abort
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from deployer.api.context import state
+from deployer.api.schemas import ENVIRONMENT_NAME
+from deployer.api.smorest import ApiBlueprint
+from deployer.chef.environment_template import (
+    EnvironmentTemplateError, EnvironmentTemplates, UnfilledPlaceholders, placeholders)
+from deployer.chef.errors import ChefNotFound, ChefServerError, ChefUnavailable
+
+blp = ApiBlueprint("chef_environments", __name__, url_prefix="/v1/chef",
+                   description="Chef environments (site parameters) and their templates.")
+
+
+class TemplateSchema(ma.Schema):
+    name = fields.String()
+    placeholders = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                               metadata={"description": "placeholder -> JSON paths where it appears"})
+    document = fields.Dict(metadata={"description": "the template as shipped"})
+
+
+class EnvironmentSchema(ma.Schema):
+    name = fields.String()
+    description = fields.String()
+    default_attributes = fields.Dict()
+    override_attributes = fields.Dict()
+    cookbook_versions = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class EnvironmentPutSchema(ma.Schema):
+    """Either a template with values (rendered) or attributes edited directly."""
+    template = fields.String(validate=ENVIRONMENT_NAME,
+                             metadata={"description": "template to render (environments/chef)"})
+    values = fields.Dict(keys=fields.String(), load_default=dict,
+                         metadata={"description": "placeholder -> value"})
+    description = fields.String()
+    default_attributes = fields.Dict()
+    override_attributes = fields.Dict()
+    cookbook_versions = fields.Dict(keys=fields.String(), values=fields.String())
+
+    @ma.validates_schema
+    def _one_form(self, data, **_kwargs):
+        direct = {"default_attributes", "override_attributes", "cookbook_versions"} & set(data)
+        if data.get("template") and direct:
+            raise ma.ValidationError("give a template with values, or attributes, not both",
+                                     field_name="template")
+        if not data.get("template") and not direct:
+            raise ma.ValidationError("a template (with values) or attributes are required",
+                                     field_name="template")
+
+
+class DeleteArgsSchema(ma.Schema):
+    if_unused = fields.Boolean(load_default=False, metadata={
+        "description": "keep the environment (409) while nodes still use it"})
+
+
+def _templates() -> EnvironmentTemplates:
+    return EnvironmentTemplates(state().cfg.content.chef_environments_dir)
+
+
+def _load_template(name: str) -> dict:
+    try:
+        return _templates().load(name)
+    except EnvironmentTemplateError as exc:
+        abort(404, message=str(exc))
+
+
+def _chef_call(action):
+    """Run a Chef server call, mapping its failures onto problem responses."""
+    chef = state().chef_server()
+    try:
+        return action(chef)
+    except ChefNotFound as exc:
+        abort(404, message=str(exc))
+    except ChefUnavailable as exc:
+        abort(503, message=str(exc))
+    except ChefServerError as exc:
+        abort(502, message=str(exc))
+    finally:
+        chef.close()
+
+
+@blp.route("/environment-templates")
+class TemplateList(MethodView):
+    @blp.response(200, TemplateSchema(many=True, exclude=("document",)))
+    def get(self):
+        """The shipped Chef environment templates and their placeholders."""
+        templates = _templates()
+        return [{"name": name, "placeholders": placeholders(templates.load(name))}
+                for name in templates.names()]
+
+
+@blp.route("/environment-templates/<name>")
+class TemplateItem(MethodView):
+    @blp.response(200, TemplateSchema)
+    def get(self, name):
+        """One template: its document and where each placeholder appears."""
+        document = _load_template(name)
+        return {"name": name, "placeholders": placeholders(document), "document": document}
+
+
+@blp.route("/environments")
+class EnvironmentList(MethodView):
+    @blp.response(200, fields.List(fields.String()))
+    def get(self):
+        """Names of the environments on the Chef server."""
+        return _chef_call(lambda chef: chef.list_environments())
+
+
+@blp.route("/environments/<name>")
+class EnvironmentItem(MethodView):
+    @blp.response(200, EnvironmentSchema)
+    def get(self, name):
+        """An environment as stored on the Chef server."""
+        return _chef_call(lambda chef: chef.get_environment(name))
+
+    @blp.arguments(EnvironmentPutSchema)
+    @blp.response(200, EnvironmentSchema)
+    def put(self, body, name):
+        """Render a template with values into environment ``name``, or edit its attributes."""
+        try:
+            ENVIRONMENT_NAME(name)
+        except ma.ValidationError:
+            abort(400, message=f"environment name {name!r} is invalid",
+                  errors={"name": ["must contain only letters, digits, '_' or '-'"]})
+        if body.get("template"):
+            _load_template(body["template"])  # 404 for an unknown template
+            try:
+                document = _templates().render(body["template"], name, body["values"])
+            except UnfilledPlaceholders as exc:
+                abort(422, message=str(exc),
+                      errors={f"values.{missing}": ["no value for this placeholder"]
+                              for missing in sorted(exc.missing)})
+            except EnvironmentTemplateError as exc:
+                abort(422, message=str(exc))
+        else:
+            document = {"name": name, "json_class": "Chef::Environment",
+                        "chef_type": "environment", "description": "",
+                        "default_attributes": {}, "override_attributes": {},
+                        "cookbook_versions": {}}
+            document.update({key: body[key] for key in EnvironmentSchema().fields
+                             if key in body and key != "name"})
+        _chef_call(lambda chef: chef.upsert_environment(document))
+        return document
+
+    @blp.arguments(DeleteArgsSchema, location="query")
+    @blp.response(204)
+    def delete(self, args, name):
+        """Delete the environment; gone already counts as deleted."""
+        def remove(chef):
+            try:
+                if args["if_unused"]:
+                    in_use = chef.get(f"/environments/{name}/nodes") or {}
+                    if in_use:
+                        abort(409, message=f"environment {name} is still used by "
+                                           f"{len(in_use)} node(s): {', '.join(sorted(in_use))}")
+                chef.delete_environment(name)
+            except ChefNotFound:
+                pass  # already gone
+        _chef_call(remove)
