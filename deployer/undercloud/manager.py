@@ -29,6 +29,18 @@ class ComponentStatus:
     note: str = ""
 
 
+# The worker serves no port: it is up once it has outlived its imports and DB set-up.
+WORKER_STARTUP_SECONDS = 1.5
+
+
+def _survives(seconds: float):
+    started = time.monotonic()
+
+    def probe() -> bool:
+        return time.monotonic() - started >= seconds
+    return probe
+
+
 def _http_ok(url: str):
     def probe() -> bool:
         try:
@@ -65,25 +77,23 @@ class Undercloud:
             env["DEPLOYER_CONFIG"] = self.cfg.source
         return env
 
+    def _cli(self, *command: str) -> list[str]:
+        return [sys.executable, "-m", "deployer.cli.main", *command]
+
     def api(self) -> ManagedProcess:
         api = self.cfg.api
+        # `deployer api serve` execs gunicorn with etc/deployer/gunicorn.conf.py.
         return ManagedProcess(
-            name="deployer API (gunicorn)",
-            argv=[sys.executable, "-m", "gunicorn",
-                  "--config", str(REPO_ROOT / "etc" / "deployer" / "gunicorn.conf.py"),
-                  "--bind", f"{api.bind_host}:{api.port}", "--workers", str(api.workers),
-                  "--pid", str(self.cfg.api_dir / "gunicorn.pid"),
-                  "deployer.wsgi:application"],
+            name="deployer API (gunicorn)", argv=self._cli("api", "serve"),
             pid_file=self.cfg.api_dir / "api.pid", log_file=self.cfg.log_dir / "api.log",
             ready=_http_ok(f"{api.url}/healthcheck"), host=api.bind_host, port=api.port,
             env=self._service_env())
 
     def worker(self) -> ManagedProcess:
         return ManagedProcess(
-            name="deployer worker",
-            argv=[sys.executable, "-m", "deployer.cli.main", "worker"],
+            name="deployer worker", argv=self._cli("worker"),
             pid_file=self.cfg.api_dir / "worker.pid", log_file=self.cfg.log_dir / "worker.log",
-            ready=lambda: True, env=self._service_env())
+            ready=_survives(WORKER_STARTUP_SECONDS), env=self._service_env())
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -140,7 +150,7 @@ class Undercloud:
     def status(self) -> list[ComponentStatus]:
         rows = []
         if self.cfg.chef.mode == "embedded":
-            chef = self.chef_server()
+            chef = self.chef_server().process
             rows.append(ComponentStatus("chef server (goiardi)", chef.running(), chef.pid(),
                                         self.cfg.chef_server_url, chef.rss_bytes()))
         else:
