@@ -20,6 +20,10 @@ CONTRACT
     node_attributes(cookbook, *, node, role=None, environment=None) -> dict gives the
     merged attributes (Chef precedence, see render.rb) the helpers receive.
 
+    call_helper(cookbook, function, *args) runs one library function (e.g.
+    "DeployerCommon::Vrrp.check_unique_vrids!") of the cookbook's dependency closure
+    on JSON arguments and returns its JSON result.
+
     Errors raise RenderError with render.rb's one-line reason (the offending
     attribute or template line); secret values never appear in it.
 """
@@ -97,3 +101,11 @@ def node_attributes(cookbook: str, *, node: dict[str, Any],
                     cookbooks_dir: Path = COOKBOOKS_DIR) -> dict[str, Any]:
     """The merged node attributes a converge of `cookbook` would see."""
     return json.loads(_run(_request("attributes", cookbook, None, node, role, environment, None, cookbooks_dir)))
+
+
+def call_helper(cookbook: str, function: str, *args: Any, cookbooks_dir: Path = COOKBOOKS_DIR) -> Any:
+    """Result of a cookbook library function, e.g. call_helper("deployer_common",
+    "DeployerCommon::Vrrp.check_unique_vrids!", vips)."""
+    request = _request("call", cookbook, None, {"name": "harness"}, None, None, None, cookbooks_dir)
+    request.update(function=function, args=list(args))
+    return json.loads(_run(request))

@@ -10,7 +10,7 @@
 #   ruby render.rb < request.json > output
 #   request = {
 #     "cookbooks_dir": "/path/to/cookbooks",
-#     "action":      "render" (default) | "attributes",
+#     "action":      "render" (default) | "attributes" | "call",
 #     "cookbook":    "deployer_haproxy",
 #     "template":    "haproxy.cfg",          # a key of <Cookbook>::Helpers::TEMPLATES
 #     "roles":       [<Chef role JSON>, ...], # default_attributes / override_attributes / run_list
@@ -20,7 +20,10 @@
 #     "secrets":     {"<bag>": {"<item>": {"<key>": "<value>"}}}   # stands in for data bags
 #   }
 #   "render" prints the rendered file; "attributes" prints the merged node
-#   attributes as JSON.  Any error: a one-line message on stderr, exit status 2.
+#   attributes as JSON; "call" runs one library function of the cookbook's
+#   dependency closure on plain JSON arguments and prints its result as JSON:
+#     {"action": "call", "function": "DeployerCommon::Vrrp.check_unique_vrids!",
+#      "args": [...], "cookbook": ..., "node": ...}   (node is still required).  Any error: a one-line message on stderr, exit status 2.
 #
 # COOKBOOK SIDE (how a cookbook makes a template renderable here)
 #   module <CamelCasedCookbookName>::Helpers
@@ -215,6 +218,19 @@ module ChefRender
       TemplateContext.new(variables, attributes).render(File.read(source), source)
     end
 
+    def call(function, args)
+      load_libraries
+      owner, name = function.to_s.split('.', 2)
+      raise Error, "function must look like Module::Name.method, got #{function.inspect}" unless owner && name
+      target = begin
+        Object.const_get(owner)
+      rescue NameError
+        raise Error, "no module #{owner} in the libraries of #{cookbooks.join(', ')}"
+      end
+      raise Error, "#{owner} has no function #{name}" unless target.respond_to?(name)
+      target.public_send(name, *Array(args))
+    end
+
     def helpers_module
       Object.const_get("#{ChefRender.camelize(@cookbook)}::Helpers")
     rescue NameError
@@ -248,6 +264,7 @@ if $PROGRAM_NAME == __FILE__
     case (action = body['action'] || 'render')
     when 'render' then $stdout.write(request.render)
     when 'attributes' then $stdout.write(JSON.pretty_generate(request.attributes))
+    when 'call' then $stdout.write(JSON.generate(request.call(body['function'], body['args'])))
     else raise ChefRender::Error, "unknown action #{action}"
     end
   rescue ChefRender::Error, JSON::ParserError, KeyError => e

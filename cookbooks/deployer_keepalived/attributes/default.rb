@@ -1,0 +1,29 @@
+# keepalived on every controller: one vrrp_instance per VIP cluster in
+# node['deployer']['vips'] (virtual_router_id and auth_pass item come from there).
+
+default['deployer']['keepalived']['config_file'] = '/etc/keepalived/keepalived.conf'
+default['deployer']['keepalived']['binary'] = '/usr/sbin/keepalived'
+
+# VIP clusters this node carries; empty means every cluster in node['deployer']['vips'].
+default['deployer']['keepalived']['vips'] = []
+
+# VRRP advertisement interval in seconds: failover takes about 3 x advert_int + skew.
+default['deployer']['keepalived']['advert_int'] = 1
+
+# The first controller gets base_priority + (controllers - 1), the last base_priority.
+default['deployer']['keepalived']['base_priority'] = 100
+
+# nopreempt: every node starts BACKUP and a recovered node does not take the VIP back.
+default['deployer']['keepalived']['nopreempt'] = false
+
+# Unicast VRRP to the other controllers instead of multicast 224.0.0.18.
+default['deployer']['keepalived']['unicast'] = false
+
+# Gratuitous ARP after becoming MASTER.
+default['deployer']['keepalived']['garp'] = { 'master_delay' => 1, 'master_repeat' => 3 }
+
+# The track script asks the LOCAL haproxy over HTTP (its monitor-uri), never
+# pidof/killall, which would see haproxy processes that serve nothing here.
+default['deployer']['keepalived']['check'] = {
+  'curl' => '/usr/bin/curl', 'timeout' => 1, 'interval' => 1, 'fall' => 2, 'rise' => 2,
+}
