@@ -208,8 +208,8 @@ class ChefServer:
                                        cookbooks_with_no_versions=no_versions)
         return error_for_status(response.status_code, message, method, path)
 
-    def get(self, path: str, params: dict | None = None) -> Any:
-        return self.request("GET", path, params=params)
+    def get(self, path: str, body: Any = None, params: dict | None = None) -> Any:
+        return self.request("GET", path, body, params)
 
     def post(self, path: str, body: Any = None, params: dict | None = None) -> Any:
         return self.request("POST", path, body, params)

@@ -31,9 +31,13 @@ FREEZE_INTERVAL_SECONDS = 10
 
 
 class EmbeddedChefServer:
-    def __init__(self, state_dir: Path, host: str = "127.0.0.1", port: int = 14545):
+    def __init__(self, state_dir: Path, host: str = "127.0.0.1", port: int = 14545, *,
+                 advertised_host: str | None = None):
+        """``advertised_host``: the name goiardi puts in the URLs it returns (cookbook file
+        URLs a real chef-client downloads); defaults to ``host``."""
         self.state_dir = Path(state_dir)
         self.host = host
+        self.advertised_host = advertised_host or host
         self.port = int(port)
         self.process = ManagedProcess(
             name="goiardi (Chef server)", argv=[GOIARDI_BINARY, "-c", str(self.config_file)],
@@ -91,7 +95,8 @@ class EmbeddedChefServer:
         self.conf_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.conf_dir.chmod(0o700)  # the client keys live here
         quoted = {  # TOML basic strings accept JSON string escapes
-            "host": json.dumps(self.host), "port": str(self.port),
+            "host": json.dumps(self.host), "hostname": json.dumps(self.advertised_host),
+            "port": str(self.port),
             "data_file": json.dumps(str(self.data_file)), "index_file": json.dumps(str(self.index_file)),
             "freeze_interval": str(FREEZE_INTERVAL_SECONDS), "conf_root": json.dumps(str(self.conf_dir)),
             "filestore_dir": json.dumps(str(self.filestore_dir)),

@@ -306,3 +306,19 @@ def test_expand_run_list_is_a_pure_function():
         expand_run_list(["role[base]"], "x", {**roles, "common": {"run_list": ["role[gone]"]}}.get)
     with pytest.raises(RunListError, match="recipe\\[broken"):
         expand_run_list(["recipe[broken"], "x", roles.get)
+
+
+def test_metadata_rb_is_evaluated_like_knife_and_errors_name_the_line(tmp_path):
+    from deployer.chef.cookbooks import CookbookError, read_metadata
+    directory = write_cookbook(tmp_path, "meta", "2.0", depends={"lib": "~> 1.2"})
+    metadata = read_metadata(directory)
+    assert metadata["version"] == "2.0.0"
+    assert metadata["dependencies"] == {"lib": "~> 1.2"}
+    assert metadata["chef_versions"] == [[">= 15.0"]]
+    assert metadata["issues_url"] == "https://example.invalid/x/issues"
+    with open(directory / "metadata.rb", "a") as handle:
+        handle.write("frobnicate 'x'\n")
+    with pytest.raises(CookbookError, match=r"metadata.rb:11: .*unsupported metadata method 'frobnicate'"):
+        read_metadata(directory)
+    (directory / "metadata.json").write_text('{"name": "meta", "version": "3.0.0"}')
+    assert read_metadata(directory)["version"] == "3.0.0"

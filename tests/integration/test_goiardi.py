@@ -139,3 +139,17 @@ def test_from_config_uses_the_chef_settings(tmp_path):
         assert ChefServer.from_config(cfg).list_nodes() == []
     finally:
         embedded.stop()
+
+
+def test_upload_works_when_the_advertised_host_does_not_resolve(tmp_path):
+    embedded = EmbeddedChefServer(tmp_path / "chef", port=free_port(), advertised_host="chef.invalid")
+    try:
+        embedded.start()
+        assert tomllib.loads(embedded.config_file.read_text())["hostname"] == "chef.invalid"
+        admin = ChefServer(embedded.url, "admin", embedded.admin_key_path)
+        assert admin.upload_cookbook(_cookbook(tmp_path)) == "uploaded"
+        (entry,) = admin.get_cookbook("kept", "0.1.0")["files"]
+        assert entry["url"].startswith("http://chef.invalid:")
+        assert admin.fetch_file(entry["url"]) == b"\x00\x01binary\xff"
+    finally:
+        embedded.stop()
