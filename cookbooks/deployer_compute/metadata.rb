@@ -1,0 +1,11 @@
+name             'deployer_compute'
+maintainer       'Under-cloud deployer team'
+license          'Apache-2.0'
+description      'Compute node with nova-network multi-host: every compute node is its own gateway'
+version          '0.1.0'
+chef_version     '>= 16'
+supports         'debian'
+supports         'ubuntu'
+
+depends          'deployer_common'
+depends          'deployer_openstack'

@@ -1,0 +1,10 @@
+name             'deployer_drbd_mysql'
+maintainer       'Under-cloud deployer team'
+license          'Apache-2.0'
+description      'DRBD-replicated block device for an active/passive MySQL managed by Pacemaker'
+version          '0.1.0'
+chef_version     '>= 16'
+supports         'debian'
+supports         'ubuntu'
+
+depends          'deployer_common'

@@ -1,0 +1,63 @@
+# The DRBD resource under MySQL: config, metadata, attach/connect; the initial sync source is
+# chosen explicitly (the bootstrap node), Pacemaker promotes it from then on.
+provides :deployer_drbd_mysql
+unified_mode true
+
+description 'Configures the DRBD resource backing /var/lib/mysql and brings it up for Pacemaker'
+
+property :config_dir, String, default: '/etc/drbd.d',
+         description: 'Directory drbd.conf includes resource files from'
+property :bootstrap, [true, false], default: false,
+         description: 'Make this node the initial sync source and create the file system (first converge of the primary only)'
+
+action :create do
+  settings = DeployerDrbdMysql::Helpers.drbd_resource(node.to_hash)
+  name = settings['resource']
+  drbd = node['deployer']['drbd_mysql']
+
+  package 'drbd-utils'
+
+  res_path = ::File.join(new_resource.config_dir, "#{name}.res")
+
+  template res_path do
+    cookbook 'deployer_drbd_mysql'
+    source 'drbd.res.erb'
+    variables settings
+    mode '0644'
+    # drbdadm parses the candidate in place of the live file, together with the rest of the configuration.
+    verify "drbdadm --config-to-exclude #{res_path} --config-to-test %{path} dump"
+    notifies :run, "execute[drbdadm adjust #{name}]", :delayed
+  end
+
+  execute "drbdadm create-md #{name}" do
+    command ['drbdadm', 'create-md', '--force', name]
+    # Metadata exists when the resource is already up or when dump-md can read it.
+    not_if "drbdadm role #{name}"
+    not_if "drbdadm dump-md #{name}"
+  end
+
+  execute "drbdadm up #{name}" do
+    command ['drbdadm', 'up', name]
+    not_if "drbdadm role #{name}"
+  end
+
+  execute "drbdadm adjust #{name}" do
+    command ['drbdadm', 'adjust', name]
+    action :nothing
+  end
+
+  # Only the bootstrap node, and only while no peer has ever been UpToDate.
+  execute "drbdadm primary --force #{name}" do
+    command ['drbdadm', 'primary', '--force', name]
+    only_if { new_resource.bootstrap }
+    not_if "drbdadm dstate #{name} | grep -q '^UpToDate'"
+  end
+
+  execute "mkfs #{drbd['device']}" do
+    command ['mkfs', '-t', drbd['fstype'], drbd['device']]
+    only_if { new_resource.bootstrap }
+    # A file system can only be made on (and probed from) the Primary side.
+    only_if "drbdadm role #{name} | grep -q '^Primary'"
+    not_if "blkid #{drbd['device']}"
+  end
+end

@@ -1,0 +1,137 @@
+#
+# Template variables of deployer_openstack: pure functions of the merged node
+# attributes (plain Hash) and a secret callable (bag, item, key) -> String, so a
+# converge and tests/chef_render compute the same files. Every service file is
+# deployer_common's generic INI template fed by sections(...).
+module DeployerOpenstack
+  module Helpers
+    SERVICES = %w(keystone glance nova cinder).freeze
+    INTERFACES = %w(public internal admin).freeze
+
+    # Data bag items (in node['deployer']['secrets']['data_bag']) this cookbook reads.
+    # deployer_galera and deployer_rabbitmq create the users with the same secrets.
+    DB_PASSWORDS_ITEM = 'db_passwords'          # key: service name
+    RABBITMQ_ITEM = 'rabbitmq'                   # key: openstack_password
+    SERVICE_PASSWORDS_ITEM = 'service_passwords' # key: service name (Keystone service user)
+    KEYSTONE_ITEM = 'keystone'                   # keys: admin_password, fernet_key_0, fernet_key_1
+
+    TEMPLATES = SERVICES.to_h do |service|
+      ["#{service}.conf", { source: 'openstack-service.conf.erb', cookbook: 'deployer_common', variables: :"#{service}_conf" }]
+    end.freeze
+
+    module_function
+
+    SERVICES.each do |service|
+      define_method(:"#{service}_conf") do |node, secret|
+        DeployerCommon::Helpers.service_config(sections(service, node, secret))
+      end
+      module_function :"#{service}_conf"
+    end
+
+    # {section => {key => value}}: the service's baseline conf, the computed connections
+    # (SQL on the db VIP, all RabbitMQ brokers, Keystone on its VIP), then `extra` on top.
+    def sections(service, node, secret, extra = {})
+      raise DeployerCommon::InvalidAttribute, "service must be one of #{SERVICES.join(', ')}, got #{service.inspect}" unless SERVICES.include?(service)
+
+      openstack = node.dig('deployer', 'openstack')
+      computed = {
+        # The environment's orchestration.debug (origin: "debug": "ENABLE_DEBUG").
+        'DEFAULT' => { 'debug' => node.dig('deployer', 'orchestration', 'debug') || false },
+        'database' => { 'connection' => sql_connection(node, service, secret) },
+      }
+      if service == 'nova'
+        # nova's API database sits behind nova's listener, next to the nova database.
+        computed['api_database'] = { 'connection' => computed['database']['connection'].sub(%r{/[^/]+\z}, '/nova_api') }
+        computed['glance'] = { 'api_servers' => endpoint_url(node, 'glance', 'internal') }
+      end
+      unless service == 'keystone'
+        computed['DEFAULT']['transport_url'] = transport_url(node, secret)
+        computed['oslo_messaging_rabbit'] = rabbit_options(node)
+        computed['keystone_authtoken'] = authtoken(node, service, secret)
+      end
+
+      [openstack.dig(service, 'conf') || {}, computed, extra].reduce({}) do |result, layer|
+        layer.each { |section, values| (result[section] ||= {}).merge!(values) }
+        result
+      end
+    end
+
+    def secret_bag(node)
+      node.dig('deployer', 'secrets', 'data_bag')
+    end
+
+    def sql_connection(node, service, secret)
+      password = secret.call(secret_bag(node), DB_PASSWORDS_ITEM, service)
+      DeployerCommon::Cluster.sql_connection(node, service, password, driver: node.dig('deployer', 'openstack', 'database', 'driver'))
+    end
+
+    # Every broker as host:port, in the order of the named cluster list.
+    def brokers(node)
+      messaging = node.dig('deployer', 'openstack', 'messaging')
+      cluster = messaging.fetch('cluster')
+      members = cluster == 'controllers' ? DeployerCommon::Cluster.controllers(node) : Array(node.dig('deployer', 'cluster', cluster))
+      raise DeployerCommon::InvalidAttribute, "node['deployer']['cluster']['#{cluster}'] (the RabbitMQ brokers) is empty" if members.empty?
+
+      members.map { |member| "#{member.fetch('address')}:#{Integer(messaging.fetch('port'))}" }
+    end
+
+    # All brokers in one URL: oslo.messaging fails over between them itself.
+    def transport_url(node, secret)
+      messaging = node.dig('deployer', 'openstack', 'messaging')
+      user = messaging.fetch('user')
+      password = secret.call(secret_bag(node), RABBITMQ_ITEM, 'openstack_password')
+      vhost = messaging.fetch('vhost')
+      hosts = brokers(node).map { |broker| "#{user}:#{password}@#{broker}" }
+      "rabbit://#{hosts.join(',')}/#{vhost == '/' ? '' : vhost}"
+    end
+
+    # The origin's rabbit_hosts + rabbit_ha_queues, or quorum queues (RabbitMQ 4 drops mirroring).
+    def rabbit_options(node)
+      queue_type = node.dig('deployer', 'openstack', 'messaging', 'queue_type')
+      options = { 'rabbit_hosts' => brokers(node) }
+      case queue_type
+      when 'mirrored' then options['rabbit_ha_queues'] = true
+      when 'quorum' then options['rabbit_quorum_queue'] = true
+      else raise DeployerCommon::InvalidAttribute, "node['deployer']['openstack']['messaging']['queue_type'] must be mirrored or quorum, got #{queue_type.inspect}"
+      end
+      options
+    end
+
+    def authtoken(node, service, secret)
+      {
+        'www_authenticate_uri' => endpoint_url(node, 'keystone', 'public'),
+        'auth_url' => endpoint_url(node, 'keystone', 'internal'),
+        'auth_type' => 'password',
+        'project_domain_name' => 'Default',
+        'user_domain_name' => 'Default',
+        'project_name' => node.dig('deployer', 'openstack', 'service_project'),
+        'username' => service,
+        'password' => secret.call(secret_bag(node), SERVICE_PASSWORDS_ITEM, service),
+      }
+    end
+
+    # The Keystone catalog as plain data (origin: "registered in Keystone with the
+    # corresponding VIP as its target IP").
+    def endpoint_catalog(node)
+      openstack = node.dig('deployer', 'openstack')
+      openstack.fetch('endpoints').map do |service, spec|
+        {
+          'service' => service,
+          'type' => spec.fetch('type'),
+          'description' => spec.fetch('description'),
+          'region' => openstack.fetch('region'),
+          'urls' => INTERFACES.to_h { |interface| [interface, endpoint_url(node, service, interface)] },
+        }
+      end
+    end
+
+    def endpoint_url(node, service, interface)
+      openstack = node.dig('deployer', 'openstack')
+      spec = openstack.fetch('endpoints')[service] or
+        raise DeployerCommon::InvalidAttribute, "node['deployer']['openstack']['endpoints']['#{service}'] is not defined"
+      cluster = spec.dig('vips', interface) || spec['vip'] || node.dig('deployer', 'cluster', 'api_vip')
+      address = DeployerCommon::Cluster.vip(node, cluster)['address']
+      "#{openstack.fetch('scheme')}://#{address}:#{Integer(spec.fetch('port'))}#{spec.fetch('path')}"
+    end
+  end
+end

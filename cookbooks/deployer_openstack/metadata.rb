@@ -1,0 +1,10 @@
+name             'deployer_openstack'
+maintainer       'Under-cloud deployer team'
+license          'Apache-2.0'
+description      'OpenStack service configuration (keystone, glance, nova, cinder) pointed at the HA VIPs, and the Keystone catalog'
+version          '0.1.0'
+chef_version     '>= 16'
+supports         'debian'
+supports         'ubuntu'
+
+depends          'deployer_common'

@@ -1,0 +1,85 @@
+#
+# Template variables of deployer_pacemaker: pure functions of the merged node
+# attributes (a plain Hash, what node.to_hash gives) so a converge and the
+# rendering harness (tests/chef_render) compute the same files.
+module DeployerPacemaker
+  module Helpers
+    TEMPLATES = {
+      'corosync.conf' => { source: 'corosync.conf.erb', variables: :corosync_config },
+      'cib.xml' => { source: 'cib.xml.erb', variables: :cib_config },
+    }.freeze
+
+    module_function
+
+    # Controllers with corosync node ids: 1-based positions in the explicit list,
+    # so every member derives the same ids.
+    def members(node)
+      DeployerCommon::Cluster.controllers(node).each_with_index.map do |member, index|
+        member.merge('nodeid' => index + 1)
+      end
+    end
+
+    def corosync_config(node, _secret = nil)
+      pacemaker = node.dig('deployer', 'pacemaker')
+      members = members(node)
+      {
+        'cluster_name' => pacemaker.fetch('cluster_name'),
+        'transport' => pacemaker.fetch('transport'),
+        'crypto_cipher' => pacemaker.fetch('crypto_cipher'),
+        'crypto_hash' => pacemaker.fetch('crypto_hash'),
+        'members' => members,
+        # votequorum two_node: a 2-node cluster keeps quorum when one node is lost.
+        'two_node' => members.length == 2,
+      }
+    end
+
+    # The whole CIB <configuration>: cluster options, A/P singleton services,
+    # VIPs Pacemaker moves, and (where a role enables it) the DRBD MySQL group.
+    def cib_config(node, _secret = nil)
+      pacemaker = node.dig('deployer', 'pacemaker')
+      {
+        'properties' => {
+          'stonith-enabled' => pacemaker.fetch('stonith_enabled').to_s,
+          'no-quorum-policy' => pacemaker.fetch('no_quorum_policy'),
+          'cluster-name' => pacemaker.fetch('cluster_name'),
+        },
+        'resource_stickiness' => Integer(pacemaker.fetch('resource_stickiness')),
+        'members' => members(node),
+        'services' => Array(pacemaker['ap_services']).map do |unit|
+          { 'id' => "p_#{unit}", 'unit' => unit, 'monitor_interval' => pacemaker.fetch('monitor_interval') }
+        end,
+        'vips' => Array(pacemaker['vips']).map { |cluster| ipaddr2(node, cluster, "vip_#{cluster}") },
+        'drbd_mysql' => pacemaker['drbd_mysql'] ? drbd_mysql(node) : nil,
+      }
+    end
+
+    # One node loads the CIB: the first controller of the explicit list (the deployer converges it first).
+    def cib_writer?(node)
+      members(node).first['name'] == node['name']
+    end
+
+    def ipaddr2(node, cluster, id)
+      vip = DeployerCommon::Cluster.vip(node, cluster)
+      { 'id' => id, 'address' => vip['address'], 'prefix' => vip.fetch('prefix', 24), 'interface' => vip['interface'] }
+    end
+
+    # The origin's crm_mon picture: ms_drbd_mysql (promotable clone of ocf:linbit:drbd)
+    # and group mysql = fs_mysql, ip_mysql, mysqld, kept with the promoted copy, started after promotion.
+    def drbd_mysql(node)
+      count = members(node).length
+      unless count == 2
+        raise DeployerCommon::InvalidAttribute, "DRBD MySQL needs exactly 2 controllers in node['deployer']['cluster']['controllers'], got #{count}"
+      end
+
+      drbd = node.dig('deployer', 'drbd_mysql')
+      {
+        'drbd_resource' => drbd.fetch('resource'),
+        'device' => drbd.fetch('device'),
+        'mount_point' => drbd.fetch('mount_point'),
+        'fstype' => drbd.fetch('fstype'),
+        'mysql_unit' => drbd.fetch('service'),
+        'ip' => ipaddr2(node, node.dig('deployer', 'cluster', 'db_vip') || 'db', 'ip_mysql'),
+      }
+    end
+  end
+end

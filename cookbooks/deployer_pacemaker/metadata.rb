@@ -1,0 +1,11 @@
+name             'deployer_pacemaker'
+maintainer       'Under-cloud deployer team'
+license          'Apache-2.0'
+description      'Corosync/Pacemaker cluster and its CIB: A/P schedulers and the DRBD-backed MySQL group'
+version          '0.1.0'
+chef_version     '>= 16'
+supports         'debian'
+supports         'ubuntu'
+
+depends          'deployer_common'
+depends          'deployer_drbd_mysql'

@@ -1,0 +1,45 @@
+# Corosync + Pacemaker membership of this node: packages, authkey, corosync.conf, services.
+provides :deployer_pacemaker_cluster
+unified_mode true
+
+description 'Joins this node to the Corosync/Pacemaker cluster formed by the controllers list'
+
+property :config_path, String, default: '/etc/corosync/corosync.conf',
+         description: 'Where corosync.conf is written'
+property :authkey_path, String, default: '/etc/corosync/authkey',
+         description: 'Where the shared corosync authkey is written'
+property :packages, Array, default: %w(corosync pacemaker resource-agents),
+         description: 'Packages that provide the cluster stack and the OCF agents'
+
+action :create do
+  package new_resource.packages
+
+  # The authkey is shared by all members: it comes from the data bag, never from attributes.
+  file new_resource.authkey_path do
+    content(lazy { Base64.strict_decode64(deployer_secret(node['deployer']['secrets']['data_bag'], 'corosync', 'authkey')) })
+    owner 'root'
+    group 'root'
+    mode '0400'
+    sensitive true
+    notifies :restart, 'service[corosync]', :delayed
+  end
+
+  template new_resource.config_path do
+    cookbook 'deployer_pacemaker'
+    source 'corosync.conf.erb'
+    variables DeployerPacemaker::Helpers.corosync_config(node.to_hash)
+    owner 'root'
+    group 'root'
+    mode '0644'
+    verify 'corosync -t -c %{path}'
+    notifies :restart, 'service[corosync]', :delayed
+  end
+
+  service 'corosync' do
+    action [:enable, :start]
+  end
+
+  service 'pacemaker' do
+    action [:enable, :start]
+  end
+end
