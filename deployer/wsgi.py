@@ -1,18 +1,15 @@
-"""WSGI entry point: ``gunicorn 'deployer.wsgi:create_application()'``.
+"""WSGI entry point: ``gunicorn deployer.wsgi:application``.
 
-Reads the deployer configuration ($DEPLOYER_CONFIG or the default lookup)
-and configures logging once per worker process.
+Gunicorn imports this module in each worker after forking, so every worker
+builds its own app (and its own database connections).  The configuration
+comes from $DEPLOYER_CONFIG / $DEPLOYER_STATE_DIR or the default lookup.
 """
 from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from deployer.api.app import create_app
 
-
-def create_application() -> Flask:
-    from deployer.api.app import create_app
-
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-    return create_app()
+logging.basicConfig(level=logging.INFO,
+                    format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+application = create_app()

@@ -12,4 +12,5 @@ pytest_plugins = [
     "tests.fixtures.heat",
     "tests.fixtures.nodes",
     "tests.fixtures.undercloud",
+    "tests.fixtures.api",
 ]

@@ -29,15 +29,20 @@ WsgiMiddleware = Callable[[Callable], Callable]
 
 def install(app: Flask, cfg: Config, middleware: WsgiMiddleware | None = None) -> None:
     """``middleware`` replaces auth_token (tests without a Keystone use it)."""
+    check_settings(cfg)
     if cfg.api.auth_strategy == "noauth":
-        if not is_loopback(cfg.api.bind_host):
-            raise ConfigError(
-                f"[api] auth_strategy = noauth is only allowed when [api] bind_host is a "
-                f"loopback address, not {cfg.api.bind_host!r}; bind to 127.0.0.1 or set "
-                f"auth_strategy = keystone")
         return
     app.wsgi_app = (middleware or keystone_auth_token(cfg))(app.wsgi_app)
     app.before_request(_require_identity)
+
+
+def check_settings(cfg: Config) -> None:
+    """Refuse an unauthenticated API reachable from other machines."""
+    if cfg.api.auth_strategy == "noauth" and not is_loopback(cfg.api.bind_host):
+        raise ConfigError(
+            f"[api] auth_strategy = noauth is only allowed when [api] bind_host is a "
+            f"loopback address, not {cfg.api.bind_host!r}; bind to 127.0.0.1 or set "
+            f"auth_strategy = keystone")
 
 
 def is_loopback(host: str) -> bool:

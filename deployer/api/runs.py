@@ -39,8 +39,11 @@ class Runs(MethodView):
     @blp.response(202, RunSchema)
     def post(self, body):
         """Queue a run; poll it until its status is final."""
+        bootstrap = state().cfg.bootstrap
+        install = body["install"] or {"kind": bootstrap.chef_client_install,
+                                      "location": bootstrap.chef_client_location}
         spec = RunSpec(**{**body, "target": NodeTarget(**body["target"]),
-                          "install": ChefInstallSource(**body["install"])})
+                          "install": ChefInstallSource(**install)})
         session = db_session()
         run = service.create_run(session, spec, state().secret_box)
         session.commit()

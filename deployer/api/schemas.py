@@ -63,7 +63,9 @@ class RunSpecSchema(ma.Schema):
                                 validate=[validate.Length(min=1, max=255), ENVIRONMENT_NAME])
     action = fields.String(load_default="converge", validate=validate.OneOf(ACTIONS))
     chef_server_url = fields.Url(load_default=None, allow_none=True, require_tld=False)
-    install = fields.Nested(ChefInstallSourceSchema, load_default=dict)
+    install = fields.Nested(ChefInstallSourceSchema, load_default=None,
+                            metadata={"description": "default: the deployer's [bootstrap] "
+                                                     "chef_client_install/location"})
     stack_id = fields.String(load_default=None, allow_none=True,
                              validate=validate.Length(max=64))
     stack_name = fields.String(load_default=None, allow_none=True,

@@ -18,6 +18,7 @@ from deployer import config as config_mod
 COMMAND_MODULES = (
     "deployer.cli.undercloud",
     "deployer.cli.testnodes",
+    "deployer.cli.api",
 )
 
 

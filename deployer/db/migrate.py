@@ -6,6 +6,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 
+from deployer.config import Config
 from deployer.db.session import make_engine
 
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
@@ -18,7 +19,12 @@ def alembic_config(database_url: str) -> AlembicConfig:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(cfg: Config, revision: str = "head") -> None:
+    """``deployer api migrate``: bring the configured database to ``revision``."""
+    upgrade_database(cfg.database_url, revision)
+
+
+def upgrade_database(database_url: str, revision: str = "head") -> None:
     engine = make_engine(database_url)  # creates the SQLite directory, sets WAL
     try:
         with engine.begin() as connection:

@@ -1,0 +1,121 @@
+"""A small client of the deployer API, for the Heat plugin, the CLI and tests.
+
+Errors come back as exceptions: ``DeployerAPIError`` carries the server's
+problem+json (status, title, detail, errors); ``DeployerUnavailable`` (a
+subclass) means the API could not be reached or answered 502/503/504, which a
+poller may retry.
+"""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+RETRYABLE_STATUSES = (502, 503, 504)
+
+
+class DeployerAPIError(Exception):
+    def __init__(self, status: int | None, problem: dict, method: str, path: str):
+        self.status = status
+        self.problem = problem
+        self.method = method
+        self.path = path
+        super().__init__(str(self))
+
+    @property
+    def detail(self) -> str:
+        return str(self.problem.get("detail") or self.problem.get("title") or "")
+
+    @property
+    def errors(self) -> dict:
+        return self.problem.get("errors") or {}
+
+    def __str__(self) -> str:
+        status = f"HTTP {self.status}" if self.status is not None else "no response"
+        return f"deployer API {self.method} {self.path}: {status}: {self.detail}"
+
+
+class DeployerUnavailable(DeployerAPIError):
+    """Not reachable, or a gateway/unavailable status: worth retrying later."""
+
+
+class DeployerClient:
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = 30.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.headers["Accept"] = "application/json, application/problem+json"
+        if token:
+            self._session.headers["X-Auth-Token"] = token
+
+    def __repr__(self) -> str:
+        return f"DeployerClient({self.base_url!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- runs ------------------------------------------------------------------
+
+    def start_run(self, spec: dict) -> dict:
+        """POST a RunSpec dict (password included); returns the queued run, redacted."""
+        return self._request("POST", "/v1/runs", json=spec)
+
+    def get_run(self, run_id: str, tail: int | None = None) -> dict:
+        params = {"tail": tail} if tail is not None else None
+        return self._request("GET", f"/v1/runs/{quote(run_id, safe='')}", params=params)
+
+    def list_runs(self, *, stack_id: str | None = None, status: str | None = None,
+                  limit: int | None = None, marker: str | None = None) -> dict:
+        params = {key: value for key, value in (("stack_id", stack_id), ("status", status),
+                                                ("limit", limit), ("marker", marker))
+                  if value is not None}
+        return self._request("GET", "/v1/runs", params=params)
+
+    def cancel_run(self, run_id: str) -> dict:
+        return self._request("POST", f"/v1/runs/{quote(run_id, safe='')}/cancel")
+
+    def run_log(self, run_id: str, *, stream: str | None = None, offset: int = 0,
+                limit: int | None = None) -> dict:
+        params: dict[str, Any] = {"offset": offset}
+        if stream:
+            params["stream"] = stream
+        if limit:
+            params["limit"] = limit
+        return self._request("GET", f"/v1/runs/{quote(run_id, safe='')}/log", params=params)
+
+    # -- chef ------------------------------------------------------------------
+
+    def delete_chef_node(self, name: str) -> None:
+        """Remove the Chef node and client ``name``; already gone is success."""
+        self._request("DELETE", f"/v1/chef/nodes/{quote(name, safe='')}")
+
+    # -- service ---------------------------------------------------------------
+
+    def health(self) -> dict:
+        return self._request("GET", "/healthcheck")
+
+    def openapi(self) -> dict:
+        return self._request("GET", "/v1/openapi.json")
+
+    def _request(self, method: str, path: str, **kwargs) -> Any:
+        try:
+            response = self._session.request(method, self.base_url + path,
+                                             timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise DeployerUnavailable(None, {"detail": f"cannot reach {self.base_url}: "
+                                                       f"{type(exc).__name__}: {exc}"},
+                                      method, path) from None
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"detail": response.text.strip()[:300] or response.reason}
+            if not isinstance(problem, dict):
+                problem = {"detail": str(problem)[:300]}
+            error = (DeployerUnavailable if response.status_code in RETRYABLE_STATUSES
+                     else DeployerAPIError)
+            raise error(response.status_code, problem, method, path)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()

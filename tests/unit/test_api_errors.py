@@ -1,0 +1,150 @@
+"""problem+json for every error path of the API, on a real migrated SQLite DB
+(the Flask test client stands in for gunicorn; integration tests use gunicorn)."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from deployer import config
+from deployer.api.app import create_app
+from deployer.api.errors import flatten_messages
+from deployer.db.migrate import upgrade
+
+PROBLEM = "application/problem+json"
+VALID_RUN = {"node_name": "node-1.example", "run_list": ["role[primary]"],
+             "environment": "production",
+             "target": {"address": "192.0.2.10", "password": "pw-unit-0xC0FFEE"}}
+
+
+def make_cfg(tmp_path, **api) -> config.Config:
+    path = config.write_file(tmp_path / "deployer.conf",
+                             {"DEFAULT": {"state_dir": tmp_path}, "api": api})
+    return config.load(path, env={})
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    cfg = make_cfg(tmp_path)
+    upgrade(cfg)
+    return cfg
+
+
+@pytest.fixture
+def client(cfg):
+    return create_app(cfg, {"TESTING": True}).test_client()
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    body = response.get_json()
+    assert body["status"] == status
+    assert body["type"] and body["title"] and body["detail"]
+    assert body["request_id"] == response.headers["X-Request-Id"]
+    return body
+
+
+def test_malformed_json_is_400(client):
+    body = assert_problem(client.post("/v1/runs", data='{"node_name": ',
+                                      content_type="application/json"), 400)
+    assert "not valid JSON" in body["detail"]
+
+
+def test_missing_field_names_its_path(client):
+    spec = {**VALID_RUN, "target": {"password": "x"}}
+    body = assert_problem(client.post("/v1/runs", json=spec), 400)
+    assert body["errors"] == {"target.address": ["Missing data for required field."]}
+    assert "target.address" in body["detail"]
+
+
+def test_bad_port_names_the_field(client):
+    spec = {**VALID_RUN, "target": {**VALID_RUN["target"], "port": 70000}}
+    body = assert_problem(client.post("/v1/runs", json=spec), 400)
+    assert list(body["errors"]) == ["target.port"]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("node_name", "bad name/with slash"),
+    ("run_list", ["nginx"]),
+    ("environment", "prod env"),
+    ("action", "explode"),
+])
+def test_field_validation(client, field, value):
+    body = assert_problem(client.post("/v1/runs", json={**VALID_RUN, field: value}), 400)
+    assert any(path.startswith(field) for path in body["errors"]), body["errors"]
+
+
+def test_credentials_required(client):
+    spec = {**VALID_RUN, "target": {"address": "192.0.2.10"}}
+    body = assert_problem(client.post("/v1/runs", json=spec), 400)
+    assert body["errors"] == {"target.password": ["password or key_file is required"]}
+
+
+def test_unknown_field_rejected(client):
+    body = assert_problem(client.post("/v1/runs", json={**VALID_RUN, "nodename": "x"}), 400)
+    assert "nodename" in body["errors"]
+
+
+def test_unknown_run_is_404(client):
+    body = assert_problem(client.get("/v1/runs/00000000-0000-0000-0000-000000000000"), 404)
+    assert "00000000-0000-0000-0000-000000000000" in body["detail"]
+    assert_problem(client.post("/v1/runs/nope/cancel"), 404)
+    assert_problem(client.get("/v1/runs/nope/log"), 404)
+
+
+def test_unknown_marker_is_400(client):
+    body = assert_problem(client.get("/v1/runs?marker=nope"), 400)
+    assert list(body["errors"]) == ["marker"]
+
+
+def test_routing_errors_are_problems(client):
+    assert_problem(client.get("/v1/nothing-here"), 404)
+    assert_problem(client.delete("/v1/runs"), 405)
+
+
+def test_500_hides_internals_and_logs_request_id(cfg, caplog):
+    app = create_app(cfg, {"TESTING": True, "PROPAGATE_EXCEPTIONS": False})
+
+    @app.get("/v1/boom")
+    def boom():
+        raise RuntimeError("secret internal detail /etc/shadow")
+
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/v1/boom")
+    body = assert_problem(response, 500)
+    assert "secret internal detail" not in response.get_data(as_text=True)
+    assert body["request_id"] in body["detail"]
+    logged = [r for r in caplog.records if body["request_id"] in r.getMessage()]
+    assert logged and logged[0].exc_info[0] is RuntimeError
+
+
+def test_incoming_request_id_is_kept(client):
+    response = client.get("/v1/runs/nope", headers={"X-Request-Id": "lb-1234567890"})
+    assert response.get_json()["request_id"] == "lb-1234567890"
+
+
+def test_accepted_run_never_echoes_the_password(client, cfg):
+    response = client.post("/v1/runs", json=VALID_RUN)
+    assert response.status_code == 202
+    assert "pw-unit-0xC0FFEE" not in response.get_data(as_text=True)
+    assert response.get_json()["spec"]["target"]["password"] == "******"
+
+
+def test_noauth_refused_off_loopback(tmp_path):
+    with pytest.raises(config.ConfigError, match="noauth is only allowed"):
+        create_app(make_cfg(tmp_path, bind_host="0.0.0.0"))
+
+
+def test_flatten_nested_and_list_messages():
+    assert flatten_messages({"json": {"target": {"port": ["bad"]},
+                                      "run_list": {1: ["bad item"]}}}) == {
+        "target.port": ["bad"], "run_list.1": ["bad item"]}
+
+
+def test_openapi_document_comes_from_the_schemas(client):
+    document = client.get("/v1/openapi.json").get_json()
+    spec_schema = document["components"]["schemas"]["RunSpec"]
+    assert set(spec_schema["required"]) >= {"node_name", "target", "run_list", "environment"}
+    assert "post" in document["paths"]["/v1/runs"]
+    assert "202" in document["paths"]["/v1/runs"]["post"]["responses"]
