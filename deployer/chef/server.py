@@ -103,7 +103,8 @@ class ChefServer:
                  auth_version: str = "1.3", verify: bool | str = True, timeout: float = 30.0,
                  server_api_version: str = "0"):
         if not url or not urlsplit(url).scheme or not urlsplit(url).netloc:
-            raise ValueError(f"chef server url: expected http(s)://host:port[/organizations/org], got {url!r}")
+            raise ValueError(f"chef server url: expected http(s)://host:port[/organizations/org], "
+                             f"got {url!r}")
         self.url = url.rstrip("/")
         self.client_name = client_name
         self.timeout = timeout
@@ -192,7 +193,7 @@ class ChefServer:
         messages, missing, no_versions = [], [], []
         for item in items:
             if isinstance(item, str) and item.startswith("{"):
-                try:  # Chef Server 12 wraps the depsolver detail as a JSON string
+                try:  # some servers send the depsolver detail as a JSON string
                     item = json.loads(item)
                 except ValueError:
                     pass
