@@ -117,7 +117,15 @@ class ChefServer:
 
     @classmethod
     def from_config(cls, cfg) -> "ChefServer":
-        """The deployer's admin identity from a deployer.config.Config."""
+        """The deployer's admin identity from a deployer.config.Config.
+
+        A key file that does not exist yet means the (embedded) server was never set
+        up, which callers treat like an unreachable server.
+        """
+        key_path = Path(cfg.chef_client_key)
+        if not key_path.is_file():
+            raise ChefUnavailable(None, f"the Chef client key {key_path} does not exist; start or "
+                                        f"configure the Chef server first", "-", cfg.chef_server_url)
         return cls(cfg.chef_server_url, cfg.chef.client_name, cfg.chef_client_key,
                    auth_version=cfg.chef.auth_version, verify=cfg.chef.verify_tls)
 

@@ -153,3 +153,9 @@ def test_upload_works_when_the_advertised_host_does_not_resolve(tmp_path):
         assert admin.fetch_file(entry["url"]) == b"\x00\x01binary\xff"
     finally:
         embedded.stop()
+
+
+def test_from_config_before_the_server_was_ever_started_is_unavailable(tmp_path):
+    cfg = load(env={"DEPLOYER_STATE_DIR": str(tmp_path), "DEPLOYER_CONFIG": ""})
+    with pytest.raises(ChefUnavailable, match="does not exist"):
+        ChefServer.from_config(cfg)
