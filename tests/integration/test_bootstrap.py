@@ -1,0 +1,365 @@
+"""Node runs end to end: real goiardi, real sshd test nodes, the chef-client stand-in.
+
+Each test bootstraps a bare test node with ``deployer.bootstrap.runner.execute``
+and then looks at the result where it lands: the Chef server (node object,
+client and its key), the node's disk, and what the runner reported.  Nothing is
+mocked; the one stand-in is chef-client itself (tests/standin/README.md).
+
+The nodes live in network namespaces and cannot reach goiardi on the host's
+loopback, so a socat relay listens on the node bridge's host address and
+forwards to goiardi; client.rb points at the relay (``chef_server_url``).
+"""
+from __future__ import annotations
+
+import http.server
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from deployer.bootstrap.contract import (
+    CANCELLED, FAILED, PHASES, SUCCEEDED, ChefInstallSource, NodeTarget, RunSpec)
+from deployer.bootstrap.runner import execute
+from deployer.chef.cookbooks import upload_cookbook
+from deployer.chef.errors import ChefAuthError, ChefNotFound
+from deployer.chef.server import ChefServer
+from deployer.undercloud.process import free_port, tcp_ready
+from tests.fixtures.common import require_root_and
+
+STANDIN = Path(__file__).resolve().parent.parent / "standin" / "chef-client"
+ENV = "bs_prod"
+SLOW_ENV = "bs_slow"
+ROLE = "bs_primary"
+
+
+class Collect:
+    """A RunReporter that keeps everything in memory; can request a cancel."""
+
+    def __init__(self, cancel_when: str | None = None):
+        self.phases: list[str] = []
+        self.chunks: list[tuple[str, str]] = []
+        self.cancel_when = cancel_when
+
+    def phase(self, name):
+        self.phases.append(name)
+
+    def output(self, stream, text):
+        self.chunks.append((stream, text))
+
+    def cancelled(self):
+        return bool(self.cancel_when) and self.cancel_when in self.text
+
+    @property
+    def text(self) -> str:
+        return "".join(text for _, text in self.chunks)
+
+
+# -- fixtures -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def nodes(test_nodes_factory):
+    require_root_and("socat", "sshd")
+    return test_nodes_factory(8)
+
+
+@pytest.fixture(scope="module")
+def gateway(nodes) -> str:
+    """The host's address on the nodes' bridge (x.y.z.1 of the nodes' /24)."""
+    return getattr(nodes, "gateway", None) or nodes[0].ip.rsplit(".", 1)[0] + ".1"
+
+
+@pytest.fixture(scope="module")
+def node_chef_url(chef_server, gateway):
+    """A socat relay gateway:port -> goiardi, the Chef server URL as nodes see it."""
+    port = free_port(gateway)
+    chef_port = chef_server.url.rsplit(":", 1)[1]
+    relay = subprocess.Popen(
+        ["socat", f"TCP-LISTEN:{port},bind={gateway},fork,reuseaddr", f"TCP:127.0.0.1:{chef_port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not tcp_ready(gateway, port)():
+            assert relay.poll() is None and time.monotonic() < deadline, "socat relay did not start"
+            time.sleep(0.05)
+        yield f"http://{gateway}:{port}"
+    finally:
+        relay.terminate()
+        relay.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def admin(chef_server, tmp_path_factory):
+    """The admin client, with a tiny cookbook, a role and two environments on the server."""
+    chef = chef_server.admin()
+    cookbook = tmp_path_factory.mktemp("cookbooks") / "bs_probe"
+    (cookbook / "recipes").mkdir(parents=True)
+    (cookbook / "metadata.rb").write_text("name 'bs_probe'\nversion '0.3.0'\n")
+    (cookbook / "recipes" / "default.rb").write_text("log 'bs_probe default'\n")
+    (cookbook / "recipes" / "db.rb").write_text("log 'bs_probe db'\n")
+    upload_cookbook(chef, cookbook)
+    chef.upsert_environment({"name": ENV, "default_attributes": {"site": {"vip": "10.0.0.100"}}})
+    chef.upsert_environment({"name": SLOW_ENV, "default_attributes": {"standin": {"sleep": 120}}})
+    chef.upsert_role({"name": ROLE, "run_list": ["recipe[bs_probe]"],
+                      "env_run_lists": {ENV: ["recipe[bs_probe]", "recipe[bs_probe::db]"]}})
+    yield chef
+    chef.close()
+
+
+def spec_for(node, name: str, node_chef_url: str, **changes) -> RunSpec:
+    target = dict(address=node.ip, port=node.port, user=node.username, password=node.password,
+                  host_key_fingerprint=node.host_key_fingerprint, connect_timeout=5.0)
+    target.update(changes.pop("target", {}))
+    spec = dict(node_name=name, target=NodeTarget(**target), run_list=[f"role[{ROLE}]"],
+                environment=ENV, chef_server_url=node_chef_url,
+                install=ChefInstallSource(kind="copy", location=str(STANDIN)), timeout=120.0)
+    spec.update(changes)
+    return RunSpec(**spec)
+
+
+def assert_no_secret(reporter: Collect, result, *secrets: str) -> None:
+    for secret in secrets:
+        if secret:
+            assert secret not in reporter.text
+            assert secret not in result.reason
+
+
+def assert_not_registered(admin: ChefServer, name: str) -> None:
+    assert not admin.node_exists(name), f"Chef node {name} was left behind"
+    assert not admin.client_exists(name), f"Chef client {name} was left behind"
+
+
+# -- successful runs -----------------------------------------------------------------
+def test_password_run_bootstraps_and_converges(nodes, admin, chef_server, node_chef_url):
+    node, name = nodes[0], "bs-password"
+    reporter = Collect()
+    result = execute(spec_for(node, name, node_chef_url), reporter, admin)
+
+    assert result.status == SUCCEEDED, result.reason
+    assert result.exit_code == 0
+    assert reporter.phases == list(PHASES)
+    assert "STAND-IN" in reporter.text                  # chef-client --version after the copy
+    assert "Recipe: bs_probe::db" in reporter.text      # env_run_lists of the role honoured
+    assert node.host_key_fingerprint in reporter.text
+    assert_no_secret(reporter, result, node.password)
+
+    chef_node = admin.get_node(name)
+    assert chef_node["run_list"] == [f"role[{ROLE}]"]
+    assert chef_node["chef_environment"] == ENV
+    assert chef_node["automatic"]["ipaddress"] == node.ip
+    assert chef_node["automatic"]["recipes"] == ["bs_probe", "bs_probe::db"]
+    assert chef_node["automatic"]["roles"] == [ROLE]
+
+    client_rb = node.read_file("/etc/chef/client.rb")
+    assert f"chef_server_url  '{node_chef_url}'" in client_rb
+    assert "node_name        'bs-password'" in client_rb
+    assert "client_key       '/etc/chef/client.pem'" in client_rb
+    assert '"run_list"' in node.read_file("/etc/chef/first-boot.json")
+    assert node.exec("stat -c '%a %U' /etc/chef/client.pem").stdout.strip() == "600 root"
+
+    # The key on the node is the client's own, and it authenticates as that client.
+    key = node.read_file("/etc/chef/client.pem")
+    assert key not in reporter.text
+    with chef_server.client(name, key) as own:
+        assert own.get_node(name)["name"] == name
+
+
+def test_key_run_then_rerun_rekeys_one_client_and_keeps_the_node(nodes, admin, chef_server, node_chef_url):
+    node, name = nodes[1], "bs-key"
+    spec = spec_for(node, name, node_chef_url, target={"password": None, "key_file": str(node.key_file)})
+    first = execute(spec, Collect(), admin)
+    assert first.status == SUCCEEDED, first.reason
+    old_key = node.read_file("/etc/chef/client.pem")
+    node_before = admin.get_node(name)
+    node_before["normal"]["operator_note"] = "kept across re-runs"
+    admin.update_node(node_before)
+
+    clients_before = set(admin.get("/clients"))
+    reporter = Collect()
+    second = execute(spec, reporter, admin)
+    assert second.status == SUCCEEDED, second.reason
+    assert "already installed" in reporter.text and "rekeyed" in reporter.text
+
+    new_key = node.read_file("/etc/chef/client.pem")
+    assert new_key != old_key
+    assert set(admin.get("/clients")) == clients_before       # rekeyed, no second client
+    with pytest.raises(ChefAuthError):
+        with chef_server.client(name, old_key) as stale:
+            stale.get_node(name)
+    with chef_server.client(name, new_key) as fresh:
+        after = fresh.get_node(name)
+    assert after["normal"]["operator_note"] == "kept across re-runs"
+    assert after["automatic"]["ohai_time"] > node_before["automatic"]["ohai_time"]
+
+
+def test_non_root_user_with_nopasswd_sudo(nodes, admin, node_chef_url):
+    node, name = nodes[2], "bs-sudo-nopasswd"
+    password = "Deploy-nopw-7c1"
+    create_user(node, "deploy", password, "NOPASSWD: ALL")
+    reporter = Collect()
+    result = execute(spec_for(node, name, node_chef_url,
+                              target={"user": "deploy", "password": password, "sudo": True}),
+                     reporter, admin)
+    assert result.status == SUCCEEDED, result.reason
+    assert "root through sudo" in reporter.text
+    assert node.exec("stat -c '%a %U' /etc/chef/client.pem").stdout.strip() == "600 root"
+    assert admin.get_node(name)["automatic"]["ipaddress"] == node.ip
+    assert_no_secret(reporter, result, password)
+
+
+def test_non_root_user_with_password_sudo_never_shows_the_password(nodes, admin, node_chef_url):
+    node, name = nodes[3], "bs-sudo-password"
+    password = "Deploy-pw-4e9"
+    create_user(node, "deploy2", password, "ALL")
+    reporter = Collect()
+    result = execute(spec_for(node, name, node_chef_url,
+                              target={"user": "deploy2", "password": password, "sudo": True}),
+                     reporter, admin)
+    assert result.status == SUCCEEDED, result.reason
+    assert_no_secret(reporter, result, password)
+    assert admin.get_node(name)["chef_environment"] == ENV
+
+
+def create_user(node, user: str, password: str, sudo_rule: str) -> None:
+    script = (f"useradd -m -s /bin/sh {user} && echo '{user}:{password}' | chpasswd && "
+              f"echo '{user} ALL=(ALL) {sudo_rule}' > /etc/sudoers.d/{user} && "
+              f"chmod 0440 /etc/sudoers.d/{user}")
+    result = node.exec(script)
+    assert result.returncode == 0, result.stderr
+
+
+def test_install_from_url_runs_the_installer_script(nodes, admin, node_chef_url, gateway, tmp_path):
+    """kind=url: the node downloads an omnitruck-style install.sh and runs it."""
+    node, name = nodes[4], "bs-url-install"
+    shutil.copy(STANDIN, tmp_path / "chef-client")
+    port = free_port(gateway)
+    (tmp_path / "install.sh").write_text(
+        "#!/bin/sh\nset -e\n"
+        f"curl -fsSL -o /usr/local/bin/chef-client http://{gateway}:{port}/chef-client\n"
+        "chmod 0755 /usr/local/bin/chef-client\necho installed chef-client\n")
+    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **kw)  # noqa: E731
+    server = http.server.ThreadingHTTPServer((gateway, port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        reporter = Collect()
+        result = execute(spec_for(node, name, node_chef_url, install=ChefInstallSource(
+            kind="url", location=f"http://{gateway}:{port}/install.sh")), reporter, admin)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.status == SUCCEEDED, result.reason
+    assert "installed chef-client" in reporter.text
+
+
+# -- failures ------------------------------------------------------------------------
+def test_wrong_password_fails_in_connect_and_registers_nothing(nodes, admin, node_chef_url):
+    node, name = nodes[5], "bs-wrong-password"
+    wrong = "definitely-Wrong-pw"
+    reporter = Collect()
+    result = execute(spec_for(node, name, node_chef_url, target={"password": wrong}), reporter, admin)
+    assert result.status == FAILED
+    assert result.reason.startswith(f"node {name} ({node.ip}): connect failed: authentication failed")
+    assert "\n" not in result.reason
+    assert reporter.phases == ["connect"]
+    assert_no_secret(reporter, result, wrong)
+    assert_not_registered(admin, name)
+
+
+def test_connection_refused_and_timeout_are_told_apart(nodes, admin, node_chef_url):
+    node = nodes[6]
+    nodes.stop(node)
+    try:
+        refused = execute(spec_for(node, "bs-refused", node_chef_url), Collect(), admin)
+    finally:
+        nodes.start(node)
+    nodes.link_down(node)
+    try:
+        started = time.monotonic()
+        timed_out = execute(spec_for(node, "bs-timeout", node_chef_url, target={"connect_timeout": 2.0}),
+                            Collect(), admin)
+        elapsed = time.monotonic() - started
+    finally:
+        nodes.link_up(node)
+    assert refused.status == FAILED and timed_out.status == FAILED
+    assert "connect failed: connection refused" in refused.reason
+    assert "connect failed: no answer from" in timed_out.reason and "within 2s" in timed_out.reason
+    assert elapsed < 10
+    assert_not_registered(admin, "bs-refused")
+    assert_not_registered(admin, "bs-timeout")
+
+
+def test_host_key_mismatch_is_detected(nodes, admin, node_chef_url):
+    node, name = nodes[5], "bs-hostkey"
+    pinned = "SHA256:" + "A" * 43
+    result = execute(spec_for(node, name, node_chef_url, target={"host_key_fingerprint": pinned}),
+                     Collect(), admin)
+    assert result.status == FAILED
+    assert "connect failed: host key mismatch" in result.reason
+    assert pinned in result.reason and node.host_key_fingerprint in result.reason
+    assert_not_registered(admin, name)
+
+
+def test_unresolvable_run_list_fails_in_converge_with_the_clients_message(nodes, admin, node_chef_url):
+    node, name = nodes[5], "bs-unresolvable"
+    result = execute(spec_for(node, name, node_chef_url,
+                              run_list=["recipe[bs_probe]", "recipe[bs_not_uploaded::server]"]),
+                     Collect(), admin)
+    assert result.status == FAILED
+    assert result.exit_code == 1
+    assert result.reason.startswith(f"node {name} ({node.ip}): converge failed: chef-client exited with status 1")
+    assert "Missing Cookbooks: bs_not_uploaded" in result.reason
+    # A converge failure keeps the registration: the next run rekeys and retries.
+    assert admin.node_exists(name) and admin.client_exists(name)
+
+
+def test_configure_failure_on_a_first_run_removes_what_register_created(nodes, admin, node_chef_url):
+    node, name = nodes[7], "bs-configure-fails"
+    assert node.exec("rm -rf /etc/chef && touch /etc/chef").returncode == 0   # a file where the dir goes
+    try:
+        result = execute(spec_for(node, name, node_chef_url), Collect(), admin)
+    finally:
+        node.exec("rm -f /etc/chef")
+    assert result.status == FAILED
+    assert f"node {name} ({node.ip}): configure failed:" in result.reason
+    assert "mkdir" in result.reason          # the node's own complaint is in the tail
+    assert_not_registered(admin, name)
+
+
+def test_cancel_during_converge_hangs_up_chef_client(nodes, admin, node_chef_url):
+    node, name = nodes[6], "bs-cancel"
+    reporter = Collect(cancel_when="simulating a long converge")
+    started = time.monotonic()
+    result = execute(spec_for(node, name, node_chef_url, environment=SLOW_ENV), reporter, admin)
+    assert result.status == CANCELLED, result.reason
+    assert time.monotonic() - started < 30
+    assert f"node {name} ({node.ip}): cancelled during converge" in result.reason
+    deadline = time.monotonic() + 10
+    while node.exec(["pgrep", "-f", "chef-client -E"]).returncode == 0:
+        assert time.monotonic() < deadline, \
+            "chef-client still runs on the node after cancel:\n" + node.exec(["ps", "-ef"]).stdout
+        time.sleep(0.2)
+
+
+def test_whole_run_timeout_fails_the_run(nodes, admin, node_chef_url):
+    node, name = nodes[7], "bs-run-timeout"
+    result = execute(spec_for(node, name, node_chef_url, environment=SLOW_ENV, timeout=8.0),
+                     Collect(), admin)
+    assert result.status == FAILED
+    assert "converge failed: the run exceeded its time limit of 8s" in result.reason
+
+
+# -- delete ---------------------------------------------------------------------------
+def test_delete_removes_node_client_and_the_nodes_key(nodes, admin, node_chef_url):
+    node, name = nodes[0], "bs-delete"
+    assert execute(spec_for(node, name, node_chef_url), Collect(), admin).status == SUCCEEDED
+    reporter = Collect()
+    result = execute(spec_for(node, name, node_chef_url, action="delete"), reporter, admin)
+    assert result.status == SUCCEEDED, result.reason
+    assert_not_registered(admin, name)
+    assert node.exec("test -e /etc/chef/client.pem").returncode != 0
+    again_reporter = Collect()
+    again = execute(spec_for(node, name, node_chef_url, action="delete"), again_reporter, admin)
+    assert again.status == SUCCEEDED, again.reason
+    assert f"the Chef node {name} was already gone" in again_reporter.text
