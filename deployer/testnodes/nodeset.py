@@ -1,0 +1,332 @@
+"""A set of test nodes: build it, describe it, break it on purpose, tear it down.
+
+Naming, for prefix ``tn`` and subnet ``10.251.0``: bridge ``tnbr0`` with
+10.251.0.1/24 in the root namespace; node K is netns ``tn-nodeK`` with
+10.251.0.(10+K) on its ``eth0``, whose peer is ``tn-vK`` on the bridge.  Nodes
+have no default route, so they reach only the host and each other.
+``nodes.json`` in the state directory is written before anything is created,
+so ``down`` can always find what a (possibly half-built) set consists of.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from deployer.testnodes import keys, network
+from deployer.testnodes.errors import TestNodesError
+from deployer.testnodes.node import SSHD, TestNode, launch, prepare_root, wait_ssh
+
+NODES_FILE = "nodes.json"
+MAX_NODES = 244                      # .11 .. .254
+PREFIX_RE = re.compile(r"[a-z][a-z0-9]{0,9}")   # "<prefix>-vNNN" must fit in 15 chars
+SUBNET_RE = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
+
+
+class TestNodes:
+    """Test nodes sharing one bridge, one subnet and one state directory."""
+    __test__ = False   # not a pytest test class despite the name
+
+    def __init__(self, state_dir: Path, prefix: str = "tn", subnet: str = "10.251.0",
+                 password_fmt: str = "{name}-pw"):
+        if not PREFIX_RE.fullmatch(prefix):
+            raise TestNodesError(f"prefix: expected a lowercase letter then up to 9 lowercase "
+                                 f"letters or digits, got {prefix!r}")
+        match = SUBNET_RE.fullmatch(subnet)
+        if not match or any(int(octet) > 255 for octet in match.groups()):
+            raise TestNodesError(f"subnet: expected the first three octets of a /24 such as "
+                                 f"10.251.0, got {subnet!r}")
+        try:
+            password_fmt.format(name="node1", index=1)
+        except (KeyError, IndexError, ValueError):
+            raise TestNodesError("password_fmt: may only use the fields {name} and {index}") from None
+        self.state_dir = Path(state_dir).absolute()
+        self.prefix, self.subnet, self.password_fmt = prefix, subnet, password_fmt
+        self.bridge = f"{prefix}br0"
+        self._launchers: dict[str, subprocess.Popen] = {}
+
+    @classmethod
+    def load(cls, state_dir: Path) -> "TestNodes":
+        """The set recorded in ``state_dir``/nodes.json (prefix and subnet from the file)."""
+        data = _read_nodes_file(Path(state_dir))
+        if data is None:
+            raise TestNodesError(f"state_dir: no test node set in {state_dir} (no {NODES_FILE})")
+        return cls(state_dir, prefix=data["prefix"], subnet=data["subnet"])
+
+    # --- description -----------------------------------------------------
+    def nodes(self) -> list[TestNode]:
+        """The nodes recorded in nodes.json ([] when the set is not up)."""
+        data = _read_nodes_file(self.state_dir)
+        if data is None:
+            return []
+        if (data["prefix"], data["subnet"]) != (self.prefix, self.subnet):
+            raise TestNodesError(f"state_dir: {self.state_dir} holds set {data['prefix']!r} on "
+                                 f"{data['subnet']}.0/24, not {self.prefix!r} on {self.subnet}.0/24")
+        return [TestNode.from_dict(entry) for entry in data["nodes"]]
+
+    def get(self, key: int | str) -> TestNode:
+        """A node by index (1-based) or by name (``node2``)."""
+        for node in self.nodes():
+            if key in (node.index, node.name) or str(key) in (str(node.index), node.name):
+                return node
+        raise TestNodesError(f"node: no node {key!r} in set {self.prefix!r}")
+
+    # --- lifecycle -------------------------------------------------------
+    def up(self, count: int, timeout: float = 30.0) -> list[TestNode]:
+        """Create ``count`` nodes and wait until each one's sshd answers."""
+        if not isinstance(count, int) or not 1 <= count <= MAX_NODES:
+            raise TestNodesError(f"count: expected 1..{MAX_NODES}, got {count!r}")
+        self._check_free()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            os.chmod(self.state_dir, 0o700)
+            self._ensure_overlay_capable_state_dir()
+            nodes = self._build(count)
+            for node in nodes:
+                self._launchers[node.name] = launch(node)
+            wait_ssh(nodes, self._launchers, timeout)
+        except BaseException as exc:
+            try:
+                self.down()
+            except TestNodesError as cleanup:
+                exc.add_note(f"tearing the half-built set down also failed: {cleanup}")
+            raise
+        return nodes
+
+    def down(self) -> None:
+        """Kill every process of the set, delete its netns, links and state.
+
+        Idempotent, and safe on a half-built set: what nodes.json lists and
+        whatever carries this set's names is removed.
+        """
+        nodes = self._nodes_for_teardown()
+        netns_names = {n.netns for n in nodes} | set(
+            network.list_netns(re.compile(rf"{self.prefix}-node\d+")))
+        for netns in sorted(netns_names):
+            self._kill_all(netns)
+        for netns in sorted(netns_names):
+            network.delete_netns(netns)
+        links = {n.host_veth for n in nodes} | set(
+            network.list_links(re.compile(rf"{self.prefix}-v\d+"))) | {self.bridge}
+        for link in sorted(links):
+            network.delete_link(link)
+        for name in list(self._launchers):
+            self._reap(name)
+        self._remove_state_dir()
+
+    # --- faults ----------------------------------------------------------
+    def crash(self, index: int) -> None:
+        """Power cut: SIGKILL the launcher; the node's whole PID namespace dies at once."""
+        node = self.get(index)
+        launcher = node.launcher_pid()
+        if launcher is None:
+            raise TestNodesError(f"{node.name} is not running (state {node.state()})")
+        _signal(launcher, signal.SIGKILL)
+        self._wait_no_pid1(node)
+
+    def stop(self, index: int) -> None:
+        """Graceful shutdown: SIGTERM to the node's PID 1 (its sshd)."""
+        node = self.get(index)
+        pid1 = node.pid()
+        if pid1 is None:
+            raise TestNodesError(f"{node.name} is not running (state {node.state()})")
+        _signal(pid1, signal.SIGTERM)
+        self._wait_no_pid1(node)
+
+    def start(self, index: int, timeout: float = 30.0) -> TestNode:
+        """Boot a crashed or stopped node again; its disk (upper layers) is kept."""
+        node = self.get(index)
+        if not network.netns_exists(node.netns):
+            raise TestNodesError(f"{node.name} has no network namespace; the set is not up")
+        if node.pid() is None:
+            self._reap(node.name)
+            self._launchers[node.name] = launch(node)
+            wait_ssh([node], self._launchers, timeout)
+        return node
+
+    def link_down(self, index: int) -> None:
+        """Unplug the node's cable: its host-side veth goes down; packets are dropped silently."""
+        network.set_link(self.get(index).host_veth, up=False)
+
+    def link_up(self, index: int) -> None:
+        network.set_link(self.get(index).host_veth, up=True)
+
+    def pause(self, index: int) -> None:
+        """Hung host: SIGSTOP every process in the node (the kernel still accepts TCP)."""
+        self._signal_all(self.get(index), signal.SIGSTOP)
+
+    def resume(self, index: int) -> None:
+        self._signal_all(self.get(index), signal.SIGCONT)
+
+    # --- internals -------------------------------------------------------
+    def _check_free(self) -> None:
+        if _read_nodes_file(self.state_dir) is not None:
+            raise TestNodesError(f"state_dir: a node set is already recorded in {self.state_dir}; "
+                                 f"run down first")
+        if network.link_exists(self.bridge) or network.list_netns(re.compile(rf"{self.prefix}-node\d+")):
+            raise TestNodesError(f"prefix: {self.prefix!r} is in use (bridge {self.bridge} or "
+                                 f"netns {self.prefix}-node* exists)")
+        if self.state_dir.exists() and any(self.state_dir.iterdir()):
+            raise TestNodesError(f"state_dir: {self.state_dir} is not empty")
+        used = [addr for addr in network.host_addresses() if addr.rsplit(".", 1)[0] == self.subnet]
+        if used:
+            raise TestNodesError(f"subnet: {self.subnet}.0/24 is in use on this host ({used[0]})")
+        if not os.access(SSHD, os.X_OK):
+            raise TestNodesError(f"{SSHD} is not installed (apt-get install openssh-server)")
+
+    def _ensure_overlay_capable_state_dir(self) -> None:
+        """An overlay upper dir cannot live on overlayfs (e.g. /tmp in a container):
+        give the state a tmpfs of its own then."""
+        if _mount_of(self.state_dir)[1] == "overlay":
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=700", "deployer-testnodes",
+                            str(self.state_dir)], check=True, capture_output=True, timeout=30)
+
+    def _build(self, count: int) -> list[TestNode]:
+        client_ed25519 = self.state_dir / "id_ed25519"
+        client_rsa = self.state_dir / "id_rsa"
+        authorized = "".join(keys.write_keypair(path, kind) + "\n"
+                             for path, kind in ((client_ed25519, "ed25519"), (client_rsa, "rsa")))
+        nodes, host_keys = [], []
+        for index in range(1, count + 1):
+            name = f"node{index}"
+            node_dir = self.state_dir / name
+            node_dir.mkdir(mode=0o700)
+            host_key = node_dir / "host_key"
+            host_keys.append(keys.write_keypair(host_key, "ed25519"))
+            nodes.append(TestNode(
+                name=name, index=index, ip=f"{self.subnet}.{10 + index}",
+                password=self.password_fmt.format(name=name, index=index),
+                key_file=str(client_ed25519), rsa_key_file=str(client_rsa),
+                host_key_fingerprint=keys.fingerprint(host_keys[-1]),
+                netns=f"{self.prefix}-{name}", host_veth=f"{self.prefix}-v{index}",
+                state_dir=node_dir, upper_dir=node_dir / "upper"))
+        self._write_nodes_file(nodes)     # before any netns or link exists: down() finds them all
+        hosts = _hosts_file(self.subnet, nodes)
+        for node, root_hash, public in zip(nodes, keys.sha512_crypt([n.password for n in nodes]),
+                                           host_keys):
+            host_key = node.state_dir / "host_key"
+            prepare_root(node, root_hash=root_hash, host_key_private=host_key.read_bytes(),
+                         host_key_public=public, authorized_keys=authorized, hosts=hosts)
+            host_key.unlink()
+            Path(f"{host_key}.pub").unlink()
+        network.create_links(self.bridge, self.subnet, [(n.netns, n.host_veth) for n in nodes])
+        for node in nodes:
+            network.configure_node_link(node.netns, node.ip)
+        return nodes
+
+    def _write_nodes_file(self, nodes: list[TestNode]) -> None:
+        data = {"prefix": self.prefix, "subnet": self.subnet, "bridge": self.bridge,
+                "nodes": [node.to_dict() for node in nodes]}
+        path = self.state_dir / NODES_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # it holds passwords
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+
+    def _nodes_for_teardown(self) -> list[TestNode]:
+        try:
+            return self.nodes()
+        except (TestNodesError, ValueError, KeyError, TypeError):
+            return []   # unreadable or foreign: fall back to finding resources by name
+
+    def _kill_all(self, netns: str, timeout: float = 10.0) -> None:
+        """SIGKILL everything in the netns until nothing is left (else netns del only hides it)."""
+        deadline = time.monotonic() + timeout
+        while pids := network.netns_pids(netns):
+            if time.monotonic() > deadline:
+                raise TestNodesError(f"processes {pids} in {netns} survive SIGKILL")
+            for pid in pids:
+                _signal(pid, signal.SIGKILL)
+            time.sleep(0.02)
+
+    def _signal_all(self, node: TestNode, sig: signal.Signals) -> None:
+        pids = network.netns_pids(node.netns)
+        if not pids:
+            raise TestNodesError(f"{node.name} is not running (state {node.state()})")
+        for pid in pids:
+            _signal(pid, sig)
+
+    def _wait_no_pid1(self, node: TestNode, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while node.pid() is not None:
+            if time.monotonic() > deadline:
+                raise TestNodesError(f"{node.name} still runs {timeout:.0f} s after the signal")
+            time.sleep(0.01)
+        self._reap(node.name)
+
+    def _reap(self, name: str) -> None:
+        """Collect the exit status of a launcher we started (no zombie left behind)."""
+        launcher = self._launchers.pop(name, None)
+        if launcher is not None:
+            try:
+                launcher.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                launcher.kill()
+                launcher.wait(timeout=5)
+
+    def _remove_state_dir(self) -> None:
+        if not self.state_dir.exists():
+            return
+        ours = (self.state_dir / NODES_FILE).exists() or not any(self.state_dir.iterdir())
+        for mount_point in sorted(_mounts_under(self.state_dir), key=len, reverse=True):
+            subprocess.run(["umount", mount_point], capture_output=True, timeout=30)
+        remaining = _mounts_under(self.state_dir)
+        if remaining:
+            raise TestNodesError(f"state_dir: mounts remain under {self.state_dir} ({remaining[0]}); "
+                                 f"not removing it")
+        if not ours:
+            raise TestNodesError(f"state_dir: {self.state_dir} holds no {NODES_FILE}; not removing "
+                                 f"a directory that is not a test node set")
+        result = subprocess.run(["rm", "-rf", "--one-file-system", "--", str(self.state_dir)],
+                                capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise TestNodesError(f"rm -rf {self.state_dir} failed: {result.stderr.strip()}")
+
+
+def _read_nodes_file(state_dir: Path) -> dict | None:
+    try:
+        return json.loads((state_dir / NODES_FILE).read_text())
+    except FileNotFoundError:
+        return None
+
+
+def _hosts_file(subnet: str, nodes: list[TestNode]) -> str:
+    lines = ["127.0.0.1\tlocalhost", f"{subnet}.1\ttesthost"]
+    lines += [f"{node.ip}\t{node.name}" for node in nodes]
+    return "\n".join(lines) + "\n"
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _mountinfo() -> list[tuple[str, str]]:
+    """(mount point, filesystem type) of every mount in our mount namespace."""
+    mounts = []
+    with open("/proc/self/mountinfo") as info:
+        for line in info:
+            before, after = line.split(" - ", 1)
+            point = before.split()[4].encode().decode("unicode_escape")   # \040 for spaces
+            mounts.append((point, after.split()[0]))
+    return mounts
+
+
+def _mounts_under(path: Path) -> list[str]:
+    prefix = str(path).rstrip("/")
+    return [point for point, _ in _mountinfo() if point == prefix or point.startswith(prefix + "/")]
+
+
+def _mount_of(path: Path) -> tuple[str, str]:
+    """The mount (point, type) that holds ``path``."""
+    resolved = str(path.resolve())
+    best = ("/", "")
+    for point, fstype in _mountinfo():
+        if (resolved == point or resolved.startswith(point.rstrip("/") + "/")) and len(point) >= len(best[0]):
+            best = (point, fstype)
+    return best
