@@ -1,0 +1,80 @@
+unified_mode true
+provides :deployer_galera
+
+description 'A Galera member: its config fragment (:create), starting a new cluster on the node the deployer chose (:bootstrap), or joining the running cluster (:join)'
+
+property :cluster_name, String, name_property: true,
+         description: 'Informational; the wsrep_cluster_name comes from node attributes'
+property :bootstrap_node, String, required: [:bootstrap, :join],
+         description: "Name of the node the deployer chose to start the cluster (node['deployer']['galera']['bootstrap_node'])"
+property :service_name, String, default: 'mariadb'
+property :start_timeout, Integer, default: 600,
+         description: 'Seconds to wait for a joiner to reach Synced (SST of a large database takes long)'
+
+action_class do
+  def galera_settings
+    node['deployer']['galera']
+  end
+
+  # wsrep status of the local server over its socket ('' when it is not running).
+  def wsrep_status(variable)
+    query = "SHOW GLOBAL STATUS LIKE '#{variable}'"
+    result = shell_out(galera_settings['client'], '--protocol=socket', '-S', galera_settings['socket'], '-N', '-B', '-e', query)
+    result.exitstatus.zero? ? result.stdout.split("\t", 2).last.to_s.strip : ''
+  end
+
+  def in_primary_component?
+    wsrep_status('wsrep_cluster_status') == 'Primary'
+  end
+
+  def synced?
+    wsrep_status('wsrep_local_state_comment') == 'Synced'
+  end
+end
+
+action :create do
+  template galera_settings['config_file'] do
+    cookbook 'deployer_galera'
+    source 'galera.cnf.erb'
+    owner 'root'
+    group 'root'
+    mode '0640'
+    sensitive true
+    variables DeployerGalera::Helpers.galera_config(node.to_hash, deployer_secret_lookup)
+    # mariadbd parses the fragment as it would at start: unknown options and
+    # wsrep misconfiguration (e.g. binlog_format) fail here, not at restart.
+    verify "#{galera_settings['mariadbd']} --defaults-file=%{path} --help --verbose"
+  end
+end
+
+action :bootstrap do
+  unless new_resource.bootstrap_node == node.name
+    raise "deployer_galera[#{new_resource.name}]: only #{new_resource.bootstrap_node} may bootstrap the cluster, not #{node.name}"
+  end
+
+  # Guarded: a re-run, or a cluster already formed, must never start a second one.
+  execute 'galera_new_cluster' do
+    command '/usr/bin/galera_new_cluster'
+    not_if { in_primary_component? }
+  end
+end
+
+action :join do
+  if new_resource.bootstrap_node == node.name
+    raise "deployer_galera[#{new_resource.name}]: #{node.name} is the bootstrap node; it bootstraps, it does not join"
+  end
+
+  service new_resource.service_name do
+    action :start
+    not_if { in_primary_component? }
+  end
+
+  ruby_block 'wait for Galera to be Synced' do
+    block do
+      deadline = Time.now + new_resource.start_timeout
+      sleep 2 until synced? || Time.now > deadline
+      raise "Galera on #{node.name} is not Synced after #{new_resource.start_timeout}s (SST still running or failed)" unless synced?
+    end
+    not_if { synced? }
+  end
+end

@@ -1,0 +1,35 @@
+unified_mode true
+provides :deployer_galera_databases
+
+description 'OpenStack service databases and users, the haproxy_check user and the SST user; run on the bootstrap node, Galera replicates them'
+
+property :instance_name, String, name_property: true
+
+action_class do
+  def galera_settings
+    node['deployer']['galera']
+  end
+
+  def client_command
+    [galera_settings['client'], '--protocol=socket', '-S', galera_settings['socket'], '-N', '-B']
+  end
+
+  # Passwords read at converge time; the SQL is piped on stdin, never argv.
+  def database_sql
+    bag = node['deployer']['secrets']['data_bag']
+    passwords = node['deployer']['databases'].keys.to_h { |service| [service, deployer_secret(bag, 'db_passwords', service)] }
+    sst = galera_settings['sst_method'] == 'mariabackup' ? deployer_secret(bag, 'mysql', 'sst') : nil
+    DeployerGalera::Helpers.database_sql(node.to_hash, passwords, sst)
+  end
+end
+
+action :create do
+  sql = database_sql
+
+  execute 'create OpenStack databases and users' do
+    command client_command
+    input sql['apply']
+    sensitive true
+    not_if { shell_out(*client_command, input: sql['check']).stdout.strip == '1' }
+  end
+end

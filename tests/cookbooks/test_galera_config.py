@@ -1,0 +1,154 @@
+"""deployer_galera: the Galera my.cnf fragment checked by the real mariadbd, and the
+database/user SQL applied to a throwaway MariaDB server."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from tests.chef_render import RenderError, call_helper, node_attributes, render
+from tests.cookbooks.conftest import CONTROLLERS, SECRETS, SERVICES, controller_node, sample_environment, sample_role
+
+pytestmark = pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server not installed")
+
+ROLE = sample_role(run_list=["recipe[deployer_galera]"])
+
+
+def render_cnf(index: int = 0, *, environment: dict | None = None, normal: dict | None = None) -> str:
+    return render("deployer_galera", "galera.cnf", node=controller_node(index, normal=normal), role=ROLE,
+                  environment=environment or sample_environment(), secrets=SECRETS)
+
+
+def mariadbd_view(config: str, tmp_path) -> tuple[int, dict[str, str], str]:
+    """mariadbd's own reading of the fragment: (exit status, effective option values, stderr)."""
+    path = tmp_path / "galera.cnf"
+    path.write_text(config)
+    result = subprocess.run(["mariadbd", f"--defaults-file={path}", "--help", "--verbose"],
+                            capture_output=True, text=True, timeout=60)
+    values = {}
+    for line in result.stdout.splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2 and not line.startswith(" "):
+            values[parts[0]] = parts[1].strip()
+    return result.returncode, values, result.stderr
+
+
+@pytest.mark.parametrize("index", range(len(CONTROLLERS)))
+def test_fragment_is_accepted_by_mariadbd_with_the_origin_settings(tmp_path, index):
+    status, values, stderr = mariadbd_view(render_cnf(index), tmp_path)
+    assert status == 0, stderr
+    me = CONTROLLERS[index]["address"]
+    assert values["wsrep-on"] == "TRUE"
+    assert values["wsrep-provider"] == "/usr/lib/galera/libgalera_smm.so"
+    assert values["wsrep-cluster-address"] == "gcomm://" + ",".join(f"{c['address']}:4567" for c in CONTROLLERS)
+    assert values["wsrep-node-address"] == f"{me}:4567"
+    assert values["wsrep-node-name"] == CONTROLLERS[index]["name"]
+    assert values["wsrep-sst-method"] == "rsync"
+    assert values["bind-address"] == me
+    assert values["binlog-format"] == "ROW"
+    assert values["default-storage-engine"] == "InnoDB"
+    assert values["innodb-autoinc-lock-mode"] == "2"
+    assert values["max-connections"] == "1000"
+    assert values["key-buffer-size"] == str(2048 * 1024**2)
+    assert values["innodb-buffer-pool-size"] == str(4096 * 1024**2)
+    assert values["thread-cache-size"] == "32"
+    assert values["table-open-cache"] == "1024"
+
+
+def test_mariadbd_rejects_what_the_verify_guards_against(tmp_path):
+    env = sample_environment(override_attributes={"deployer": {"galera": {"mysqld_options": {"binlog_format": "MIXED"}}}})
+    status, _, stderr = mariadbd_view(render_cnf(environment=env), tmp_path)
+    assert status != 0 and "binlog_format" in stderr
+    env = sample_environment(override_attributes={"deployer": {"galera": {"mysqld_options": {"no_such_option": 1}}}})
+    status, _, stderr = mariadbd_view(render_cnf(environment=env), tmp_path)
+    assert status != 0 and "no_such_option" in stderr
+
+
+def test_per_node_paths_ports_and_sizes_are_overridable(tmp_path):
+    normal = {"deployer": {"galera": {
+        "port": 13306, "group_port": 14567, "datadir": str(tmp_path / "data"), "socket": str(tmp_path / "m.sock"),
+        "pid_file": str(tmp_path / "m.pid"), "user": "root",
+        "tuning": {"innodb_buffer_pool_size": "64M", "key_buffer_size": "8M", "max_connections": 50}}}}
+    status, values, stderr = mariadbd_view(render_cnf(2, normal=normal), tmp_path)
+    assert status == 0, stderr
+    assert values["port"] == "13306" and values["datadir"] == f"{tmp_path / 'data'}/"
+    assert values["socket"] == str(tmp_path / "m.sock")
+    assert values["innodb-buffer-pool-size"] == str(64 * 1024**2) and values["max-connections"] == "50"
+    assert values["wsrep-cluster-address"].endswith(f"{CONTROLLERS[2]['address']}:14567")
+
+
+def test_mariabackup_sst_reads_its_credentials_from_the_secrets(tmp_path):
+    env = sample_environment(override_attributes={"deployer": {"galera": {"sst_method": "mariabackup"}}})
+    config = render_cnf(environment=env)
+    assert f'wsrep_sst_auth = "mariabackup:{SECRETS["deployer_secrets"]["mysql"]["sst"]}"' in config
+    status, values, stderr = mariadbd_view(config, tmp_path)
+    assert status == 0, stderr
+    assert values["wsrep-sst-method"] == "mariabackup"
+    bad = sample_environment(override_attributes={"deployer": {"galera": {"sst_method": "xtrabackup"}}})
+    with pytest.raises(RenderError, match=r"\['sst_method'\] must be one of rsync, mariabackup"):
+        render_cnf(environment=bad)
+
+
+@pytest.fixture
+def throwaway_mariadb(tmp_path):
+    """A private mariadbd on a free loopback port (datadir and socket under tmp_path), stopped afterwards."""
+    from deployer.undercloud.process import free_port
+    if not shutil.which("mariadb-install-db"):
+        pytest.skip("mariadb-install-db not installed")
+    datadir, sock, port = tmp_path / "data", tmp_path / "mysqld.sock", free_port()
+    subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--user=root",
+                    "--auth-root-authentication-method=socket", "--skip-test-db"],
+                   check=True, capture_output=True, timeout=180)
+    server = subprocess.Popen(
+        ["mariadbd", "--no-defaults", f"--datadir={datadir}", f"--socket={sock}", f"--port={port}",
+         "--bind-address=127.0.0.1", "--user=root", f"--pid-file={tmp_path / 'mysqld.pid'}",
+         "--innodb-buffer-pool-size=16M", f"--log-error={tmp_path / 'error.log'}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = ["mariadb", "--protocol=socket", "-S", str(sock), "-u", "root", "-N", "-B"]
+        deadline = time.monotonic() + 60
+        while subprocess.run([*client, "-e", "SELECT 1"], capture_output=True).returncode != 0:
+            assert server.poll() is None, (tmp_path / "error.log").read_text()
+            assert time.monotonic() < deadline, "mariadbd did not start"
+            time.sleep(0.5)
+        yield client, port
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def test_database_sql_creates_users_idempotently_on_a_real_server(throwaway_mariadb):
+    client, port = throwaway_mariadb
+    attributes = node_attributes("deployer_galera", node=controller_node(0), role=ROLE, environment=sample_environment())
+    # One password with quote and backslash characters, to prove the SQL escaping.
+    passwords = {**SECRETS["deployer_secrets"]["db_passwords"], "heat": "it's\\ \"odd\""}
+    sql = call_helper("deployer_galera", "DeployerGalera::Helpers.database_sql", attributes, passwords)
+
+    def run(statements: str) -> str:
+        result = subprocess.run(client, input=statements, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert run(sql["check"]) == "0"
+    run(sql["apply"])
+    assert run(sql["check"]) == "1"
+    run(sql["apply"])  # a re-run changes nothing and does not fail
+    assert run(sql["check"]) == "1"
+    for service in SERVICES:
+        login = subprocess.run(["mariadb", "-h", "127.0.0.1", "-P", str(port), "-u", service,
+                                f"-p{passwords[service]}", "-N", "-B", "-e", "SELECT DATABASE()", service],
+                               capture_output=True, text=True, timeout=30)
+        assert login.returncode == 0 and login.stdout.strip() == service, login.stderr
+    for controller in CONTROLLERS:
+        grants = run(f"SHOW GRANTS FOR 'haproxy_check'@'{controller['address']}'")
+        assert grants == f"GRANT USAGE ON *.* TO `haproxy_check`@`{controller['address']}`"
+    # A rotated password makes the guard report work to do again.
+    rotated = call_helper("deployer_galera", "DeployerGalera::Helpers.database_sql", attributes,
+                          {**passwords, "nova": "a-new-nova-pw"})
+    assert run(rotated["check"]) == "0"
