@@ -1,0 +1,153 @@
+"""A 3-node MariaDB Galera cluster behind haproxy, in namespaces, from rendered configs.
+
+Each DB host gets a private copy of the host's stock ``/etc/mysql`` with the
+rendered server config written at the cookbook's path, and private
+``/var/lib/mysql``, ``/var/log/mysql`` and ``/run``, so ``mariadbd`` runs with
+its packaged defaults plus exactly what the cookbook renders.  The cluster is
+bootstrapped explicitly on the first node and joined by the others (rsync SST).
+"""
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from dataclasses import dataclass
+
+import pymysql
+
+from tests.ha.netlab import Host, Lab, NetnsThread
+from tests.ha.waiting import GiveUp, wait_until
+
+MYSQL_DIRS = ("/etc/mysql", "/var/lib/mysql", "/var/log")  # /var/log/mysql is absent on the host
+HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
+
+
+@dataclass
+class DbSpec:
+    name: str
+    ip: str
+    server_cnf_path: str   # where the cookbook writes it, e.g. /etc/mysql/mariadb.conf.d/60-galera.cnf
+    server_cnf: str
+
+
+class GaleraCluster:
+    def __init__(self, lab: Lab, dbs: list[DbSpec], lb_name: str, lb_ip: str, haproxy_cfg: str,
+                 client_ip: str):
+        self.lab = lab
+        self.dbs: dict[str, Host] = {}
+        for spec in dbs:
+            host = lab.add_host(spec.name, spec.ip, MYSQL_DIRS)
+            shutil.copytree("/etc/mysql", host.path("/etc/mysql"), dirs_exist_ok=True)
+            host.write(spec.server_cnf_path, spec.server_cnf)
+            for private in ("/var/lib/mysql", "/var/log/mysql", "/run/mysqld"):
+                host.path(private).mkdir(parents=True, exist_ok=True)
+                shutil.chown(host.path(private), "mysql", "mysql")
+            self.dbs[spec.name] = host
+        self.lb = lab.add_host(lb_name, lb_ip, ("/etc/haproxy", "/var/lib/haproxy"))
+        self.lb.write(HAPROXY_CFG, haproxy_cfg)
+        self.client = lab.add_host("client", client_ip)
+
+    def sql(self, name: str, statement: str, timeout: float = 30.0) -> list[list[str]]:
+        """Run SQL as root over the node's own socket; rows as lists of strings."""
+        out = self.dbs[name].run(["mariadb", "-N", "-B", "-e", statement], timeout=timeout).stdout
+        return [line.split("\t") for line in out.splitlines()]
+
+    def status(self, name: str, variable: str) -> str | None:
+        rows = self.sql(name, f"SHOW GLOBAL STATUS LIKE '{variable}'", timeout=10)
+        return rows[0][1] if rows else None
+
+    def start_node(self, name: str, bootstrap: bool = False) -> None:
+        # --user as the packaged service manager runs it (systemd User=mysql / mysqld_safe)
+        argv = ["mariadbd", "--user=mysql", *(["--wsrep-new-cluster"] if bootstrap else [])]
+        self.dbs[name].spawn("mariadbd", argv)
+
+    def wait_synced(self, name: str, cluster_size: int, timeout: float = 120.0) -> None:
+        def synced() -> bool:
+            proc = self.dbs[name].processes.get("mariadbd")
+            if proc is None or proc.poll() is not None:
+                raise GiveUp(f"mariadbd on {name} exited:\n"
+                                   f"{self.dbs[name].log_tail('mariadbd')}")
+            return (self.status(name, "wsrep_local_state_comment") == "Synced"
+                    and self.status(name, "wsrep_cluster_size") == str(cluster_size))
+        try:
+            wait_until(synced, timeout=timeout, what=f"{name} to be Synced in a cluster of "
+                                                     f"{cluster_size}", interval=0.5)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}\n{self.dbs[name].log_tail('mariadbd')}") from None
+        except GiveUp as exc:
+            raise RuntimeError(str(exc)) from None
+
+    def bootstrap(self, first: str, setup_sql: str) -> None:
+        """Initialise the first node's datadir, bootstrap it, run ``setup_sql``, join the rest."""
+        self.dbs[first].run(["mariadb-install-db", "--user=mysql", "--skip-test-db",
+                             "--auth-root-authentication-method=socket"], timeout=120)
+        self.start_node(first, bootstrap=True)
+        self.wait_synced(first, 1)
+        self.sql(first, setup_sql)
+        for size, name in enumerate([n for n in self.dbs if n != first], start=2):
+            self.start_node(name)
+            self.wait_synced(name, size)
+
+    def start_haproxy(self) -> None:
+        self.lb.spawn("haproxy", ["haproxy", "-db", "-f", HAPROXY_CFG])
+
+    def check_haproxy_config(self) -> None:
+        self.lb.run(["haproxy", "-c", "-q", "-f", HAPROXY_CFG])
+
+
+@dataclass
+class WriteLog:
+    acked: dict[int, float]        # id -> monotonic time of the acknowledgement
+    errors: list[tuple[float, str]]
+
+
+class Writer:
+    """Inserts increasing ids through ``host:port`` with autocommit, recording acknowledged ids.
+
+    Each statement is one transaction; an id counts as written only once the
+    server acknowledged the commit.  On any error the client reconnects (time
+    bounded by the caller's stop) and carries on with the next id.
+    """
+
+    def __init__(self, netns: str, host: str, port: int, user: str, password: str,
+                 database: str, max_seconds: float = 300.0):
+        self.log = WriteLog({}, [])
+        self._conn_args = dict(host=host, port=port, user=user, password=password,
+                               database=database, autocommit=True, connect_timeout=1,
+                               read_timeout=3, write_timeout=3)
+        self._max_seconds = max_seconds
+        self._stopping = False
+        self._thread = NetnsThread(netns, self._loop, name="galera-writer")
+
+    def _loop(self) -> None:
+        next_id, conn = 1, None
+        end = time.monotonic() + self._max_seconds
+        while not self._stopping and time.monotonic() < end:
+            try:
+                if conn is None:
+                    conn = pymysql.connect(**self._conn_args)
+                with conn.cursor() as cursor:
+                    cursor.execute("INSERT INTO writes (id) VALUES (%s)", (next_id,))
+                self.log.acked[next_id] = time.monotonic()
+            except pymysql.MySQLError as exc:
+                self.log.errors.append((time.monotonic(), type(exc).__name__))
+                if conn is not None:
+                    with contextlib.suppress(pymysql.MySQLError, OSError):
+                        conn.close()
+                conn = None
+                time.sleep(0.05)
+            next_id += 1
+        if conn is not None:
+            with contextlib.suppress(pymysql.MySQLError, OSError):
+                conn.close()
+
+    def __enter__(self) -> "Writer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stopping = True
+        self._thread.join(10)
+
+    def first_ack_after(self, moment: float) -> float | None:
+        return min((t for t in self.log.acked.values() if t >= moment), default=None)

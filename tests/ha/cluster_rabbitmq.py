@@ -1,0 +1,118 @@
+"""A 3-node RabbitMQ cluster in namespaces, from rendered configs, clustered as the origin does.
+
+Each node is a namespace with its own epmd and private /etc/rabbitmq,
+/var/lib/rabbitmq (HOME, so the shared .erlang.cookie is found by the server and
+by rabbitmqctl) and /var/log/rabbitmq; the rendered rabbitmq.conf and
+advanced.config sit at their packaged paths.  Nodes are named rabbit@<ip>
+(long names), so no name resolution is needed.  Clustering follows the origin:
+shared cookie, ``stop_app`` / ``join_cluster`` / ``start_app``, then the HA policy.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+
+from tests.ha.netlab import Host, Lab
+from tests.ha.waiting import GiveUp, wait_until
+
+RABBIT_DIRS = ("/etc/rabbitmq", "/var/lib/rabbitmq", "/var/log/rabbitmq")
+RABBIT_BIN = "/usr/lib/rabbitmq/bin"
+
+
+class RabbitCluster:
+    def __init__(self, lab: Lab, nodes: dict[str, str], rabbitmq_conf: dict[str, str],
+                 advanced_config: dict[str, str], cookie: str, client_ip: str):
+        """``nodes`` maps host name -> ip; configs map host name -> rendered text."""
+        self.lab = lab
+        self.nodes: dict[str, Host] = {}
+        for name, ip in nodes.items():
+            host = lab.add_host(name, ip, RABBIT_DIRS)
+            shutil.copytree("/etc/rabbitmq", host.path("/etc/rabbitmq"), dirs_exist_ok=True)
+            host.write("/etc/rabbitmq/rabbitmq.conf", rabbitmq_conf[name])
+            host.write("/etc/rabbitmq/advanced.config", advanced_config[name])
+            host.write("/var/lib/rabbitmq/.erlang.cookie", cookie, mode=0o400)
+            self.nodes[name] = host
+        self.client = lab.add_host("client", client_ip)
+
+    @staticmethod
+    def node_name(host: Host) -> str:
+        return f"rabbit@{host.ip}"
+
+    def _env(self, host: Host) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "HOME": "/var/lib/rabbitmq",
+            "LANG": "C.UTF-8",
+            "RABBITMQ_USE_LONGNAME": "true",
+            "RABBITMQ_NODENAME": self.node_name(host),
+            # exec the VM directly (as under systemd) so the spawned PID is the node's beam.smp
+            "RUNNING_UNDER_SYSTEMD": "true",
+        }
+
+    def ctl(self, name: str, *args: str, timeout: float = 60.0, check: bool = True):
+        host = self.nodes[name]
+        return host.run([f"{RABBIT_BIN}/rabbitmqctl", *args], env=self._env(host),
+                        timeout=timeout, check=check)
+
+    def start_node(self, name: str) -> None:
+        host = self.nodes[name]
+        if "epmd" not in host.processes:
+            host.spawn("epmd", ["epmd"], env=self._env(host))
+        host.spawn("rabbit", [f"{RABBIT_BIN}/rabbitmq-server"], env=self._env(host))
+
+    def wait_started(self, name: str, timeout: float = 120.0) -> None:
+        host = self.nodes[name]
+
+        def started() -> bool:
+            if host.processes["rabbit"].poll() is not None:
+                raise GiveUp(f"rabbitmq-server on {name} exited:\n{host.log_tail('rabbit')}")
+            # await_startup fails at once until the node registered with epmd: retry by time
+            return self.ctl(name, "await_startup", "--timeout", "10", timeout=20,
+                            check=False).returncode == 0
+        try:
+            wait_until(started, timeout=timeout, what=f"RabbitMQ on {name} to boot", interval=1)
+        except GiveUp as exc:
+            raise RuntimeError(str(exc)) from None
+
+    def form(self, first: str, user: str, password: str,
+             policy: tuple[str, str, str]) -> None:
+        """Boot all nodes, join the others to ``first``, add the client user and HA policy."""
+        for name in self.nodes:
+            self.start_node(name)
+        for name in self.nodes:
+            self.wait_started(name)
+        for name in self.nodes:
+            if name != first:
+                self.ctl(name, "stop_app")
+                self.ctl(name, "join_cluster", self.node_name(self.nodes[first]))
+                self.ctl(name, "start_app")
+        self.ctl(first, "add_user", user, password)
+        self.ctl(first, "set_permissions", "-p", "/", user, ".*", ".*", ".*")
+        policy_name, pattern, definition = policy
+        self.ctl(first, "set_policy", policy_name, pattern, definition)
+
+    def running_nodes(self, name: str) -> set[str]:
+        out = self.ctl(name, "cluster_status", "--formatter", "json", timeout=30).stdout
+        return set(json.loads(out)["running_nodes"])
+
+    def queue_info(self, name: str, queue: str) -> dict[str, list[str]]:
+        """Nodes holding a mirrored queue: master, mirrors and synchronised mirrors."""
+        out = self.ctl(name, "list_queues", "-q", "--no-table-headers", "name", "pid",
+                       "slave_pids", "synchronised_slave_pids", timeout=30).stdout
+        for line in out.splitlines():
+            fields = line.split("\t")
+            if fields[0] == queue:
+                master, mirrors, synced = (_PID_NODE.findall(f) for f in fields[1:4])
+                return {"master": master, "mirrors": mirrors, "synchronised": synced}
+        raise KeyError(f"queue {queue} not found on {name}")
+
+    def amqp_urls(self, user: str, password: str, first: str) -> str:
+        """kombu multi-URL, ``first`` node first (like oslo's rabbit_hosts ordering)."""
+        order = [first, *[n for n in self.nodes if n != first]]
+        return ";".join(f"amqp://{user}:{password}@{self.nodes[n].ip}:5672//" for n in order)
+
+
+# an Erlang pid as rabbitmqctl prints it: <rabbit@10.252.0.11.1795595645.1140.0>
+_PID_NODE = re.compile(r"<(rabbit@[^<>]+?)\.\d+\.\d+\.\d+>")
