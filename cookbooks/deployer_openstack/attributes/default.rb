@@ -12,7 +12,6 @@ default['deployer']['openstack']['database']['driver'] = 'mysql+pymysql'
 # RabbitMQ: every broker of the named cluster list, HA queues on (origin: rabbit_hosts + rabbit_ha_queues).
 default['deployer']['openstack']['messaging']['cluster'] = 'controllers'
 default['deployer']['openstack']['messaging']['port'] = 5672
-default['deployer']['openstack']['messaging']['user'] = 'openstack'
 default['deployer']['openstack']['messaging']['vhost'] = '/'
 # 'mirrored' renders rabbit_ha_queues = True; 'quorum' renders rabbit_quorum_queue = True.
 default['deployer']['openstack']['messaging']['queue_type'] = 'mirrored'

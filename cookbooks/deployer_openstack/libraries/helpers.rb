@@ -11,7 +11,7 @@ module DeployerOpenstack
     # Data bag items (in node['deployer']['secrets']['data_bag']) this cookbook reads.
     # deployer_galera and deployer_rabbitmq create the users with the same secrets.
     DB_PASSWORDS_ITEM = 'db_passwords'          # key: service name
-    RABBITMQ_ITEM = 'rabbitmq'                   # key: openstack_password
+    MQ_PASSWORDS_ITEM = 'mq_passwords'           # key: service name (its RabbitMQ user)
     SERVICE_PASSWORDS_ITEM = 'service_passwords' # key: service name (Keystone service user)
     KEYSTONE_ITEM = 'keystone'                   # keys: admin_password, fernet_key_0, fernet_key_1
 
@@ -45,7 +45,7 @@ module DeployerOpenstack
         computed['glance'] = { 'api_servers' => endpoint_url(node, 'glance', 'internal') }
       end
       unless service == 'keystone'
-        computed['DEFAULT']['transport_url'] = transport_url(node, secret)
+        computed['DEFAULT']['transport_url'] = transport_url(node, service, secret)
         computed['oslo_messaging_rabbit'] = rabbit_options(node)
         computed['keystone_authtoken'] = authtoken(node, service, secret)
       end
@@ -76,10 +76,11 @@ module DeployerOpenstack
     end
 
     # All brokers in one URL: oslo.messaging fails over between them itself.
-    def transport_url(node, secret)
+    # Each service has its own RabbitMQ user, named after it.
+    def transport_url(node, service, secret)
       messaging = node.dig('deployer', 'openstack', 'messaging')
-      user = messaging.fetch('user')
-      password = secret.call(secret_bag(node), RABBITMQ_ITEM, 'openstack_password')
+      user = service
+      password = secret.call(secret_bag(node), MQ_PASSWORDS_ITEM, service)
       vhost = messaging.fetch('vhost')
       hosts = brokers(node).map { |broker| "#{user}:#{password}@#{broker}" }
       "rabbit://#{hosts.join(',')}/#{vhost == '/' ? '' : vhost}"

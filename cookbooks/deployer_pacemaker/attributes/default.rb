@@ -4,6 +4,8 @@ default['deployer']['pacemaker']['cluster_name'] = 'openstack'
 default['deployer']['pacemaker']['transport'] = 'knet'
 default['deployer']['pacemaker']['crypto_cipher'] = 'aes256'
 default['deployer']['pacemaker']['crypto_hash'] = 'sha256'
+# Shared knet key (from the data bag item 'corosync', key 'authkey', base64).
+default['deployer']['pacemaker']['authkey_path'] = '/etc/corosync/authkey'
 
 # The origin's three cluster rules: no STONITH, ignore lost quorum, sticky resources (no fallback).
 default['deployer']['pacemaker']['stonith_enabled'] = false

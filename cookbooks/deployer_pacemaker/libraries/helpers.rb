@@ -27,6 +27,7 @@ module DeployerPacemaker
         'transport' => pacemaker.fetch('transport'),
         'crypto_cipher' => pacemaker.fetch('crypto_cipher'),
         'crypto_hash' => pacemaker.fetch('crypto_hash'),
+        'keyfile' => pacemaker.fetch('authkey_path'),
         'members' => members,
         # votequorum two_node: a 2-node cluster keeps quorum when one node is lost.
         'two_node' => members.length == 2,

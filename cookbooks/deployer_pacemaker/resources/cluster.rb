@@ -6,8 +6,6 @@ description 'Joins this node to the Corosync/Pacemaker cluster formed by the con
 
 property :config_path, String, default: '/etc/corosync/corosync.conf',
          description: 'Where corosync.conf is written'
-property :authkey_path, String, default: '/etc/corosync/authkey',
-         description: 'Where the shared corosync authkey is written'
 property :packages, Array, default: %w(corosync pacemaker resource-agents),
          description: 'Packages that provide the cluster stack and the OCF agents'
 
@@ -15,7 +13,7 @@ action :create do
   package new_resource.packages
 
   # The authkey is shared by all members: it comes from the data bag, never from attributes.
-  file new_resource.authkey_path do
+  file node['deployer']['pacemaker']['authkey_path'] do
     content(lazy { Base64.strict_decode64(deployer_secret(node['deployer']['secrets']['data_bag'], 'corosync', 'authkey')) })
     owner 'root'
     group 'root'

@@ -1,0 +1,332 @@
+"""deployer_pacemaker / deployer_drbd_mysql: corosync.conf, the CIB and the DRBD resource,
+rendered through the harness and checked by the real tools.
+
+- corosync.conf: `corosync -t` (needs the local host in the nodelist, so it runs in a
+  throwaway UTS namespace whose hostname is the node's name);
+- the CIB: `crm_verify --xml-file`, then `crm_simulate` to show where Pacemaker places the
+  resources, that they fail over, and that stickiness keeps them from falling back;
+- drbd.res: `drbdadm dump` (parser and semantic checks), and `drbdadm --dry-run up` as the
+  node itself to see the commands DRBD would run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from deployer.chef.environment_template import EnvironmentTemplates
+from tests.chef_render import RenderError, render
+from tests.cookbooks.conftest import CONTROLLERS, SECRETS, VIPS, controller_node, sample_environment
+from tests.fixtures.common import require_root_and
+
+REPO = Path(__file__).resolve().parents[2]
+AP_ROLE = json.loads((REPO / "roles" / "primary.json").read_text())
+AP_VALUES = {
+    "ENABLE_DEBUG": "false", "NETWORK_TYPE": "nova-network",
+    "NETWORK_MANAGER": "nova.network.manager.VlanManager",
+    "PRIMARY_NAME": "host10", "PRIMARY_ADDR": "10.81.25.10",
+    "SECONDARY_NAME": "host20", "SECONDARY_ADDR": "10.81.25.20",
+    "API_VIP_ADDR": "10.81.72.200", "DB_VIP_ADDR": "10.81.72.201", "VIP_PREFIX": 24,
+    "VIP_INTERFACE": "eth0", "DRBD_DISK": "/dev/vg0/mysql", "REGION_NAME": "RegionOne",
+    "CLUSTER_NAME": "ap_pair",
+}
+AP_NODES = [{"name": "host10", "ipaddress": "10.81.25.10"}, {"name": "host20", "ipaddress": "10.81.25.20"}]
+
+
+def role_attributes(role: dict) -> dict:
+    """The role's attributes without its run-list (the harness loads run-list cookbooks' attributes)."""
+    return {"default_attributes": role["default_attributes"], "override_attributes": role["override_attributes"]}
+
+
+def ap_environment(**overrides) -> dict:
+    return EnvironmentTemplates(REPO / "environments" / "chef").render(
+        "active-passive", "ap-test", {**AP_VALUES, **overrides})
+
+
+def render_ap(cookbook: str, template: str, node: dict | None = None, environment: dict | None = None) -> str:
+    return render(cookbook, template, node=node or AP_NODES[0], role=role_attributes(AP_ROLE),
+                  environment=environment or ap_environment(), secrets=SECRETS)
+
+
+def render_aa(template: str, index: int = 0, environment: dict | None = None) -> str:
+    return render("deployer_pacemaker", template, node=controller_node(index),
+                  environment=environment or sample_environment(), secrets=SECRETS)
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+def as_host(hostname: str, *args: str) -> subprocess.CompletedProcess:
+    """Run a command in a new UTS namespace whose hostname is `hostname` (the node's view)."""
+    return run("unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', hostname, *args)
+
+
+# --- corosync.conf -------------------------------------------------------------------------
+
+def with_keyfile(environment: dict, tmp_path: Path) -> dict:
+    """Point keyfile at a fresh key: corosync -t reads the knet key the totem section names."""
+    keyfile = tmp_path / "authkey"
+    keyfile.write_bytes(os.urandom(128))
+    keyfile.chmod(0o400)
+    environment["default_attributes"]["deployer"].setdefault("pacemaker", {})["authkey_path"] = str(keyfile)
+    return environment
+
+
+def corosync_test(tmp_path: Path, hostname: str, config: str) -> subprocess.CompletedProcess:
+    require_root_and("unshare", "corosync")
+    path = tmp_path / "corosync.conf"
+    path.write_text(config)
+    return as_host(hostname, "corosync", "-t", "-c", str(path))
+
+
+@pytest.mark.parametrize("index", range(len(CONTROLLERS)))
+def test_corosync_conf_of_three_controllers_passes_corosync_test(tmp_path, index):
+    config = render_aa("corosync.conf", index, environment=with_keyfile(sample_environment(), tmp_path))
+    result = corosync_test(tmp_path, CONTROLLERS[index]["name"], config)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for position, member in enumerate(CONTROLLERS, start=1):
+        assert f"ring0_addr: {member['address']}" in config
+        assert f"name: {member['name']}\n    nodeid: {position}" in config
+    assert "two_node" not in config, "two_node is only for 2-node clusters"
+
+
+def test_corosync_conf_of_the_pair_sets_two_node(tmp_path):
+    config = render_ap("deployer_pacemaker", "corosync.conf", environment=with_keyfile(ap_environment(), tmp_path))
+    assert corosync_test(tmp_path, "host10", config).returncode == 0
+    assert "two_node: 1" in config
+    assert "cluster_name: ap_pair" in config
+
+
+def test_corosync_test_rejects_a_duplicate_node_id(tmp_path):
+    """The check is real: a nodelist with a repeated id does not pass."""
+    config = render_aa("corosync.conf", environment=with_keyfile(sample_environment(), tmp_path))
+    config = config.replace("nodeid: 2", "nodeid: 1")
+    result = corosync_test(tmp_path, CONTROLLERS[0]["name"], config)
+    assert result.returncode != 0
+    assert "appears twice" in result.stdout + result.stderr
+
+
+def test_corosync_conf_names_a_bad_controller_entry():
+    controllers = [dict(CONTROLLERS[0]), {"name": "ctl2", "address": "not-an-ip"}]
+    with pytest.raises(RenderError, match=r"controllers'\]\[1\]\['address'\]"):
+        render_aa("corosync.conf", environment=sample_environment(controllers=controllers))
+
+
+# --- the CIB --------------------------------------------------------------------------------
+
+def crm_verify(tmp_path: Path, cib: str, name: str = "cib.xml") -> subprocess.CompletedProcess:
+    require_root_and("crm_verify")
+    path = tmp_path / name
+    path.write_text(cib)
+    return run("crm_verify", "--xml-file", str(path), "-V")
+
+
+def nvpairs(cib: str, xpath: str) -> dict[str, str]:
+    root = ET.fromstring(cib.split("?>", 1)[1])
+    return {nv.get("name"): nv.get("value") for nv in root.findall(f"{xpath}/nvpair")}
+
+
+def test_scheduler_cib_passes_crm_verify_and_sets_the_origin_cluster_options(tmp_path):
+    cib = render_aa("cib.xml")
+    result = crm_verify(tmp_path, cib)
+    assert result.returncode == 0, result.stdout + result.stderr
+    options = nvpairs(cib, "./configuration/crm_config/cluster_property_set")
+    assert options["stonith-enabled"] == "false"
+    assert options["no-quorum-policy"] == "ignore"
+    assert nvpairs(cib, "./configuration/rsc_defaults/meta_attributes")["resource-stickiness"] == "100"
+    root = ET.fromstring(cib.split("?>", 1)[1])
+    units = {p.get("type") for p in root.iter("primitive") if p.get("class") == "systemd"}
+    assert {"nova-scheduler", "cinder-scheduler"} <= units
+    assert root.find(".//clone") is None, "the DRBD MySQL group is only for the A/P pair"
+    assert [n.get("uname") for n in root.iter("node")] == [c["name"] for c in CONTROLLERS]
+
+
+def test_active_passive_cib_passes_crm_verify_with_the_drbd_mysql_group(tmp_path):
+    cib = render_ap("deployer_pacemaker", "cib.xml")
+    result = crm_verify(tmp_path, cib)
+    assert result.returncode == 0, result.stdout + result.stderr
+    root = ET.fromstring(cib.split("?>", 1)[1])
+    clone = root.find(".//clone[@id='ms_drbd_mysql']")
+    assert clone.find("primitive").get("type") == "drbd" and clone.find("primitive").get("provider") == "linbit"
+    assert nvpairs(cib, ".//clone[@id='ms_drbd_mysql']/meta_attributes")["promotable"] == "true"
+    group = root.find(".//group[@id='mysql']")
+    assert [p.get("id") for p in group.findall("primitive")] == ["fs_mysql", "ip_mysql", "mysqld"]
+    assert nvpairs(cib, ".//primitive[@id='ip_mysql']/instance_attributes")["ip"] == AP_VALUES["DB_VIP_ADDR"]
+    colocation = root.find(".//rsc_colocation")
+    assert (colocation.get("rsc"), colocation.get("with-rsc"), colocation.get("with-rsc-role")) == \
+        ("mysql", "ms_drbd_mysql", "Promoted")
+    order = root.find(".//rsc_order")
+    assert (order.get("first"), order.get("first-action"), order.get("then")) == ("ms_drbd_mysql", "promote", "mysql")
+
+
+def test_crm_verify_rejects_stonith_enabled_without_fencing_devices(tmp_path):
+    """Why the origin disables STONITH: with it on and no fencing device nothing may start."""
+    environment = sample_environment(default_attributes={"deployer": {
+        "cluster": {"controllers": CONTROLLERS}, "vips": VIPS, "pacemaker": {"stonith_enabled": True}}})
+    result = crm_verify(tmp_path, render_aa("cib.xml", environment=environment))
+    assert result.returncode != 0
+    assert "STONITH" in result.stderr
+
+
+def test_crm_verify_rejects_a_constraint_on_a_missing_resource(tmp_path):
+    cib = render_ap("deployer_pacemaker", "cib.xml").replace('with-rsc="ms_drbd_mysql"', 'with-rsc="ms_drbd_gone"')
+    result = crm_verify(tmp_path, cib)
+    assert result.returncode != 0
+    assert "ms_drbd_gone" in result.stderr
+
+
+def test_drbd_mysql_group_needs_exactly_two_controllers():
+    environment = sample_environment()
+    with pytest.raises(RenderError, match="exactly 2 controllers"):
+        render("deployer_pacemaker", "cib.xml", node=controller_node(0), role=role_attributes(AP_ROLE),
+               environment=environment, secrets=SECRETS)
+
+
+# --- Pacemaker's placement, failover and stickiness (crm_simulate on the rendered CIB) ------
+
+class SimulatedCluster:
+    """The rendered CIB driven by crm_simulate: nodes go up, fail and return."""
+
+    def __init__(self, tmp_path: Path, cib: str):
+        require_root_and("crm_simulate", "crm_mon", "crm_attribute")
+        self.dir = tmp_path
+        self.path = tmp_path / "sim-0.xml"
+        self.path.write_text(cib)
+        self.step = 0
+
+    def simulate(self, *node_changes: str) -> None:
+        self.step += 1
+        out = self.dir / f"sim-{self.step}.xml"
+        result = run("crm_simulate", "--xml-file", str(self.path), *node_changes, "--simulate", "--save-output", str(out))
+        assert result.returncode == 0, result.stdout + result.stderr
+        self.path = out
+
+    def rejoin(self, node: str) -> None:
+        """A failed node comes back with an empty resource history, as the DC erases a lost
+        node's status in a real cluster (crm_simulate alone keeps the old history)."""
+        tree = ET.parse(self.path)
+        for state in tree.getroot().findall(f"./status/node_state[@uname='{node}']"):
+            for lrm in state.findall("lrm"):
+                state.remove(lrm)
+        tree.write(self.path)
+        self.simulate("--node-up", node)
+
+    def set_promotion_score(self, node: str, resource: str, score: int) -> None:
+        """What ocf:linbit:drbd does on an UpToDate node (crm_master), which a simulation cannot run."""
+        result = run("crm_attribute", "--node", node, "--name", f"master-{resource}", "--update", str(score),
+                     "--lifetime", "reboot", env={"CIB_file": str(self.path)})
+        assert result.returncode == 0, result.stderr
+
+    def placement(self) -> dict[str, list[tuple[str, str]]]:
+        """resource id -> [(node, role)] from crm_mon's XML view of the simulated cluster."""
+        result = run("crm_mon", "--one-shot", "--output-as=xml", env={"CIB_file": str(self.path)})
+        root = ET.fromstring(result.stdout)
+        placed: dict[str, list[tuple[str, str]]] = {}
+        for resource in root.iter("resource"):
+            for node in resource.findall("node"):
+                placed.setdefault(resource.get("id"), []).append((node.get("name"), resource.get("role")))
+        return placed
+
+
+def prefer(cib: str, resource: str, node: str, score: int) -> str:
+    """Add a location preference (as an operator might) that stickiness must outweigh."""
+    location = f'<rsc_location id="prefer-{resource}" rsc="{resource}" node="{node}" score="{score}"/>'
+    return cib.replace("<constraints>", f"<constraints>\n      {location}", 1)
+
+
+def test_schedulers_run_once_fail_over_and_do_not_fall_back(tmp_path):
+    # A preference of 50 for ctl1: the scheduler starts there and, once it has failed over,
+    # stickiness (100) must keep it where it is when ctl1 returns.
+    cluster = SimulatedCluster(tmp_path, prefer(render_aa("cib.xml"), "p_nova-scheduler", CONTROLLERS[0]["name"], 50))
+    names = [c["name"] for c in CONTROLLERS]
+    cluster.simulate(*[arg for name in names for arg in ("--node-up", name)])
+    cluster.simulate()
+    placed = cluster.placement()
+    for unit in ("p_nova-scheduler", "p_cinder-scheduler", "p_nova-conductor"):
+        assert len(placed[unit]) == 1, f"{unit} must run on exactly one node: {placed[unit]}"
+    host = placed["p_nova-scheduler"][0][0]
+    assert host == CONTROLLERS[0]["name"]
+
+    cluster.simulate("--node-fail", host)
+    moved = cluster.placement()["p_nova-scheduler"]
+    assert len(moved) == 1 and moved[0][0] != host
+    new_host = moved[0][0]
+
+    cluster.rejoin(host)
+    cluster.simulate()
+    assert cluster.placement()["p_nova-scheduler"] == [(new_host, "Started")], "stickiness: no fallback"
+
+
+def test_drbd_mysql_group_follows_the_promoted_copy_and_stays_after_failback(tmp_path):
+    cluster = SimulatedCluster(tmp_path, render_ap("deployer_pacemaker", "cib.xml"))
+    cluster.simulate("--node-up", "host10", "--node-up", "host20")
+    for node in ("host10", "host20"):
+        cluster.set_promotion_score(node, "drbd_mysql", 100)
+    cluster.simulate()
+    placed = cluster.placement()
+    promoted = [node for node, role in placed["drbd_mysql"] if role == "Promoted"]
+    assert len(promoted) == 1
+    for member in ("fs_mysql", "ip_mysql", "mysqld"):
+        assert placed[member] == [(promoted[0], "Started")], f"{member} must sit with the promoted DRBD copy"
+
+    cluster.simulate("--node-fail", promoted[0])
+    survivor = "host20" if promoted[0] == "host10" else "host10"
+    placed = cluster.placement()
+    assert (survivor, "Promoted") in placed["drbd_mysql"]
+    assert placed["mysqld"] == [(survivor, "Started")]
+
+    cluster.rejoin(promoted[0])
+    cluster.set_promotion_score(promoted[0], "drbd_mysql", 100)
+    cluster.simulate()
+    assert cluster.placement()["mysqld"] == [(survivor, "Started")], "stickiness: MySQL does not fall back"
+
+
+# --- DRBD ------------------------------------------------------------------------------------
+
+def drbdadm(*args: str, hostname: str | None = None) -> subprocess.CompletedProcess:
+    require_root_and("drbdadm", "unshare")
+    command = ["drbdadm", *args]
+    return as_host(hostname, *command) if hostname else run(*command)
+
+
+def test_drbd_resource_parses_and_comes_up_as_each_peer(tmp_path):
+    for node in AP_NODES:
+        config = render_ap("deployer_drbd_mysql", "drbd.res", node=node)
+        path = tmp_path / f"{node['name']}.res"
+        path.write_text(config)
+        dump = drbdadm("-c", str(path), "dump")
+        assert dump.returncode == 0, dump.stderr
+        assert "protocol           C;" in dump.stdout
+        assert "meta-disk            internal;" in dump.stdout
+        up = drbdadm("-c", str(path), "--dry-run", "up", "mysql", hostname=node["name"])
+        assert up.returncode == 0, up.stderr
+        peer = AP_NODES[1] if node is AP_NODES[0] else AP_NODES[0]
+        assert f"--_name={peer['name']} --protocol=C" in up.stdout
+        assert f"ipv4:{node['ipaddress']}:7788 ipv4:{peer['ipaddress']}:7788" in up.stdout
+        assert "attach 0 /dev/vg0/mysql /dev/vg0/mysql internal" in up.stdout
+
+
+def test_drbdadm_rejects_two_peers_on_one_address(tmp_path):
+    environment = ap_environment(SECONDARY_ADDR=AP_VALUES["PRIMARY_ADDR"])
+    path = tmp_path / "mysql.res"
+    path.write_text(render_ap("deployer_drbd_mysql", "drbd.res", environment=environment))
+    result = drbdadm("-c", str(path), "dump")
+    assert result.returncode != 0
+    assert "used for both endpoints" in result.stderr
+
+
+def test_drbd_resource_names_bad_attributes():
+    environment = ap_environment()
+    environment["default_attributes"]["deployer"]["drbd_mysql"]["protocol"] = "Z"
+    with pytest.raises(RenderError, match=r"\['protocol'\] must be A, B or C"):
+        render_ap("deployer_drbd_mysql", "drbd.res", environment=environment)
+    environment = ap_environment()
+    del environment["default_attributes"]["deployer"]["drbd_mysql"]["disk"]
+    with pytest.raises(RenderError, match=r"\['disk'\] is not set"):
+        render_ap("deployer_drbd_mysql", "drbd.res", environment=environment)
