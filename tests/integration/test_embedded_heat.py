@@ -1,0 +1,251 @@
+"""The real embedded Heat: stacks in HOT and CFN, the openstack CLI, restarts, clear failures."""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from heatclient import exc as heat_exc
+from heatclient.common import template_utils
+
+from deployer.config import REPO_ROOT
+from deployer.undercloud.heat import EmbeddedHeat
+from deployer.undercloud.process import ProcessError, free_port
+from tests.fixtures.heat import client_for
+
+pytestmark = pytest.mark.integration
+
+OPENSTACK_CLI = Path(sys.executable).parent / "openstack"
+STACK_TIMEOUT = 60.0
+
+HOT = {
+    "heat_template_version": "2021-04-16",
+    "parameters": {"greeting": {"type": "string", "default": "hello"},
+                   "db_password": {"type": "string", "hidden": True}},
+    "resources": {
+        "token": {"type": "OS::Heat::RandomString", "properties": {"length": 12}},
+        "marker": {"type": "OS::Heat::None", "depends_on": "token"},
+    },
+    "outputs": {
+        "greeting": {"value": {"get_param": "greeting"}},
+        "token": {"value": {"get_attr": ["token", "value"]}},
+        "password_echo": {"value": {"get_param": "db_password"}},
+    },
+}
+
+CFN = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Description": "seed-style CFN JSON",
+    "Parameters": {"EnableOSDebug": {"Type": "String", "Default": "false",
+                                     "AllowedValues": ["true", "false"]},
+                   "AdminPassword": {"Type": "String", "NoEcho": "true"}},
+    "Resources": {"control": {"Type": "OS::Heat::None"},
+                  "standby": {"Type": "OS::Heat::None", "DependsOn": "control"}},
+    "Outputs": {"ENABLE_DEBUG": {"Value": {"Ref": "EnableOSDebug"}},
+                "STACK_NAME": {"Value": {"Ref": "AWS::StackName"}}},
+}
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def wait_for(client, stack_id: str, timeout: float = STACK_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while True:
+        stack = client.stacks.get(stack_id)
+        if not stack.stack_status.endswith("IN_PROGRESS"):
+            return stack
+        if time.monotonic() > deadline:
+            pytest.fail(f"stack {stack.stack_name} still {stack.stack_status} after {timeout} s")
+        time.sleep(0.2)
+
+
+def wait_deleted(client, stack_id: str, timeout: float = STACK_TIMEOUT) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = client.stacks.get(stack_id).stack_status
+        except heat_exc.HTTPNotFound:
+            return "DELETE_COMPLETE"
+        if not status.endswith("IN_PROGRESS"):
+            return status
+        time.sleep(0.2)
+    pytest.fail(f"stack {stack_id} not deleted after {timeout} s")
+
+
+def create(client, name: str, template: dict | str, files=None, **parameters) -> str:
+    created = client.stacks.create(stack_name=name, template=template, files=files or {},
+                                   parameters=parameters)
+    return created["stack"]["id"]
+
+
+def openstack(heat: EmbeddedHeat, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(OPENSTACK_CLI), "--os-auth-type", "none", "--os-endpoint", heat.endpoint, *args],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def private_heat(tmp_path):
+    """A Heat of this test's own (for restarts), with a plugin dir holding only __init__.py
+    and an empty one: the engine must start with either."""
+    only_init = tmp_path / "plugins-init"
+    only_init.mkdir()
+    (only_init / "__init__.py").write_text("")
+    empty = tmp_path / "plugins-empty"
+    empty.mkdir()
+    heat = EmbeddedHeat(tmp_path / "heat", port=free_port(), plugin_dirs=[only_init, empty])
+    try:
+        yield heat
+    finally:
+        heat.stop()
+
+
+def test_hot_stack_create_outputs_events_delete(embedded_heat):
+    client = embedded_heat.client
+    stack_id = create(client, unique("hot"), HOT, greeting="hi there", db_password="pw-1")
+    stack = wait_for(client, stack_id)
+    assert stack.stack_status == "CREATE_COMPLETE", stack.stack_status_reason
+
+    outputs = {o["output_key"]: o["output_value"] for o in stack.outputs}
+    assert outputs["greeting"] == "hi there"
+    assert len(outputs["token"]) == 12 and outputs["token"].isalnum()
+    resources = {r.resource_name: r.resource_status for r in client.resources.list(stack_id)}
+    assert resources == {"token": "CREATE_COMPLETE", "marker": "CREATE_COMPLETE"}
+
+    events = [(e.resource_name, e.resource_status)
+              for e in client.events.list(stack_id, sort_dir="asc")]
+    assert ("token", "CREATE_COMPLETE") in events and ("marker", "CREATE_COMPLETE") in events
+    # depends_on holds: marker starts only after token completed
+    assert events.index(("token", "CREATE_COMPLETE")) < events.index(("marker", "CREATE_IN_PROGRESS"))
+
+    client.stacks.delete(stack_id)
+    assert wait_deleted(client, stack_id) == "DELETE_COMPLETE"
+
+
+def test_cfn_json_template_from_a_file(embedded_heat, tmp_path):
+    client = embedded_heat.client
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(CFN, indent=2))
+    files, template = template_utils.get_template_contents(str(path))
+    name = unique("cfn")
+    stack_id = create(client, name, template, files, EnableOSDebug="true", AdminPassword="x")
+    stack = wait_for(client, stack_id)
+    try:
+        assert stack.stack_status == "CREATE_COMPLETE", stack.stack_status_reason
+        assert client.stacks.output_show(stack_id, "ENABLE_DEBUG")["output"]["output_value"] == "true"
+        assert client.stacks.output_show(stack_id, "STACK_NAME")["output"]["output_value"] == name
+        assert stack.parameters["AdminPassword"] == "******"
+    finally:
+        client.stacks.delete(stack_id)
+        wait_deleted(client, stack_id)
+
+
+def test_bad_template_is_rejected_with_the_reason(embedded_heat):
+    broken = {"heat_template_version": "2021-04-16",
+              "resources": {"r": {"type": "OS::Heat::NoSuchThing"}}}
+    with pytest.raises(heat_exc.HTTPBadRequest, match="OS::Heat::NoSuchThing"):
+        embedded_heat.client.stacks.create(stack_name=unique("bad"), template=broken)
+
+
+def test_openstack_cli_stack_list_and_resource_types(embedded_heat):
+    client = embedded_heat.client
+    name = unique("osc")
+    stack_id = create(client, name, HOT, db_password="pw")
+    try:
+        wait_for(client, stack_id)
+        listed = openstack(embedded_heat, "stack", "list", "-f", "json")
+        assert listed.returncode == 0, listed.stderr
+        assert name in {row["Stack Name"] for row in json.loads(listed.stdout)}
+
+        types = openstack(embedded_heat, "orchestration", "resource", "type", "list", "-f", "json")
+        assert types.returncode == 0, types.stderr
+        names = {row["Resource Type"] for row in json.loads(types.stdout)}
+        assert {"OS::Heat::RandomString", "OS::Heat::None"} <= names
+    finally:
+        client.stacks.delete(stack_id)
+        wait_deleted(client, stack_id)
+
+
+def test_restart_keeps_stacks_and_hidden_parameters_are_encrypted_at_rest(private_heat):
+    private_heat.configure()
+    private_heat.start()
+    client = client_for(private_heat)
+    secret = "pw-" + uuid.uuid4().hex
+    stack_id = create(client, unique("persist"), HOT, db_password=secret)
+    assert wait_for(client, stack_id).stack_status == "CREATE_COMPLETE"
+    private_heat.stop()
+    assert not private_heat.running()
+    assert secret.encode() not in private_heat.db_file.read_bytes()
+
+    private_heat.configure()
+    assert private_heat.db_sync() is False  # schema already current: no migration on restart
+    private_heat.start()
+    stack = client.stacks.get(stack_id)
+    assert stack.stack_status == "CREATE_COMPLETE"
+    assert client.stacks.output_show(stack_id, "password_echo")["output"]["output_value"] == secret
+
+
+def test_status_reports_pid_endpoint_and_memory(private_heat):
+    assert private_heat.status().running is False
+    started = time.monotonic()
+    pid = private_heat.start()
+    elapsed = time.monotonic() - started
+    status = private_heat.status()
+    assert status.running and status.pid == pid
+    assert status.endpoint == f"http://127.0.0.1:{private_heat.port}/v1/admin"
+    assert 50 * 2**20 < status.rss_bytes < 600 * 2**20
+    print(f"embedded Heat start (incl. db_sync): {elapsed:.2f} s, rss {status.rss_bytes / 2**20:.0f} MiB")
+    assert private_heat.stop() is True
+    assert private_heat.status().running is False
+
+
+def test_port_in_use_is_a_clear_error(embedded_heat, tmp_path):
+    other = EmbeddedHeat(tmp_path / "other", port=embedded_heat.port)
+    with pytest.raises(ProcessError, match=rf"port 127\.0\.0\.1:{embedded_heat.port} is already in use"):
+        other.start()
+    assert not other.running()
+
+
+def test_launcher_reports_a_port_taken_after_the_check(tmp_path):
+    """The race ManagedProcess cannot see: the launcher itself fails fast and exits."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        heat = EmbeddedHeat(tmp_path / "heat", port=squatter.getsockname()[1])
+        conf = heat.configure()
+        result = subprocess.run(
+            [sys.executable, "-m", "deployer.undercloud.heat_all", "--config-file", str(conf)],
+            capture_output=True, text=True, timeout=120, env=heat.env, cwd=REPO_ROOT)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{heat.port}" in result.stderr
+
+
+def test_missing_plugin_dir_is_named(tmp_path):
+    heat = EmbeddedHeat(tmp_path / "heat", port=free_port(), plugin_dirs=[tmp_path / "nope"])
+    with pytest.raises(ProcessError, match="plugin directory .*nope does not exist"):
+        heat.configure()
+
+
+def test_without_heat_installed_start_says_so(tmp_path):
+    """Debian's own python3 has no openstack-heat: the error must say that, not crash."""
+    system_python = Path("/usr/bin/python3")
+    if not system_python.is_file():
+        pytest.skip("no system python3")
+    probe = ("from pathlib import Path\n"
+             "from deployer.undercloud.heat import EmbeddedHeat\n"
+             "from deployer.undercloud.process import ProcessError\n"
+             f"heat = EmbeddedHeat(Path({str(tmp_path)!r}), port=1)\n"
+             "try:\n    heat.start()\nexcept ProcessError as exc:\n    print(exc)\n")
+    result = subprocess.run([str(system_python), "-c", probe], capture_output=True, text=True,
+                            env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
+                            timeout=60)
+    if "No module named" in result.stderr:
+        pytest.skip(f"system python3 cannot import the deployer: {result.stderr.strip()[-200:]}")
+    assert "openstack-heat package is not installed" in result.stdout, result.stderr
