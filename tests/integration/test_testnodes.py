@@ -1,0 +1,297 @@
+"""Test nodes against the real kernel and sshd: logins, isolation, faults, teardown, reaping."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from deployer.cli.main import main as deployer_main
+from deployer.testnodes import TestNodes, TestNodesError
+from deployer.testnodes.registry import Registry
+from deployer.undercloud.process import pid_alive
+from tests.fixtures.nodes import STATE_ROOT
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def ssh(node, *, password: str | None = None, key_filename: str | None = None,
+        timeout: float = 5.0) -> paramiko.SSHClient:
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(node.ip, port=node.port, username=node.username, password=password,
+                   key_filename=key_filename, look_for_keys=False, allow_agent=False,
+                   timeout=timeout, banner_timeout=timeout, auth_timeout=timeout)
+    return client
+
+
+def run(client: paramiko.SSHClient, command: str) -> str:
+    _, stdout, stderr = client.exec_command(command, timeout=10)
+    out = stdout.read().decode()
+    assert stdout.channel.recv_exit_status() == 0, stderr.read().decode()
+    return out
+
+
+def ip_lines(*args: str) -> str:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=True).stdout
+
+
+def leftovers(node_set: TestNodes) -> list[str]:
+    """Everything of the set still visible on the host."""
+    found = [f"netns {line.split()[0]}" for line in ip_lines("netns", "list").splitlines()
+             if line.startswith(f"{node_set.prefix}-")]
+    found += [f"link {line.split()[0]}" for line in ip_lines("-br", "link").splitlines()
+              if line.startswith((f"{node_set.prefix}-", node_set.bridge))]
+    found += [f"mount {line.split()[4]}" for line in Path("/proc/self/mountinfo").read_text().splitlines()
+              if line.split()[4].startswith(str(node_set.state_dir))]
+    if node_set.state_dir.exists():
+        found.append(f"dir {node_set.state_dir}")
+    return found
+
+
+def test_three_nodes_accept_password_and_keys_and_pin_their_host_keys(test_nodes):
+    nodes = test_nodes.nodes()
+    assert [n.name for n in nodes] == ["node1", "node2", "node3"]
+    hostnames = set()
+    for node in nodes:
+        for credentials in ({"password": node.password}, {"key_filename": node.key_file},
+                            {"key_filename": node.rsa_key_file}):
+            client = ssh(node, **credentials)
+            try:
+                server_key = client.get_transport().get_remote_server_key()
+                assert server_key.get_name() == "ssh-ed25519"
+                assert server_key.fingerprint == node.host_key_fingerprint
+                hostname = run(client, "hostname").strip()
+                assert hostname == node.name
+                assert run(client, "id -un").strip() == "root"
+            finally:
+                client.close()
+        hostnames.add(hostname)
+    assert len(hostnames) == 3
+    assert len({n.host_key_fingerprint for n in nodes}) == 3
+
+
+def test_wrong_password_is_refused(test_nodes):
+    node1, node2, _ = test_nodes.nodes()
+    with pytest.raises(paramiko.AuthenticationException):
+        ssh(node1, password=node2.password)
+    with pytest.raises(paramiko.AuthenticationException):
+        ssh(node1, password="root")
+
+
+def test_nodes_look_bare_and_keep_their_writes_to_themselves(test_nodes):
+    node1, node2, _ = test_nodes.nodes()
+    marker = f"/etc/chef/client-{test_nodes.prefix}.rb"
+    client = ssh(node1, password=node1.password)
+    try:
+        assert run(client, "ls -A /opt /home").split() == ["/home:", "/opt:"]
+        assert run(client, "ls -A /root").split() == [".ssh"]
+        run(client, f"mkdir -p /etc/chef && echo 'node_name \"node1\"' > {marker}")
+        run(client, "useradd -m deploy-probe && touch /opt/probe /usr/local/bin/probe")
+    finally:
+        client.close()
+    assert node1.read_file(marker) == 'node_name "node1"\n'
+    assert (node1.upper_dir / marker.lstrip("/")).read_text() == 'node_name "node1"\n'
+    assert node1.exec("id deploy-probe").returncode == 0
+    for path in (marker, "/opt/probe", "/usr/local/bin/probe"):
+        assert node2.exec(["test", "-e", path]).returncode != 0, path
+        assert not Path(path).exists(), f"{path} leaked to the host"
+    assert node2.exec("id deploy-probe").returncode != 0
+    assert subprocess.run(["id", "deploy-probe"], capture_output=True).returncode != 0
+    with pytest.raises(FileNotFoundError):
+        node2.read_file(marker)
+    machine_ids = {node.read_file("/etc/machine-id") for node in test_nodes.nodes()}
+    assert len(machine_ids) == 3 and Path("/etc/machine-id").read_text() not in machine_ids
+
+
+def test_nodes_reach_each_other_but_not_another_set(test_nodes_factory, test_nodes):
+    other = test_nodes_factory(1)
+    try:
+        assert (other.prefix, other.subnet) != (test_nodes.prefix, test_nodes.subnet)
+        node1, node2, _ = test_nodes.nodes()
+        probe = "timeout 3 bash -c 'exec 3<>/dev/tcp/{}/22'"
+        assert node1.exec(probe.format(node2.ip)).returncode == 0
+        assert node1.exec(probe.format(other.get(1).ip)).returncode != 0
+    finally:
+        test_nodes_factory.discard(other)
+
+
+def test_crash_refuses_connections_and_start_keeps_the_disk(test_nodes):
+    node = test_nodes.get(2)
+    client = ssh(node, password=node.password)
+    run(client, "echo kept > /var/lib/crash-probe")
+    old_pid = node.pid()
+    test_nodes.crash(2)
+    deadline = time.monotonic() + 3
+    while client.get_transport().is_active() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not client.get_transport().is_active(), "the open session survived the crash"
+    client.close()
+    assert node.state() == "stopped"
+    started = time.monotonic()
+    with pytest.raises(paramiko.ssh_exception.NoValidConnectionsError):
+        ssh(node, password=node.password, timeout=3)
+    assert time.monotonic() - started < 1.0, "a crashed node must refuse at once, not time out"
+    test_nodes.start(2)
+    assert node.pid() not in (None, old_pid)
+    client = ssh(node, password=node.password)
+    try:
+        assert run(client, "cat /var/lib/crash-probe") == "kept\n"
+    finally:
+        client.close()
+
+
+def test_stop_is_graceful_and_start_boots_again(test_nodes):
+    node = test_nodes.get(1)
+    test_nodes.stop(1)
+    assert node.state() == "stopped"
+    with pytest.raises(paramiko.ssh_exception.NoValidConnectionsError):
+        ssh(node, password=node.password, timeout=3)
+    with pytest.raises(TestNodesError, match="not running"):
+        test_nodes.stop(1)
+    test_nodes.start(1)
+    ssh(node, key_filename=node.key_file).close()
+
+
+def test_link_down_times_out_and_link_up_restores(test_nodes):
+    node = test_nodes.get(3)
+    test_nodes.link_down(3)
+    assert node.state() == "running,link-down"
+    started = time.monotonic()
+    with pytest.raises((TimeoutError, socket.timeout)):
+        ssh(node, password=node.password, timeout=1.5)
+    assert time.monotonic() - started >= 1.4
+    test_nodes.link_up(3)
+    ssh(node, password=node.password).close()
+
+
+def test_pause_hangs_the_banner_and_resume_recovers(test_nodes):
+    node = test_nodes.get(1)
+    test_nodes.pause(1)
+    try:
+        assert node.state() == "paused"
+        started = time.monotonic()
+        # The kernel completes the handshake; the banner never comes.  (paramiko then
+        # reports the failed banner read as "No existing session" at auth time.)
+        with pytest.raises(paramiko.SSHException, match="banner|No existing session"):
+            ssh(node, password=node.password, timeout=1.5)
+        assert time.monotonic() - started >= 1.4
+    finally:
+        test_nodes.resume(1)
+    assert node.state() == "running"
+    ssh(node, password=node.password).close()
+
+
+def test_down_leaves_no_netns_link_mount_process_or_state(test_nodes_factory):
+    node_set = test_nodes_factory(3)
+    pids, netns_names = [], [node.netns for node in node_set.nodes()]
+    for node in node_set.nodes():
+        listed = ip_lines("netns", "pids", node.netns).split()
+        assert listed, f"no processes in {node.netns}"
+        pids += [int(pid) for pid in listed]
+    assert len(leftovers(node_set)) >= 3 + 3 + 1
+    test_nodes_factory.discard(node_set)
+    assert leftovers(node_set) == []
+    assert [pid for pid in pids if pid_alive(pid)] == []
+    for netns in netns_names:
+        assert subprocess.run(["ip", "netns", "pids", netns], capture_output=True).returncode != 0
+    node_set.down()   # idempotent
+    assert not (Registry().root / f"{node_set.prefix}.json").exists()
+
+
+def test_failed_up_tears_down_the_half_built_set(tmp_path):
+    registry = Registry()
+    lease = registry.allocate(STATE_ROOT)
+    node_set = lease.node_set()
+    try:
+        with pytest.raises(TestNodesError, match="not ready within"):
+            node_set.up(2, timeout=0)
+        assert leftovers(node_set) == []
+    finally:
+        node_set.down()
+        registry.release(lease)
+
+
+def test_up_refuses_a_subnet_or_prefix_in_use(test_nodes, tmp_path):
+    with pytest.raises(TestNodesError, match="subnet: .* is in use"):
+        TestNodes(tmp_path / "a", prefix="tzzz", subnet=test_nodes.subnet).up(1)
+    with pytest.raises(TestNodesError, match="prefix: .* is in use"):
+        TestNodes(tmp_path / "b", prefix=test_nodes.prefix, subnet="10.251.99").up(1)
+    with pytest.raises(TestNodesError, match="subnet"):
+        TestNodes(tmp_path / "c", subnet="10.251.300")
+    with pytest.raises(TestNodesError, match="prefix"):
+        TestNodes(tmp_path / "d", prefix="much-too-long-prefix")
+
+
+def test_reaping_removes_sets_of_dead_owners_only(test_nodes):
+    registry = Registry()
+    owner = subprocess.Popen(["sleep", "600"])
+    try:
+        lease = registry.allocate(STATE_ROOT, owner_pid=owner.pid)
+        orphan = lease.node_set()
+        orphan.up(2)
+    finally:
+        owner.kill()
+        owner.wait()
+    try:
+        assert registry.leases() and lease in registry.leases()
+        reaped = registry.reap_dead()
+        assert lease in reaped
+        assert leftovers(orphan) == []
+        assert lease not in registry.leases()
+        # The live session's own set is untouched.
+        assert all(node.state() == "running" for node in test_nodes.nodes())
+    finally:
+        orphan.down()
+        registry.release(lease)
+
+
+def test_state_on_overlayfs_moves_to_a_tmpfs(tmp_path):
+    lower, upper, work, merged = (tmp_path / d for d in ("lower", "upper", "work", "merged"))
+    for d in (lower, upper, work, merged):
+        d.mkdir()
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                    f"lowerdir={lower},upperdir={upper},workdir={work}", str(merged)], check=True)
+    registry = Registry()
+    lease = registry.allocate(merged)
+    node_set = lease.node_set()
+    try:
+        node = node_set.up(1)[0]
+        mounts = Path("/proc/self/mountinfo").read_text()
+        assert f" {node_set.state_dir} " in mounts and "deployer-testnodes" in mounts
+        ssh(node, password=node.password).close()
+        node_set.down()
+        assert leftovers(node_set) == []
+    finally:
+        node_set.down()
+        registry.release(lease)
+        subprocess.run(["umount", str(merged)], check=True)
+
+
+def test_cli_drives_a_set(tmp_path, capsys):
+    registry = Registry()
+    lease = registry.allocate(STATE_ROOT)
+    common = ["--state-dir", str(lease.state_dir)]
+    try:
+        assert deployer_main(["testnodes", "up", "2", "--prefix", lease.prefix,
+                              "--subnet", lease.subnet, *common]) == 0
+        out = capsys.readouterr().out
+        node_set = TestNodes.load(lease.state_dir)
+        for node in node_set.nodes():
+            assert node.ip in out and node.host_key_fingerprint in out and node.password in out
+        assert deployer_main(["testnodes", "crash", *common, "2"]) == 0
+        assert deployer_main(["testnodes", "status", *common]) == 3
+        assert "stopped" in capsys.readouterr().out
+        assert deployer_main(["testnodes", "start", *common, "node2"]) == 0
+        assert deployer_main(["testnodes", "status", *common]) == 0
+        assert deployer_main(["testnodes", "exec", *common, "2", "sh", "-c", "exit 7"]) == 7
+        assert deployer_main(["testnodes", "pause", *common, "9"]) == 2
+        assert "no node '9'" in capsys.readouterr().err
+        assert deployer_main(["testnodes", "down", *common]) == 0
+        assert leftovers(node_set) == []
+    finally:
+        TestNodes(lease.state_dir, prefix=lease.prefix, subnet=lease.subnet).down()
+        registry.release(lease)
