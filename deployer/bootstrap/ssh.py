@@ -169,8 +169,12 @@ class SSHConnection:
             client.close()
             raise _classify_os_error(target, exc) from None
         except paramiko.SSHException as exc:
+            # Whichever of paramiko's timers fires first, "the server never sent its
+            # banner" is the case where no remote version string arrived.
+            transport = client.get_transport()
+            no_banner = transport is None or not transport.remote_version
             client.close()
-            if "banner" in str(exc).lower():
+            if no_banner:
                 raise SSHBannerTimeout(
                     f"{_where(target)} accepted TCP but sent no SSH banner within {timeout:g}s "
                     "(host hung or sshd overloaded)") from None

@@ -59,15 +59,22 @@ class Collect:
 
 # -- fixtures -------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def nodes(test_nodes_factory):
-    require_root_and("socat", "sshd")
-    return test_nodes_factory(8)
+def node_set(test_nodes_factory):
+    require_root_and("socat")
+    node_set = test_nodes_factory(8)
+    yield node_set
+    test_nodes_factory.discard(node_set)
 
 
 @pytest.fixture(scope="module")
-def gateway(nodes) -> str:
-    """The host's address on the nodes' bridge (x.y.z.1 of the nodes' /24)."""
-    return getattr(nodes, "gateway", None) or nodes[0].ip.rsplit(".", 1)[0] + ".1"
+def nodes(node_set):
+    return node_set.nodes()
+
+
+@pytest.fixture(scope="module")
+def gateway(node_set) -> str:
+    """The host's address on the nodes' bridge."""
+    return f"{node_set.subnet}.1"
 
 
 @pytest.fixture(scope="module")
@@ -267,27 +274,53 @@ def test_wrong_password_fails_in_connect_and_registers_nothing(nodes, admin, nod
     assert_not_registered(admin, name)
 
 
-def test_connection_refused_and_timeout_are_told_apart(nodes, admin, node_chef_url):
+def test_connection_refused_and_timeout_are_told_apart(node_set, nodes, admin, node_chef_url):
     node = nodes[6]
-    nodes.stop(node)
+    node_set.stop(node.index)
     try:
         refused = execute(spec_for(node, "bs-refused", node_chef_url), Collect(), admin)
     finally:
-        nodes.start(node)
-    nodes.link_down(node)
+        node_set.start(node.index)
+    node_set.link_down(node.index)
     try:
         started = time.monotonic()
         timed_out = execute(spec_for(node, "bs-timeout", node_chef_url, target={"connect_timeout": 2.0}),
                             Collect(), admin)
         elapsed = time.monotonic() - started
     finally:
-        nodes.link_up(node)
-    assert refused.status == FAILED and timed_out.status == FAILED
+        node_set.link_up(node.index)
+    node_set.pause(node.index)      # TCP still answers (kernel), sshd does not
+    try:
+        hung = execute(spec_for(node, "bs-hung", node_chef_url, target={"connect_timeout": 2.0}),
+                       Collect(), admin)
+    finally:
+        node_set.resume(node.index)
+    assert refused.status == timed_out.status == hung.status == FAILED
     assert "connect failed: connection refused" in refused.reason
     assert "connect failed: no answer from" in timed_out.reason and "within 2s" in timed_out.reason
     assert elapsed < 10
-    assert_not_registered(admin, "bs-refused")
-    assert_not_registered(admin, "bs-timeout")
+    assert "connect failed: " in hung.reason and "sent no SSH banner within 2s" in hung.reason
+    for name in ("bs-refused", "bs-timeout", "bs-hung"):
+        assert_not_registered(admin, name)
+
+
+def test_install_present_fails_without_chef_client_then_command_installs_it(nodes, admin, node_chef_url):
+    node, name = nodes[6], "bs-install-kinds"
+    absent = execute(spec_for(node, name, node_chef_url, install=ChefInstallSource(kind="present")),
+                     Collect(), admin)
+    assert absent.status == FAILED
+    assert absent.reason.startswith(f"node {name} ({node.ip}): install failed: chef-client is not installed")
+    assert_not_registered(admin, name)
+
+    # kind=command: a site's own install command, run as root on the node (host-mode
+    # test nodes see the repository, so it can copy the stand-in from there).
+    command = f"install -m 0755 {STANDIN} /usr/local/bin/chef-client && echo site-installer-done"
+    reporter = Collect()
+    installed = execute(spec_for(node, name, node_chef_url,
+                                 install=ChefInstallSource(kind="command", location=command)),
+                        reporter, admin)
+    assert installed.status == SUCCEEDED, installed.reason
+    assert "site-installer-done" in reporter.text
 
 
 def test_host_key_mismatch_is_detected(nodes, admin, node_chef_url):
@@ -335,11 +368,7 @@ def test_cancel_during_converge_hangs_up_chef_client(nodes, admin, node_chef_url
     assert result.status == CANCELLED, result.reason
     assert time.monotonic() - started < 30
     assert f"node {name} ({node.ip}): cancelled during converge" in result.reason
-    deadline = time.monotonic() + 10
-    while node.exec(["pgrep", "-f", "chef-client -E"]).returncode == 0:
-        assert time.monotonic() < deadline, \
-            "chef-client still runs on the node after cancel:\n" + node.exec(["ps", "-ef"]).stdout
-        time.sleep(0.2)
+    assert_chef_client_ends(node)
 
 
 def test_whole_run_timeout_fails_the_run(nodes, admin, node_chef_url):
@@ -348,6 +377,16 @@ def test_whole_run_timeout_fails_the_run(nodes, admin, node_chef_url):
                      Collect(), admin)
     assert result.status == FAILED
     assert "converge failed: the run exceeded its time limit of 8s" in result.reason
+    assert_chef_client_ends(node)
+
+
+def assert_chef_client_ends(node) -> None:
+    """Closing the channel hung chef-client up: it is gone from the node soon after."""
+    deadline = time.monotonic() + 10
+    while node.exec(["pgrep", "-f", "chef-client -E"]).returncode == 0:
+        assert time.monotonic() < deadline, \
+            "chef-client still runs on the node:\n" + node.exec(["ps", "-ef"]).stdout
+        time.sleep(0.2)
 
 
 # -- delete ---------------------------------------------------------------------------
@@ -359,7 +398,10 @@ def test_delete_removes_node_client_and_the_nodes_key(nodes, admin, node_chef_ur
     assert result.status == SUCCEEDED, result.reason
     assert_not_registered(admin, name)
     assert node.exec("test -e /etc/chef/client.pem").returncode != 0
+    # Deleting again with the node unreachable: Chef side is already clean, node clean-up is best effort.
     again_reporter = Collect()
-    again = execute(spec_for(node, name, node_chef_url, action="delete"), again_reporter, admin)
+    again = execute(spec_for(node, name, node_chef_url, action="delete",
+                             target={"port": 1}), again_reporter, admin)
     assert again.status == SUCCEEDED, again.reason
     assert f"the Chef node {name} was already gone" in again_reporter.text
+    assert "connection refused" in again_reporter.text
