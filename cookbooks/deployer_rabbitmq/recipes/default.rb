@@ -1,0 +1,46 @@
+#
+# Cookbook:: deployer_rabbitmq
+# Recipe:: default
+#
+# Every controller gets the same cookie and config; the seed broker (the
+# deployer's choice) is converged first and holds the policy and users, which
+# RabbitMQ replicates; the others join it explicitly.
+include_recipe 'deployer_common'
+
+settings = node['deployer']['rabbitmq']
+attributes = node.to_hash
+seed = DeployerRabbitmq::Helpers.seed(attributes)
+ctl = settings['rabbitmqctl']
+
+package 'rabbitmq-server'
+
+deployer_rabbitmq_config settings['config_dir'] do
+  cookie_file settings['cookie_file']
+  notifies :restart, 'service[rabbitmq-server]', :immediately
+end
+
+service 'rabbitmq-server' do
+  action [:enable, :start]
+end
+
+if seed['name'] == node.name
+  policy_args = DeployerRabbitmq::Helpers.set_policy_args(attributes)
+  deployer_rabbitmq_policy settings['ha_policy']['name'] do
+    set_policy_args policy_args if policy_args
+    vhost settings['vhost']
+    rabbitmqctl ctl
+    action policy_args ? :set : :clear
+  end
+
+  settings['users'].each do |service_user|
+    deployer_rabbitmq_user service_user do
+      password lazy { deployer_secret(node['deployer']['secrets']['data_bag'], 'mq_passwords', service_user) }
+      vhost settings['vhost']
+      rabbitmqctl ctl
+    end
+  end
+else
+  deployer_rabbitmq_cluster DeployerRabbitmq::Helpers.node_name(attributes, seed) do
+    rabbitmqctl ctl
+  end
+end
