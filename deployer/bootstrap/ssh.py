@@ -242,8 +242,9 @@ class SSHConnection:
             # so the terminal never echoes it back.
             marker = f"__deployer_ready_{uuid.uuid4().hex}__"
             command = f"stty -echo 2>/dev/null; echo {marker}; exec {command}"
-        channel = transport.open_session(timeout=self.target.connect_timeout)
+        channel = None
         try:
+            channel = transport.open_session(timeout=self.target.connect_timeout)
             if pty:
                 channel.get_pty(term="dumb", width=200, height=50)
             channel.exec_command(command)
@@ -252,8 +253,14 @@ class SSHConnection:
             if not pty:
                 channel.shutdown_write()
             return self._pump(channel, on_output, timeout, should_cancel, pty, marker)
+        except SSHError:
+            raise
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise SSHConnectionLost(f"the SSH connection to {_where(self.target)} failed while "
+                                    f"running a command: {exc or type(exc).__name__}") from None
         finally:
-            channel.close()
+            if channel is not None:
+                channel.close()
 
     def _pump(self, channel: paramiko.Channel, on_output: OutputCallback | None,
               timeout: float | None, should_cancel: Callable[[], bool] | None,
@@ -305,7 +312,10 @@ class SSHConnection:
         The file gets its mode before any content is written, so a key is never
         readable by others, not even for a moment.
         """
-        sftp = self._client.open_sftp()
+        try:
+            sftp = self._client.open_sftp()
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise SSHConnectionLost(f"cannot open SFTP to {_where(self.target)}: {exc}") from None
         try:
             if not self.needs_sudo:
                 self._sftp_write(sftp, remote_path, data, mode)
@@ -319,8 +329,9 @@ class SSHConnection:
                     raise SSHError(f"could not install {remote_path} on {_where(self.target)} (exit {rc})")
             finally:
                 self._exec(f"rm -f {shlex.quote(staging)}")
-        except OSError as exc:
-            raise SSHError(f"could not write {remote_path} on {_where(self.target)}: {exc.strerror or exc}") from None
+        except (OSError, paramiko.SSHException) as exc:
+            detail = getattr(exc, "strerror", None) or str(exc)
+            raise SSHError(f"could not write {remote_path} on {_where(self.target)}: {detail}") from None
         finally:
             sftp.close()
 

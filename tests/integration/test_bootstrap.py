@@ -389,6 +389,27 @@ def assert_chef_client_ends(node) -> None:
         time.sleep(0.2)
 
 
+def test_node_crash_during_converge_fails_the_run_promptly(node_set, nodes, admin, node_chef_url):
+    node, name = nodes[4], "bs-crash"
+
+    class CrashOnLongConverge(Collect):
+        def output(self, stream, text):
+            super().output(stream, text)
+            if "simulating a long converge" in text:
+                node_set.crash(node.index)      # power cut while chef-client runs
+
+    started = time.monotonic()
+    try:
+        result = execute(spec_for(node, name, node_chef_url, environment=SLOW_ENV),
+                         CrashOnLongConverge(), admin)
+    finally:
+        node_set.start(node.index)
+    assert result.status == FAILED
+    assert time.monotonic() - started < 30
+    assert result.reason.startswith(f"node {name} ({node.ip}): converge failed: the SSH connection")
+    assert "simulating a long converge" in result.reason      # the tail shows how far it got
+
+
 # -- delete ---------------------------------------------------------------------------
 def test_delete_removes_node_client_and_the_nodes_key(nodes, admin, node_chef_url):
     node, name = nodes[0], "bs-delete"
