@@ -19,32 +19,33 @@ from tests.ha.netlab import Host, Lab, NetnsThread
 from tests.ha.waiting import GiveUp, wait_until
 
 MYSQL_DIRS = ("/etc/mysql", "/var/lib/mysql", "/var/log")  # /var/log/mysql is absent on the host
+HAPROXY_DIRS = ("/etc/haproxy",)
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
 
 
-@dataclass
-class DbSpec:
-    name: str
-    ip: str
-    server_cnf_path: str   # where the cookbook writes it, e.g. /etc/mysql/mariadb.conf.d/60-galera.cnf
-    server_cnf: str
-
-
 class GaleraCluster:
-    def __init__(self, lab: Lab, dbs: list[DbSpec], lb_name: str, lb_ip: str, haproxy_cfg: str,
-                 client_ip: str):
+    """``dbs``: controller name -> address; ``server_cnf``: name -> (path, rendered text).
+
+    haproxy runs on ``lb_name`` (one of the controllers, as in the origin) and
+    binds the DB VIP, which is put on that controller as keepalived would.
+    """
+
+    def __init__(self, lab: Lab, dbs: dict[str, str], server_cnf: dict[str, tuple[str, str]],
+                 lb_name: str, haproxy_cfg: str, db_vip: str, client_ip: str):
         self.lab = lab
         self.dbs: dict[str, Host] = {}
-        for spec in dbs:
-            host = lab.add_host(spec.name, spec.ip, MYSQL_DIRS)
+        for name, ip in dbs.items():
+            host = lab.add_host(name, ip, MYSQL_DIRS + HAPROXY_DIRS, nonlocal_bind=True)
             shutil.copytree("/etc/mysql", host.path("/etc/mysql"), dirs_exist_ok=True)
-            host.write(spec.server_cnf_path, spec.server_cnf)
+            host.write(*server_cnf[name])
             for private in ("/var/lib/mysql", "/var/log/mysql", "/run/mysqld"):
                 host.path(private).mkdir(parents=True, exist_ok=True)
                 shutil.chown(host.path(private), "mysql", "mysql")
-            self.dbs[spec.name] = host
-        self.lb = lab.add_host(lb_name, lb_ip, ("/etc/haproxy", "/var/lib/haproxy"))
+            self.dbs[name] = host
+        self.lb = self.dbs[lb_name]
         self.lb.write(HAPROXY_CFG, haproxy_cfg)
+        self.lb.path("/run/haproxy").mkdir(parents=True, exist_ok=True)
+        self.lb.add_address(db_vip)
         self.client = lab.add_host("client", client_ip)
 
     def sql(self, name: str, statement: str, timeout: float = 30.0) -> list[list[str]]:
@@ -57,8 +58,8 @@ class GaleraCluster:
         return rows[0][1] if rows else None
 
     def start_node(self, name: str, bootstrap: bool = False) -> None:
-        # --user as the packaged service manager runs it (systemd User=mysql / mysqld_safe)
-        argv = ["mariadbd", "--user=mysql", *(["--wsrep-new-cluster"] if bootstrap else [])]
+        # what galera_new_cluster adds on the bootstrap node; user etc. come from the config
+        argv = ["mariadbd", *(["--wsrep-new-cluster"] if bootstrap else [])]
         self.dbs[name].spawn("mariadbd", argv)
 
     def wait_synced(self, name: str, cluster_size: int, timeout: float = 120.0) -> None:
@@ -110,12 +111,12 @@ class Writer:
     """
 
     def __init__(self, netns: str, host: str, port: int, user: str, password: str,
-                 database: str, max_seconds: float = 300.0):
+                 database: str, interval: float = 0.005, max_seconds: float = 300.0):
         self.log = WriteLog({}, [])
         self._conn_args = dict(host=host, port=port, user=user, password=password,
                                database=database, autocommit=True, connect_timeout=1,
                                read_timeout=3, write_timeout=3)
-        self._max_seconds = max_seconds
+        self._interval, self._max_seconds = interval, max_seconds
         self._stopping = False
         self._thread = NetnsThread(netns, self._loop, name="galera-writer")
 
@@ -129,6 +130,7 @@ class Writer:
                 with conn.cursor() as cursor:
                     cursor.execute("INSERT INTO writes (id) VALUES (%s)", (next_id,))
                 self.log.acked[next_id] = time.monotonic()
+                time.sleep(self._interval)  # steady load, not a CPU hog on a shared host
             except pymysql.MySQLError as exc:
                 self.log.errors.append((time.monotonic(), type(exc).__name__))
                 if conn is not None:

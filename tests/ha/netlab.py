@@ -151,6 +151,10 @@ class Host:
                 proc.kill()
                 proc.wait(5)
 
+    def add_address(self, address: str) -> None:
+        """An extra address on eth0 (a VIP placed statically, as keepalived would)."""
+        _ip("-n", self.netns, "addr", "add", f"{address}/24", "dev", "eth0")
+
     def link(self, up: bool) -> None:
         """Plug or unplug this host's cable at the switch."""
         _ip("-n", self.lab.switch, "link", "set", f"p-{self.name}", "up" if up else "down")
