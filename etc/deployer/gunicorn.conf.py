@@ -20,3 +20,6 @@ accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss rid=%({x-request-id}o)s'
 errorlog = "-"
 loglevel = "info"
+# The control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl),
+# shared by every gunicorn on the machine; the deployer does not use it.
+control_socket_disable = True
