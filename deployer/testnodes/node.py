@@ -24,7 +24,7 @@ from deployer.testnodes.errors import TestNodesError
 
 SSHD = "/usr/sbin/sshd"
 OVERLAID_DIRS = ("etc", "usr", "var")
-PRIVATE_DIRS = ("opt", "root", "home", "tmp")   # bound in this order; tmp last (see init)
+PRIVATE_DIRS = ("opt", "root", "home", "tmp")   # the node's own, bound by NODE_INIT
 HOST_KEY = "ssh_host_ed25519_key"
 NODE_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "LANG": "C.UTF-8", "HOME": "/root"}
@@ -33,6 +33,8 @@ NODE_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 # node directory is first bound under the fresh /run, so that overlaying /var
 # or binding /tmp cannot hide it when the state dir lives below one of those.
 NODE_INIT = r"""
+#!/bin/sh
+# Test node init (deployer.testnodes): PID 1 of the node until it execs sshd.
 set -eu
 node_dir=$1 host_name=$2 caller_mnt_ns=$3
 if [ "$$" != 1 ] || [ "$(readlink /proc/self/ns/mnt)" = "$caller_mnt_ns" ]; then
@@ -209,15 +211,20 @@ def prepare_root(node: TestNode, *, root_hash: str, host_key_private: bytes, hos
             os.mknod(etc_ssh / entry.name, stat.S_IFCHR, os.makedev(0, 0))   # overlay whiteout
 
 
-def launch(node: TestNode) -> subprocess.Popen:
-    """Boot the node (its netns must exist); returns the launcher process."""
+def write_init(path: Path) -> None:
+    """The node init as a file, so process listings show its path rather than its text."""
+    _write(path, NODE_INIT.lstrip(), 0o755)
+
+
+def launch(node: TestNode, init: Path) -> subprocess.Popen:
+    """Boot the node with the init script ``init`` (its netns must exist); returns the launcher."""
     caller_mnt_ns = os.readlink("/proc/self/ns/mnt")
     with open(node.console_log, "ab") as console:
         return subprocess.Popen(
             ["ip", "netns", "exec", node.netns,
              "unshare", "--mount", "--uts", "--ipc", "--pid", "--fork", "--kill-child",
              "--propagation", "slave",
-             "/bin/sh", "-c", NODE_INIT, "node-init", str(node.state_dir), node.name, caller_mnt_ns],
+             "/bin/sh", str(init), str(node.state_dir), node.name, caller_mnt_ns],
             stdin=subprocess.DEVNULL, stdout=console, stderr=console, env=NODE_ENV,
             start_new_session=True, close_fds=True)
 

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from deployer.testnodes import keys, network
 from deployer.testnodes.errors import TestNodesError
-from deployer.testnodes.node import SSHD, TestNode, launch, prepare_root, wait_ssh
+from deployer.testnodes.node import SSHD, TestNode, launch, prepare_root, wait_ssh, write_init
 
 NODES_FILE = "nodes.json"
+INIT_FILE = "node-init.sh"
 MAX_NODES = 244                      # .11 .. .254
 PREFIX_RE = re.compile(r"[a-z][a-z0-9]{0,9}")   # "<prefix>-vNNN" must fit in 15 chars
 SUBNET_RE = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
@@ -87,7 +88,7 @@ class TestNodes:
             self._ensure_overlay_capable_state_dir()
             nodes = self._build(count)
             for node in nodes:
-                self._launchers[node.name] = launch(node)
+                self._launchers[node.name] = launch(node, self.state_dir / INIT_FILE)
             wait_ssh(nodes, self._launchers, timeout)
         except BaseException as exc:
             try:
@@ -144,7 +145,7 @@ class TestNodes:
             raise TestNodesError(f"{node.name} has no network namespace; the set is not up")
         if node.pid() is None:
             self._reap(node.name)
-            self._launchers[node.name] = launch(node)
+            self._launchers[node.name] = launch(node, self.state_dir / INIT_FILE)
             wait_ssh([node], self._launchers, timeout)
         return node
 
@@ -205,6 +206,7 @@ class TestNodes:
                 netns=f"{self.prefix}-{name}", host_veth=f"{self.prefix}-v{index}",
                 state_dir=node_dir, upper_dir=node_dir / "upper"))
         self._write_nodes_file(nodes)     # before any netns or link exists: down() finds them all
+        write_init(self.state_dir / INIT_FILE)
         hosts = _hosts_file(self.subnet, nodes)
         for node, root_hash, public in zip(nodes, keys.sha512_crypt([n.password for n in nodes]),
                                            host_keys):
@@ -242,12 +244,20 @@ class TestNodes:
                 _signal(pid, signal.SIGKILL)
             time.sleep(0.02)
 
-    def _signal_all(self, node: TestNode, sig: signal.Signals) -> None:
-        pids = network.netns_pids(node.netns)
-        if not pids:
+    def _signal_all(self, node: TestNode, sig: signal.Signals, timeout: float = 5.0) -> None:
+        """SIGSTOP/SIGCONT every process of the node until the kernel shows them all
+        stopped/running (signals act asynchronously, and processes may fork meanwhile)."""
+        if not network.netns_pids(node.netns):
             raise TestNodesError(f"{node.name} is not running (state {node.state()})")
-        for pid in pids:
-            _signal(pid, sig)
+        want_stopped = sig == signal.SIGSTOP
+        deadline = time.monotonic() + timeout
+        while pending := [pid for pid in network.netns_pids(node.netns)
+                          if _is_stopped(pid) != want_stopped]:
+            if time.monotonic() > deadline:
+                raise TestNodesError(f"{node.name}: processes {pending} did not react to {sig.name}")
+            for pid in pending:
+                _signal(pid, sig)
+            time.sleep(0.01)
 
     def _wait_no_pid1(self, node: TestNode, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -304,6 +314,14 @@ def _signal(pid: int, sig: signal.Signals) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+
+
+def _is_stopped(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "T"
+    except OSError:
+        return False
 
 
 def _mountinfo() -> list[tuple[str, str]]:
