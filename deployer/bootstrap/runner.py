@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import re
 import shlex
 import time
 
@@ -39,6 +40,7 @@ TAIL_LINES = 5
 TAIL_CHARS = 600
 CANCEL_POLL_SECONDS = 1.0      # how often the reporter is asked about a cancel
 DELETE_CONNECT_TIMEOUT = 10.0  # best-effort node clean-up must not hold a delete up
+_LOG_STAMP = re.compile(r"^\[\d{4}-\d\d-\d\dT[^\]]*\]\s*")   # chef-client's "[2026-...] " prefix
 
 
 class _PhaseFailed(Exception):
@@ -288,6 +290,7 @@ class _NodeRun:
         if self._remaining() <= 0:
             raise _PhaseFailed(f"the run exceeded its time limit of {self.spec.timeout:g}s")
         self.phase = phase
+        self.tail.clear()          # a failure's "last output" is its own phase's output
         self.reporter.phase(phase)
 
     def _should_cancel(self, force: bool = False) -> bool:
@@ -326,7 +329,10 @@ class _NodeRun:
     def _report(self, stream: str, text: str) -> None:
         if not text:
             return
-        self.tail.extend(line.strip() for line in text.splitlines() if line.strip())
+        for line in text.splitlines():
+            line = _LOG_STAMP.sub("", line).strip()
+            if any(char.isalnum() for char in line):     # skip blank and ===== rule lines
+                self.tail.append(line)
         self.reporter.output(stream, text)
 
     def _note(self, message: str) -> None:

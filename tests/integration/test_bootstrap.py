@@ -323,6 +323,15 @@ def test_install_present_fails_without_chef_client_then_command_installs_it(node
     assert "site-installer-done" in reporter.text
 
 
+def test_unknown_environment_fails_in_register_before_creating_anything(nodes, admin, node_chef_url):
+    node, name = nodes[5], "bs-no-env"
+    result = execute(spec_for(node, name, node_chef_url, environment="bs_no_such_env"), Collect(), admin)
+    assert result.status == FAILED
+    assert result.reason == (f"node {name} ({node.ip}): register failed: Chef environment bs_no_such_env "
+                             "does not exist on the Chef server; last output: (none)")
+    assert_not_registered(admin, name)
+
+
 def test_host_key_mismatch_is_detected(nodes, admin, node_chef_url):
     node, name = nodes[5], "bs-hostkey"
     pinned = "SHA256:" + "A" * 43
