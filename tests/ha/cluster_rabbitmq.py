@@ -22,45 +22,44 @@ RABBIT_BIN = "/usr/lib/rabbitmq/bin"
 
 
 class RabbitCluster:
-    def __init__(self, lab: Lab, nodes: dict[str, str], rabbitmq_conf: dict[str, str],
-                 advanced_config: dict[str, str], cookie: str, client_ip: str):
-        """``nodes`` maps host name -> ip; configs map host name -> rendered text."""
+    """``nodes``: controller name -> (address, Erlang node name, {path: rendered text})."""
+
+    def __init__(self, lab: Lab, nodes: dict[str, tuple[str, str, dict[str, str]]], cookie: str,
+                 client_ip: str):
         self.lab = lab
         self.nodes: dict[str, Host] = {}
-        for name, ip in nodes.items():
+        self.node_names: dict[str, str] = {}
+        for name, (ip, node_name, files) in nodes.items():
             host = lab.add_host(name, ip, RABBIT_DIRS)
             shutil.copytree("/etc/rabbitmq", host.path("/etc/rabbitmq"), dirs_exist_ok=True)
-            host.write("/etc/rabbitmq/rabbitmq.conf", rabbitmq_conf[name])
-            host.write("/etc/rabbitmq/advanced.config", advanced_config[name])
+            for path, text in files.items():
+                host.write(path, text)
             host.write("/var/lib/rabbitmq/.erlang.cookie", cookie, mode=0o400)
             self.nodes[name] = host
+            self.node_names[name] = node_name
         self.client = lab.add_host("client", client_ip)
 
     @staticmethod
-    def node_name(host: Host) -> str:
-        return f"rabbit@{host.ip}"
-
-    def _env(self, host: Host) -> dict[str, str]:
+    def _env() -> dict[str, str]:
+        # node name, long names and ports come from the rendered rabbitmq-env.conf
         return {
             "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
             "HOME": "/var/lib/rabbitmq",
             "LANG": "C.UTF-8",
-            "RABBITMQ_USE_LONGNAME": "true",
-            "RABBITMQ_NODENAME": self.node_name(host),
             # exec the VM directly (as under systemd) so the spawned PID is the node's beam.smp
             "RUNNING_UNDER_SYSTEMD": "true",
         }
 
     def ctl(self, name: str, *args: str, timeout: float = 60.0, check: bool = True):
         host = self.nodes[name]
-        return host.run([f"{RABBIT_BIN}/rabbitmqctl", *args], env=self._env(host),
+        return host.run([f"{RABBIT_BIN}/rabbitmqctl", *args], env=self._env(),
                         timeout=timeout, check=check)
 
     def start_node(self, name: str) -> None:
         host = self.nodes[name]
         if "epmd" not in host.processes:
-            host.spawn("epmd", ["epmd"], env=self._env(host))
-        host.spawn("rabbit", [f"{RABBIT_BIN}/rabbitmq-server"], env=self._env(host))
+            host.spawn("epmd", ["epmd"], env=self._env())
+        host.spawn("rabbit", [f"{RABBIT_BIN}/rabbitmq-server"], env=self._env())
 
     def wait_started(self, name: str, timeout: float = 120.0) -> None:
         host = self.nodes[name]
@@ -76,22 +75,23 @@ class RabbitCluster:
         except GiveUp as exc:
             raise RuntimeError(str(exc)) from None
 
-    def form(self, first: str, user: str, password: str,
-             policy: tuple[str, str, str]) -> None:
-        """Boot all nodes, join the others to ``first``, add the client user and HA policy."""
+    def form(self, seed: str, policy_args: list[str] | None) -> None:
+        """Boot every node, join the others to ``seed`` as the origin does, apply the policy."""
         for name in self.nodes:
             self.start_node(name)
         for name in self.nodes:
             self.wait_started(name)
         for name in self.nodes:
-            if name != first:
+            if name != seed:
                 self.ctl(name, "stop_app")
-                self.ctl(name, "join_cluster", self.node_name(self.nodes[first]))
+                self.ctl(name, "join_cluster", self.node_names[seed])
                 self.ctl(name, "start_app")
-        self.ctl(first, "add_user", user, password)
-        self.ctl(first, "set_permissions", "-p", "/", user, ".*", ".*", ".*")
-        policy_name, pattern, definition = policy
-        self.ctl(first, "set_policy", policy_name, pattern, definition)
+        if policy_args:
+            self.ctl(seed, *policy_args)
+
+    def add_user(self, user: str, password: str) -> None:
+        self.ctl(next(iter(self.nodes)), "add_user", user, password)
+        self.ctl(next(iter(self.nodes)), "set_permissions", "-p", "/", user, ".*", ".*", ".*")
 
     def running_nodes(self, name: str) -> set[str]:
         out = self.ctl(name, "cluster_status", "--formatter", "json", timeout=30).stdout
