@@ -7,7 +7,9 @@ import subprocess
 import time
 
 import pytest
+import requests
 
+from deployer.undercloud.process import free_port
 from tests.chef_render import RenderError, call_helper, node_attributes, render
 from tests.cookbooks.conftest import CONTROLLERS, SECRETS, SERVICES, controller_node, sample_environment, sample_role
 
@@ -91,12 +93,12 @@ def test_mariabackup_sst_reads_its_credentials_from_the_secrets(tmp_path):
         render_cnf(environment=bad)
 
 
-@pytest.fixture
-def throwaway_mariadb(tmp_path):
-    """A private mariadbd on a free loopback port (datadir and socket under tmp_path), stopped afterwards."""
-    from deployer.undercloud.process import free_port
+@pytest.fixture(scope="module")
+def throwaway_mariadb(tmp_path_factory):
+    """A private mariadbd on a free loopback port (datadir and socket in a temp dir), stopped afterwards."""
     if not shutil.which("mariadb-install-db"):
         pytest.skip("mariadb-install-db not installed")
+    tmp_path = tmp_path_factory.mktemp("mariadb")
     datadir, sock, port = tmp_path / "data", tmp_path / "mysqld.sock", free_port()
     subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--user=root",
                     "--auth-root-authentication-method=socket", "--skip-test-db"],
@@ -123,6 +125,12 @@ def throwaway_mariadb(tmp_path):
             server.wait()
 
 
+def run_sql(client: list[str], statements: str) -> str:
+    result = subprocess.run(client, input=statements, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def test_database_sql_creates_users_idempotently_on_a_real_server(throwaway_mariadb):
     client, port = throwaway_mariadb
     attributes = node_attributes("deployer_galera", node=controller_node(0), role=ROLE, environment=sample_environment())
@@ -131,9 +139,7 @@ def test_database_sql_creates_users_idempotently_on_a_real_server(throwaway_mari
     sql = call_helper("deployer_galera", "DeployerGalera::Helpers.database_sql", attributes, passwords)
 
     def run(statements: str) -> str:
-        result = subprocess.run(client, input=statements, capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip()
+        return run_sql(client, statements)
 
     assert run(sql["check"]) == "0"
     run(sql["apply"])
@@ -152,3 +158,54 @@ def test_database_sql_creates_users_idempotently_on_a_real_server(throwaway_mari
     rotated = call_helper("deployer_galera", "DeployerGalera::Helpers.database_sql", attributes,
                           {**passwords, "nova": "a-new-nova-pw"})
     assert run(rotated["check"]) == "0"
+
+
+def test_haproxy_mysql_check_sees_the_server_through_the_rendered_configs(throwaway_mariadb, tmp_path):
+    """End to end on loopback: the Galera SQL's haproxy_check user lets the rendered haproxy.cfg's
+    `option mysql-check` mark the writer UP, and a service logs in through its own listener port."""
+    if not shutil.which("haproxy"):
+        pytest.skip("haproxy not installed")
+    client, mariadb_port = throwaway_mariadb
+    controllers = [{"name": "ctl1", "address": "127.0.0.1"}]
+    vips = {"api": {"address": "127.0.0.3", "interface": "lo", "virtual_router_id": 61, "auth_pass_item": "vrrp_api"},
+            "db": {"address": "127.0.0.2", "interface": "lo", "virtual_router_id": 62, "auth_pass_item": "vrrp_db"}}
+    ports = {name: free_port() for name in ("shared", "nova", "stats", "monitor")}
+    api_services = node_attributes("deployer_haproxy", node=controller_node(0), environment=sample_environment())
+    no_api_listeners = {name: {"enabled": False} for name in api_services["deployer"]["haproxy"]["services"]}
+    environment = sample_environment(controllers=controllers, vips=vips, override_attributes={"deployer": {
+        "databases": {"nova": {"port": ports["nova"]}, "keystone": False, "glance": False, "cinder": False, "heat": False},
+        "haproxy": {"services": no_api_listeners, "check": {"inter": 300, "rise": 1, "fall": 2},
+                    "galera": {"port": ports["shared"], "backend_port": mariadb_port},
+                    "stats": {"bind_address": "127.0.0.1", "port": ports["stats"]},
+                    "monitor": {"port": ports["monitor"]},
+                    "global": {"chroot": False, "stats_socket": False, "user": False, "group": False, "log": False}}}})
+    node = controller_node(0, controllers=controllers)
+    attributes = node_attributes("deployer_galera", node=node, role=ROLE, environment=environment)
+    run_sql(client, call_helper("deployer_galera", "DeployerGalera::Helpers.database_sql", attributes,
+                                {"nova": "nova-through-haproxy"})["apply"])
+    config = render("deployer_haproxy", "haproxy.cfg", node=node, environment=environment, secrets=SECRETS)
+    assert "listen keystone" not in config, "only loopback ports chosen here may be bound"
+    (tmp_path / "haproxy.cfg").write_text(config)
+    proxy = subprocess.Popen(["haproxy", "-db", "-f", str(tmp_path / "haproxy.cfg")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        status = {}
+        while time.monotonic() < deadline:
+            assert proxy.poll() is None, proxy.stderr.read()
+            try:
+                csv = requests.get(f"http://127.0.0.1:{ports['stats']}/haproxy?stats;csv", timeout=2).text
+                status = {tuple(row.split(",")[:2]): row.split(",")[17] for row in csv.splitlines()[1:] if row}
+            except requests.ConnectionError:
+                pass
+            if status.get(("mysql-cluster-nova", "ctl1")) == "UP" and status.get(("mysql-cluster", "ctl1")) == "UP":
+                break
+            time.sleep(0.3)
+        assert status.get(("mysql-cluster-nova", "ctl1")) == "UP", status
+        login = subprocess.run(["mariadb", "-h", "127.0.0.2", "-P", str(ports["nova"]), "-u", "nova",
+                                "-pnova-through-haproxy", "-N", "-B", "-e", "SELECT DATABASE()", "nova"],
+                               capture_output=True, text=True, timeout=30)
+        assert login.returncode == 0 and login.stdout.strip() == "nova", login.stderr
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=15)

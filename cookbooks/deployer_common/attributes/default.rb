@@ -19,6 +19,7 @@ default['deployer']['cluster']['db_vip'] = 'db'
 # Databases reached through HAProxy, one listener port each (origin: 3307 nova,
 # 3308 keystone, 3309 glance ...).  The Galera cookbook creates database and
 # user <service>; the HAProxy cookbook rotates the writer over these ports.
+# Set an entry to false to leave that database out.
 default['deployer']['databases'] = {
   'nova' => { 'port' => 3307 },
   'keystone' => { 'port' => 3308 },

@@ -52,10 +52,20 @@ module DeployerCommon
       vip
     end
 
+    # The service databases that are switched on: {service => {'port' => .., ...}}.
+    # Attribute merges cannot delete a key, so an entry set to false/nil is off.
+    def databases(node)
+      (node.dig('deployer', 'databases') || {}).each_with_object({}) do |(service, database), result|
+        next unless database
+        raise InvalidAttribute, "node['deployer']['databases']['#{service}'] must be a Hash with a 'port'" unless database.is_a?(Hash)
+        result[service] = database
+      end
+    end
+
     # SQLAlchemy URL for a service's database through its own HAProxy port on
     # the 'db' VIP (origin: mysql://svc_user:svc_password@mysql_lb_ip:port/service_database).
     def sql_connection(node, service, password, driver: 'mysql+pymysql')
-      database = (node.dig('deployer', 'databases') || {})[service]
+      database = databases(node)[service]
       raise InvalidAttribute, "node['deployer']['databases']['#{service}'] is not defined" unless database.is_a?(Hash)
       address = vip(node, node.dig('deployer', 'cluster', 'db_vip') || 'db')['address']
       user = database['user'] || service

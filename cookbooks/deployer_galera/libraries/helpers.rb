@@ -81,7 +81,7 @@ module DeployerGalera
     # Returns {'apply' => statements, 'check' => a query printing 1 when all is in place}.
     def database_sql(node, passwords, sst_password = nil)
       galera = node.dig('deployer', 'galera') || {}
-      databases = node.dig('deployer', 'databases') || {}
+      databases = DeployerCommon::Cluster.databases(node)
       apply = []
       checks = []
       databases.each do |service, database|

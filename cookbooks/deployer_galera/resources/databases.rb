@@ -17,7 +17,7 @@ action_class do
   # Passwords read at converge time; the SQL is piped on stdin, never argv.
   def database_sql
     bag = node['deployer']['secrets']['data_bag']
-    passwords = node['deployer']['databases'].keys.to_h { |service| [service, deployer_secret(bag, 'db_passwords', service)] }
+    passwords = DeployerCommon::Cluster.databases(node.to_hash).keys.to_h { |service| [service, deployer_secret(bag, 'db_passwords', service)] }
     sst = galera_settings['sst_method'] == 'mariabackup' ? deployer_secret(bag, 'mysql', 'sst') : nil
     DeployerGalera::Helpers.database_sql(node.to_hash, passwords, sst)
   end

@@ -70,7 +70,7 @@ module DeployerHaproxy
       galera = settings['galera'] || {}
       return [] unless galera['enabled']
       vip = DeployerCommon::Cluster.vip(node, node.dig('deployer', 'cluster', 'db_vip') || 'db')
-      databases = (node.dig('deployer', 'databases') || {}).map do |service, database|
+      databases = DeployerCommon::Cluster.databases(node).map do |service, database|
         [service, port!(database['port'], "node['deployer']['databases']['#{service}']['port']")]
       end
       shared = ['mysql-cluster', port!(galera['port'], "node['deployer']['haproxy']['galera']['port']"), controllers.first]
