@@ -75,6 +75,7 @@ class _NodeRun:
         self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self.deadline = time.monotonic() + spec.timeout
         self.phase = "validation"
+        self.run_list: list[str] = []          # normalised by _validate
         self.connection: SSHConnection | None = None
         self._last_cancel_check = 0.0
         self._cancel_seen = False
@@ -128,7 +129,7 @@ class _NodeRun:
         self._enter("configure", on_cancel=lambda: self._unregister(registration))
         try:
             self._configure(registration.client_key)
-        except (_PhaseFailed, _Cancelled):
+        except BaseException:
             self._unregister(registration)
             raise
         self._enter("converge", on_cancel=lambda: self._unregister(registration))
@@ -144,8 +145,8 @@ class _NodeRun:
             self.connection = SSHConnection.open(target)
         except SSHError as exc:
             raise _PhaseFailed(str(exc)) from None
-        how = "through sudo" if self.connection.needs_sudo else "directly"
-        self._note(f"connected to {target.address}:{target.port} as {target.user} (root {how}); "
+        how = " (root through sudo)" if self.connection.needs_sudo else ""
+        self._note(f"connected to {target.address}:{target.port} as {target.user}{how}; "
                    f"host key {self.connection.host_key_fingerprint}")
 
     def _install(self) -> None:
@@ -276,7 +277,8 @@ class _NodeRun:
         try:
             self._connect(min(self.spec.target.connect_timeout, DELETE_CONNECT_TIMEOUT))
             files = " ".join((chef_config.CLIENT_KEY, chef_config.CLIENT_RB, chef_config.FIRST_BOOT))
-            self._run(f"rm -f {files}")
+            if self._run(f"rm -f {files}") != 0:
+                raise _PhaseFailed(f"rm -f {files} failed")
             self._note(f"removed the Chef client files from {self.spec.target.address}")
         except _PhaseFailed as failure:
             self._note(f"left the node's {chef_config.CHEF_DIR} as it is (best effort): {failure}")
