@@ -59,5 +59,15 @@ action :create do
     # A file system can only be made on (and probed from) the Primary side.
     only_if "drbdadm role #{name} | grep -q '^Primary'"
     not_if "blkid #{drbd['device']}"
+    notifies :run, 'execute[seed the MySQL data directory]', :immediately
+  end
+
+  # A fresh file system hides the package's data directory: seed the system tables once,
+  # right after mkfs, then leave the mount to Pacemaker (fs_mysql).
+  execute 'seed the MySQL data directory' do
+    mount_point = drbd['mount_point']
+    command "mount #{drbd['device']} #{mount_point} && chown mysql:mysql #{mount_point} && " \
+            "mariadb-install-db --user=mysql --datadir=#{mount_point}; status=$?; umount #{mount_point}; exit $status"
+    action :nothing
   end
 end

@@ -11,8 +11,23 @@ service node['deployer']['drbd_mysql']['service'] do
   action :disable
 end
 
+first = DeployerPacemaker::Helpers.cib_writer?(node.to_hash)
+
 deployer_drbd_mysql node['deployer']['drbd_mysql']['resource'] do
-  bootstrap DeployerPacemaker::Helpers.cib_writer?(node.to_hash)
+  bootstrap first
 end
 
 include_recipe 'deployer_roles::_pacemaker'
+
+# The first node creates the OpenStack databases once Pacemaker runs mysqld on it
+# (same SQL and secrets as the Galera topology).
+execute 'wait for Pacemaker to start mysqld here' do
+  command "crm_resource --resource mysqld --locate | grep -qw #{node.name}"
+  retries 24
+  retry_delay 5
+  only_if { first }
+end
+
+deployer_galera_databases 'openstack' do
+  only_if { first }
+end

@@ -1,0 +1,113 @@
+"""Every shipped over-cloud template validated by the real embedded Heat (heat_plugins loaded),
+with its topology's Heat environment file, and refused for bad parameter values.
+
+Topology pairing: hot_templates/<topology>.yaml and <topology>-cfn.json go with
+environments/heat/<topology>.yaml.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from heatclient import exc as heat_exc
+from heatclient.common import template_utils
+
+from deployer.config import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+TEMPLATES_DIR = REPO_ROOT / "hot_templates"
+HEAT_ENVIRONMENTS = REPO_ROOT / "environments" / "heat"
+TOPOLOGIES = sorted(path.stem for path in HEAT_ENVIRONMENTS.glob("*.yaml"))
+TEMPLATES = sorted(p for p in TEMPLATES_DIR.iterdir() if p.suffix in (".yaml", ".json"))
+
+
+def topology_of(template: Path) -> str:
+    return template.stem.removesuffix("-cfn")
+
+
+def validate(client, template: Path, environment: Path, parameters: dict | None = None) -> dict:
+    files, body = template_utils.get_template_contents(str(template))
+    env_files, env = template_utils.process_multiple_environments_and_files([str(environment)])
+    return client.stacks.validate(template=body, files={**files, **env_files}, environment=env,
+                                  parameters=parameters or {}, show_nested=True)
+
+
+def preview(client, template: Path, environment: Path, parameters: dict | None = None) -> dict:
+    """Heat's preview: unlike validate, it checks parameter values and evaluates conditions."""
+    files, body = template_utils.get_template_contents(str(template))
+    env_files, env = template_utils.process_multiple_environments_and_files([str(environment)])
+    return client.stacks.preview(stack_name=f"preview-{topology_of(template)}", template=body,
+                                 files={**files, **env_files}, environment=env, parameters=parameters or {}).to_dict()
+
+
+def test_every_template_has_a_topology_environment():
+    assert TEMPLATES, "no templates shipped"
+    assert {topology_of(t) for t in TEMPLATES} == set(TOPOLOGIES)
+    assert {t.name for t in TEMPLATES} >= {f"{name}{suffix}" for name in TOPOLOGIES for suffix in (".yaml", "-cfn.json")}
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+def test_template_validates_with_its_environment(embedded_heat, template):
+    result = validate(embedded_heat.client, template, HEAT_ENVIRONMENTS / f"{topology_of(template)}.yaml")
+    parameters = result["Parameters"]
+    for name, schema in parameters.items():
+        assert schema.get("Description"), f"{template.name}: parameter {name} has no description"
+    password = parameters["SshPassword"]
+    assert str(password.get("NoEcho")).lower() == "true", "the SSH password must be hidden"
+    if template.suffix == ".yaml":
+        assert result.get("ParameterGroups"), f"{template.name}: parameter_groups missing"
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+def test_template_refuses_a_bad_network_manager(embedded_heat, template):
+    with pytest.raises(heat_exc.HTTPBadRequest, match="NetworkManager"):
+        preview(embedded_heat.client, template, HEAT_ENVIRONMENTS / f"{topology_of(template)}.yaml",
+                {"NetworkManager": "nova.network.manager.BogusManager"})
+
+
+@pytest.mark.parametrize("template, parameter", [
+    ("allinone.yaml", "NodeAddress"), ("allinone-cfn.json", "NodeAddress"),
+    ("active-passive.yaml", "DbVipAddress"), ("active-passive-cfn.json", "PrimaryAddress"),
+    ("active-active.yaml", "Controller2Address"), ("active-active-cfn.json", "ApiVipAddress"),
+])
+def test_template_refuses_an_address_that_is_not_an_ip(embedded_heat, template, parameter):
+    path = TEMPLATES_DIR / template
+    with pytest.raises(heat_exc.HTTPBadRequest, match=parameter):
+        preview(embedded_heat.client, path, HEAT_ENVIRONMENTS / f"{topology_of(path)}.yaml",
+                {parameter: "not-an-address"})
+
+
+@pytest.mark.parametrize("template", ["active-active.yaml", "active-active-cfn.json"])
+def test_vrid_outside_1_255_is_refused(embedded_heat, template):
+    path = TEMPLATES_DIR / template
+    with pytest.raises(heat_exc.HTTPBadRequest, match="ApiVrid"):
+        preview(embedded_heat.client, path, HEAT_ENVIRONMENTS / "active-active.yaml", {"ApiVrid": 256})
+
+
+def node_resources(resources: list) -> dict[str, dict]:
+    """Preview resources (nested stacks are lists) flattened to name -> resource."""
+    found: dict[str, dict] = {}
+    for item in resources:
+        if isinstance(item, list):
+            found.update(node_resources(item))
+        elif item["resource_type"] == "IBM::SCO::Node":
+            found[item["resource_name"]] = item
+    return found
+
+
+@pytest.mark.parametrize("template, count, expected", [
+    ("active-active.yaml", 3, {"controller1", "controller2", "controller3", "node"}),
+    ("active-active-cfn.json", 3, {"controller1", "controller2", "controller3", "compute1", "compute2", "compute3"}),
+    ("active-active-cfn.json", 1, {"controller1", "controller2", "controller3", "compute1"}),
+])
+def test_active_active_creates_n_compute_nodes(embedded_heat, template, count, expected):
+    addresses = ",".join(f"192.0.2.{21 + i}" for i in range(count))
+    result = preview(embedded_heat.client, TEMPLATES_DIR / template, HEAT_ENVIRONMENTS / "active-active.yaml",
+                     {"ComputeAddresses": addresses, "ComputeCount": count} if template.endswith(".json")
+                     else {"ComputeAddresses": addresses})
+    nodes = node_resources(result["resources"])
+    assert set(nodes) == expected
+    if template.endswith(".yaml"):
+        group = [r for r in result["resources"] if isinstance(r, list)]
+        assert sum(len(members) for members in group) == count
