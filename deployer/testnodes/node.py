@@ -36,7 +36,7 @@ NODE_INIT = r"""
 #!/bin/sh
 # Test node init (deployer.testnodes): PID 1 of the node until it execs sshd.
 set -eu
-node_dir=$1 host_name=$2 caller_mnt_ns=$3
+node_dir=$1 host_name=$2 caller_mnt_ns=$3 set_dir=$4
 if [ "$$" != 1 ] || [ "$(readlink /proc/self/ns/mnt)" = "$caller_mnt_ns" ]; then
     echo "node init: not PID 1 in a mount namespace of its own; refusing to mount" >&2
     exit 1
@@ -54,6 +54,10 @@ done
 umount /run/node
 rmdir /run/node
 mount -t proc proc /proc
+# Hide the set's state (client keys, the other nodes' disks) if the node can see it.
+if [ -d "$set_dir" ]; then
+    mount -t tmpfs -o size=4k,mode=700 tmpfs "$set_dir"
+fi
 mkdir -p /run/sshd /run/lock
 exec /usr/sbin/sshd -D -e
 """
@@ -224,7 +228,8 @@ def launch(node: TestNode, init: Path) -> subprocess.Popen:
             ["ip", "netns", "exec", node.netns,
              "unshare", "--mount", "--uts", "--ipc", "--pid", "--fork", "--kill-child",
              "--propagation", "slave",
-             "/bin/sh", str(init), str(node.state_dir), node.name, caller_mnt_ns],
+             "/bin/sh", str(init), str(node.state_dir), node.name, caller_mnt_ns,
+             str(node.state_dir.parent)],
             stdin=subprocess.DEVNULL, stdout=console, stderr=console, env=NODE_ENV,
             start_new_session=True, close_fds=True)
 

@@ -72,7 +72,7 @@ class TestNodes:
     def get(self, key: int | str) -> TestNode:
         """A node by index (1-based) or by name (``node2``)."""
         for node in self.nodes():
-            if key in (node.index, node.name) or str(key) in (str(node.index), node.name):
+            if str(key) in (str(node.index), node.name):
                 return node
         raise TestNodesError(f"node: no node {key!r} in set {self.prefix!r}")
 
@@ -86,6 +86,7 @@ class TestNodes:
         try:
             os.chmod(self.state_dir, 0o700)
             self._ensure_overlay_capable_state_dir()
+            self._write_nodes_file([])    # marks the directory as a node set's from the start
             nodes = self._build(count)
             for node in nodes:
                 self._launchers[node.name] = launch(node, self.state_dir / INIT_FILE)

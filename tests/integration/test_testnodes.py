@@ -100,6 +100,8 @@ def test_nodes_look_bare_and_keep_their_writes_to_themselves(test_nodes):
         assert node2.exec(["test", "-e", path]).returncode != 0, path
         assert not Path(path).exists(), f"{path} leaked to the host"
     assert node2.exec("id deploy-probe").returncode != 0
+    for secret in (node1.key_file, str(node2.upper_dir / "etc/shadow")):
+        assert node1.exec(["test", "-e", secret]).returncode != 0, f"node1 can see {secret}"
     assert subprocess.run(["id", "deploy-probe"], capture_output=True).returncode != 0
     with pytest.raises(FileNotFoundError):
         node2.read_file(marker)
