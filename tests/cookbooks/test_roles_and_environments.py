@@ -1,0 +1,218 @@
+"""Roles, Chef environments, role recipes and the templates that name them, checked together:
+
+- every role is Chef role JSON whose run-list names existing recipes and roles;
+- the role recipes include existing recipes and call resources some cookbook provides;
+- every cookbook file is valid Ruby and every metadata dependency exists;
+- every Chef environment is Chef environment JSON with the documented placeholders, and the
+  templates supply exactly those placeholders (HOT: the ChefEnvironment values map; CFN: the
+  outputs named like placeholders);
+- filled with the sample Heat environment values, each environment passes deployer_common's own
+  checks (controllers list, unique VRIDs per segment) through the rendering harness.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from deployer.chef.environment_template import EnvironmentTemplates, placeholders
+from tests.chef_render import RenderError, call_helper
+
+REPO = Path(__file__).resolve().parents[2]
+COOKBOOKS = REPO / "cookbooks"
+ROLES_DIR = REPO / "roles"
+ENV_DIR = REPO / "environments" / "chef"
+HEAT_ENV_DIR = REPO / "environments" / "heat"
+TEMPLATES_DIR = REPO / "hot_templates"
+MY_COOKBOOKS = ["deployer_pacemaker", "deployer_drbd_mysql", "deployer_openstack", "deployer_compute", "deployer_roles"]
+ROLE_NAMES = sorted(path.stem for path in ROLES_DIR.glob("*.json"))
+ENV_NAMES = sorted(path.stem for path in ENV_DIR.glob("*.json"))
+RUN_LIST_ITEM = re.compile(r"^(role|recipe)\[([A-Za-z0-9_.:-]+)\]$")
+
+COMMON_PLACEHOLDERS = {"ENABLE_DEBUG", "NETWORK_TYPE", "NETWORK_MANAGER", "REGION_NAME", "VIP_INTERFACE", "VIP_PREFIX"}
+EXPECTED_PLACEHOLDERS = {
+    "allinone": COMMON_PLACEHOLDERS | {"NODE_NAME", "NODE_ADDR"},
+    "active-passive": COMMON_PLACEHOLDERS | {"PRIMARY_NAME", "PRIMARY_ADDR", "SECONDARY_NAME", "SECONDARY_ADDR",
+                                             "API_VIP_ADDR", "DB_VIP_ADDR", "DRBD_DISK", "CLUSTER_NAME"},
+    "active-active": COMMON_PLACEHOLDERS | {f"CONTROLLER{i}_{kind}" for i in (1, 2, 3) for kind in ("NAME", "ADDR")}
+    | {"API_VIP_ADDR", "DB_VIP_ADDR", "API_VRID", "DB_VRID", "CLUSTER_NAME"},
+}
+
+
+def load_role(name: str) -> dict:
+    return json.loads((ROLES_DIR / f"{name}.json").read_text())
+
+
+def recipe_path(entry: str) -> Path:
+    cookbook, _, recipe = entry.partition("::")
+    return COOKBOOKS / cookbook / "recipes" / f"{recipe or 'default'}.rb"
+
+
+def expand(name: str, seen: tuple[str, ...] = ()) -> list[str]:
+    """A role's run-list expanded to recipes, as the Chef server does (cycles are errors)."""
+    assert name not in seen, f"role cycle: {' -> '.join(seen + (name,))}"
+    recipes: list[str] = []
+    for item in load_role(name)["run_list"]:
+        kind, target = RUN_LIST_ITEM.match(item).groups()
+        recipes += expand(target, seen + (name,)) if kind == "role" else [target]
+    return recipes
+
+
+# --- roles ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ROLE_NAMES)
+def test_role_is_chef_role_json(name):
+    role = load_role(name)
+    assert role["name"] == name
+    assert (role["json_class"], role["chef_type"]) == ("Chef::Role", "role")
+    assert role["description"]
+    for section in ("default_attributes", "override_attributes", "env_run_lists"):
+        assert isinstance(role[section], dict), section
+    assert role["run_list"], "empty run-list"
+    for item in role["run_list"]:
+        assert RUN_LIST_ITEM.match(item), f"{item!r} is not role[...] or recipe[...]"
+
+
+@pytest.mark.parametrize("name", ROLE_NAMES)
+def test_role_run_list_names_existing_recipes_and_roles(name):
+    for item in load_role(name)["run_list"]:
+        kind, target = RUN_LIST_ITEM.match(item).groups()
+        if kind == "role":
+            assert (ROLES_DIR / f"{target}.json").exists(), f"{name}: no role {target}"
+    for recipe in expand(name):
+        assert recipe_path(recipe).exists(), f"{name}: recipe {recipe} not found at {recipe_path(recipe)}"
+
+
+def test_origin_role_names_exist():
+    """The origin's run-lists and orchestration block name these roles."""
+    assert {"primary", "secondary", "os-identity", "os-ops-messaging", "os-ops-database"} <= set(ROLE_NAMES)
+
+
+def test_role_recipes_include_existing_recipes_and_use_provided_resources():
+    provided = set()
+    for resource in COOKBOOKS.glob("*/resources/*.rb"):
+        provided |= set(re.findall(r"^provides :(\w+)", resource.read_text(), re.M))
+    for recipe in (COOKBOOKS / "deployer_roles" / "recipes").glob("*.rb"):
+        text = recipe.read_text()
+        for included in re.findall(r"include_recipe '([^']+)'", text):
+            assert recipe_path(included).exists(), f"{recipe.name}: include_recipe {included} does not exist"
+        for used in re.findall(r"^\s*(deployer_\w+)\s", text, re.M):
+            assert used in provided, f"{recipe.name}: no cookbook provides resource {used}"
+
+
+# --- cookbooks -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cookbook", MY_COOKBOOKS)
+def test_cookbook_is_valid_ruby_with_conventional_metadata(cookbook):
+    files = sorted((COOKBOOKS / cookbook).rglob("*.rb"))
+    assert files
+    for path in files:
+        result = subprocess.run(["ruby", "-wc", str(path)], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0 and not result.stderr.strip(), f"{path}: {result.stderr}"
+    metadata = (COOKBOOKS / cookbook / "metadata.rb").read_text()
+    assert re.search(rf"^name\s+'{cookbook}'$", metadata, re.M)
+    for line in ("maintainer       'Under-cloud deployer team'", "license          'Apache-2.0'",
+                 "version          '0.1.0'", "chef_version     '>= 16'"):
+        assert line in metadata
+    for dependency in re.findall(r"^depends\s+'([^']+)'", metadata, re.M):
+        assert (COOKBOOKS / dependency / "metadata.rb").exists(), f"{cookbook} depends on missing {dependency}"
+
+
+@pytest.mark.parametrize("cookbook", MY_COOKBOOKS)
+def test_resources_are_unified_mode(cookbook):
+    for resource in (COOKBOOKS / cookbook).glob("resources/*.rb"):
+        assert "unified_mode true" in resource.read_text(), resource
+
+
+# --- environments --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ENV_NAMES)
+def test_environment_is_chef_environment_json_with_the_documented_placeholders(name):
+    document = json.loads((ENV_DIR / f"{name}.json").read_text())
+    assert document["name"] == name
+    assert (document["json_class"], document["chef_type"]) == ("Chef::Environment", "environment")
+    for section in ("default_attributes", "override_attributes", "cookbook_versions"):
+        assert isinstance(document[section], dict)
+    assert set(placeholders(document)) == EXPECTED_PLACEHOLDERS[name]
+    deployer = document["default_attributes"]["deployer"]
+    assert deployer["orchestration"] == {"debug": "ENABLE_DEBUG", "identity_service_chef_role": "os-identity",
+                                         "rabbit_server_chef_role": "os-ops-messaging"}
+    assert deployer["network"] == {"service_type": "NETWORK_TYPE", "network_manager": "NETWORK_MANAGER"}
+    for role in (deployer["orchestration"]["identity_service_chef_role"], deployer["orchestration"]["rabbit_server_chef_role"]):
+        assert role in ROLE_NAMES
+
+
+def resolve(value, parameters: dict):
+    """A HOT values entry: a literal or {get_param: name}."""
+    if isinstance(value, dict) and set(value) == {"get_param"}:
+        return parameters[value["get_param"]]
+    return value
+
+
+def hot_values(topology: str) -> tuple[str, dict]:
+    """(environment template, filled values map) of hot_templates/<topology>.yaml with the sample Heat env."""
+    template = yaml.safe_load((TEMPLATES_DIR / f"{topology}.yaml").read_text())
+    parameters = {name: spec.get("default") for name, spec in template["parameters"].items()}
+    parameters.update(yaml.safe_load((HEAT_ENV_DIR / f"{topology}.yaml").read_text())["parameter_defaults"])
+    for name, spec in template["parameters"].items():
+        if spec["type"] == "number":
+            parameters[name] = int(parameters[name])
+    [env] = [r for r in template["resources"].values() if r["type"] == "IBM::SCO::ChefEnvironment"]
+    return env["properties"]["template"], {k: resolve(v, parameters) for k, v in env["properties"]["values"].items()}
+
+
+@pytest.mark.parametrize("topology", ENV_NAMES)
+def test_hot_template_supplies_exactly_the_placeholders(topology):
+    env_template, values = hot_values(topology)
+    assert env_template == topology
+    assert set(values) == EXPECTED_PLACEHOLDERS[topology]
+    template = yaml.safe_load((TEMPLATES_DIR / f"{topology}.yaml").read_text())
+    nodes = [r for r in template["resources"].values() if r["type"] == "IBM::SCO::Node"]
+    assert nodes and all(n["properties"]["ChefEnvironment"] == {"get_resource": "chef_env"} for n in nodes)
+
+
+@pytest.mark.parametrize("topology", ENV_NAMES)
+def test_cfn_template_outputs_supply_the_placeholders(topology):
+    template = json.loads((TEMPLATES_DIR / f"{topology}-cfn.json").read_text())
+    nodes = [r for r in template["Resources"].values() if r["Type"] == "IBM::SCO::Node"]
+    assert {n["Properties"]["EnvironmentTemplate"] for n in nodes} == {topology}, "one environment per stack"
+    assert EXPECTED_PLACEHOLDERS[topology] <= set(template["Outputs"])
+    # The origin's parameters and outputs, as written there.
+    assert template["Parameters"]["EnableOSDebug"]["Default"] == "false"
+    assert template["Outputs"]["ENABLE_DEBUG"]["Value"] == {"Ref": "EnableOSDebug"}
+    assert template["Outputs"]["NETWORK_MANAGER"]["Value"] == {"Ref": "NetworkManager"}
+
+
+def test_templates_run_only_existing_roles():
+    run_lists = []
+    for path in TEMPLATES_DIR.rglob("*.yaml"):
+        run_lists += [r.get("metadata", {}).get("chef-runlist") for r in yaml.safe_load(path.read_text())["resources"].values()]
+    for path in TEMPLATES_DIR.glob("*.json"):
+        run_lists += [r.get("Metadata", {}).get("chef-runlist") for r in json.loads(path.read_text())["Resources"].values()]
+    roles = {RUN_LIST_ITEM.match(item).group(2) for item in run_lists if item}
+    assert roles and roles <= set(ROLE_NAMES)
+
+
+@pytest.mark.parametrize("topology", ENV_NAMES)
+def test_filled_environment_passes_the_cluster_checks(topology):
+    _, values = hot_values(topology)
+    environment = EnvironmentTemplates(ENV_DIR).render(topology, f"{topology}-sample", values)
+    deployer = environment["default_attributes"]["deployer"]
+    attributes = {"deployer": deployer, "name": deployer["cluster"]["controllers"][0]["name"]}
+    controllers = call_helper("deployer_common", "DeployerCommon::Cluster.controllers", attributes)
+    assert len(controllers) == {"allinone": 1, "active-passive": 2, "active-active": 3}[topology]
+    assert call_helper("deployer_common", "DeployerCommon::Vrrp.check_unique_vrids!", deployer["vips"]) == deployer["vips"]
+    vrids = [vip["virtual_router_id"] for vip in deployer["vips"].values()]
+    assert len(vrids) == len(set(vrids))
+
+
+def test_a_repeated_vrid_is_refused():
+    _, values = hot_values("active-active")
+    environment = EnvironmentTemplates(ENV_DIR).render("active-active", "clash", {**values, "DB_VRID": values["API_VRID"]})
+    with pytest.raises(RenderError, match=r"virtual_router_id 51 is used by both"):
+        call_helper("deployer_common", "DeployerCommon::Vrrp.check_unique_vrids!",
+                    environment["default_attributes"]["deployer"]["vips"])
