@@ -157,6 +157,10 @@ class SSHConnection:
         except SSHError:
             client.close()
             raise
+        except paramiko.PasswordRequiredException:
+            client.close()
+            raise SSHKeyFileError(f"the SSH key file {target.key_file} is encrypted; "
+                                  "give a key without a passphrase") from None
         except paramiko.AuthenticationException:
             client.close()
             method = " and ".join(m for m, v in (("key", target.key_file), ("password", target.password)) if v)
@@ -192,7 +196,7 @@ class SSHConnection:
         """Find out how sudo works for this user: without a password, or with it."""
         errors: list[str] = []
         collect = lambda stream, text: errors.append(text)   # noqa: E731 - tiny sink
-        if self._exec("sudo -n true", on_output=collect) == 0:
+        if self._exec("sudo -n true", on_output=collect, timeout=self.target.connect_timeout) == 0:
             self._sudo_mode = "nopasswd"
             return
         if self.target.password:
@@ -219,8 +223,7 @@ class SSHConnection:
         hangs up the remote process (SIGHUP) instead of leaving it running.
         A process killed by a signal returns -1.
         """
-        use_sudo = self.needs_sudo if sudo is None else (sudo and self.needs_sudo)
-        if not use_sudo:
+        if not self.needs_sudo or sudo is False:
             return self._exec(command, on_output=on_output, timeout=timeout, pty=pty,
                               should_cancel=should_cancel)
         inner = "sh -c " + shlex.quote(command)

@@ -332,6 +332,23 @@ def test_unknown_environment_fails_in_register_before_creating_anything(nodes, a
     assert_not_registered(admin, name)
 
 
+def test_unusable_login_key_is_reported_as_such(nodes, admin, node_chef_url, tmp_path):
+    node = nodes[5]
+    encrypted = tmp_path / "id_encrypted"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "a-passphrase", "-f", str(encrypted)],
+                   check=True)
+    results = {
+        "encrypted": execute(spec_for(node, "bs-key-encrypted", node_chef_url,
+                                      target={"password": None, "key_file": str(encrypted)}), Collect(), admin),
+        "missing": execute(spec_for(node, "bs-key-missing", node_chef_url,
+                                    target={"password": None, "key_file": str(tmp_path / "nope")}),
+                           Collect(), admin),
+    }
+    assert all(result.status == FAILED for result in results.values())
+    assert f"connect failed: the SSH key file {encrypted} is encrypted" in results["encrypted"].reason
+    assert f"connect failed: cannot read the SSH key file {tmp_path / 'nope'}" in results["missing"].reason
+
+
 def test_host_key_mismatch_is_detected(nodes, admin, node_chef_url):
     node, name = nodes[5], "bs-hostkey"
     pinned = "SHA256:" + "A" * 43
