@@ -13,9 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from deployer.testnodes.errors import TestNodesError
 
 
-def write_keypair(path: Path, kind: str) -> str:
-    """Write an unencrypted OpenSSH private key at ``path`` (0600) and ``path``.pub;
-    return the public key line.  ``kind`` is ``ed25519`` or ``rsa``."""
+def generate_keypair(kind: str) -> tuple[bytes, str]:
+    """(unencrypted OpenSSH private key, public key line); ``kind`` is ``ed25519`` or ``rsa``."""
     if kind == "ed25519":
         private = ed25519.Ed25519PrivateKey.generate()
     elif kind == "rsa":
@@ -26,6 +25,12 @@ def write_keypair(path: Path, kind: str) -> str:
                                 serialization.NoEncryption())
     public = private.public_key().public_bytes(serialization.Encoding.OpenSSH,
                                                serialization.PublicFormat.OpenSSH).decode()
+    return pem, public
+
+
+def write_keypair(path: Path, kind: str) -> str:
+    """A new key pair at ``path`` (0600) and ``path``.pub; returns the public key line."""
+    pem, public = generate_keypair(kind)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)

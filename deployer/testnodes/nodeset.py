@@ -197,25 +197,21 @@ class TestNodes:
             name = f"node{index}"
             node_dir = self.state_dir / name
             node_dir.mkdir(mode=0o700)
-            host_key = node_dir / "host_key"
-            host_keys.append(keys.write_keypair(host_key, "ed25519"))
+            host_keys.append(keys.generate_keypair("ed25519"))
             nodes.append(TestNode(
                 name=name, index=index, ip=f"{self.subnet}.{10 + index}",
                 password=self.password_fmt.format(name=name, index=index),
                 key_file=str(client_ed25519), rsa_key_file=str(client_rsa),
-                host_key_fingerprint=keys.fingerprint(host_keys[-1]),
+                host_key_fingerprint=keys.fingerprint(host_keys[-1][1]),
                 netns=f"{self.prefix}-{name}", host_veth=f"{self.prefix}-v{index}",
                 state_dir=node_dir, upper_dir=node_dir / "upper"))
         self._write_nodes_file(nodes)     # before any netns or link exists: down() finds them all
         write_init(self.state_dir / INIT_FILE)
         hosts = _hosts_file(self.subnet, nodes)
-        for node, root_hash, public in zip(nodes, keys.sha512_crypt([n.password for n in nodes]),
-                                           host_keys):
-            host_key = node.state_dir / "host_key"
-            prepare_root(node, root_hash=root_hash, host_key_private=host_key.read_bytes(),
+        root_hashes = keys.sha512_crypt([n.password for n in nodes])
+        for node, root_hash, (private, public) in zip(nodes, root_hashes, host_keys):
+            prepare_root(node, root_hash=root_hash, host_key_private=private,
                          host_key_public=public, authorized_keys=authorized, hosts=hosts)
-            host_key.unlink()
-            Path(f"{host_key}.pub").unlink()
         network.create_links(self.bridge, self.subnet, [(n.netns, n.host_veth) for n in nodes])
         for node in nodes:
             network.configure_node_link(node.netns, node.ip)
@@ -230,10 +226,11 @@ class TestNodes:
             json.dump(data, handle, indent=2)
 
     def _nodes_for_teardown(self) -> list[TestNode]:
+        """The recorded nodes; a set recorded under another prefix raises (not ours to remove)."""
         try:
             return self.nodes()
-        except (TestNodesError, ValueError, KeyError, TypeError):
-            return []   # unreadable or foreign: fall back to finding resources by name
+        except (ValueError, KeyError, TypeError):
+            return []   # unreadable nodes.json: find the resources by name only
 
     def _kill_all(self, netns: str, timeout: float = 10.0) -> None:
         """SIGKILL everything in the netns until nothing is left (else netns del only hides it)."""
