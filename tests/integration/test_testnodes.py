@@ -219,11 +219,11 @@ def test_failed_up_tears_down_the_half_built_set(tmp_path):
 
 def test_up_refuses_a_subnet_or_prefix_in_use(test_nodes, tmp_path):
     with pytest.raises(TestNodesError, match="subnet: .* is in use"):
-        TestNodes(tmp_path / "a", prefix="tzzz", subnet=test_nodes.subnet).up(1)
+        TestNodes(tmp_path / "a", prefix="xprobe", subnet=test_nodes.subnet).up(1)
     with pytest.raises(TestNodesError, match="prefix: .* is in use"):
         TestNodes(tmp_path / "b", prefix=test_nodes.prefix, subnet="10.251.99").up(1)
     with pytest.raises(TestNodesError, match="holds set"):
-        TestNodes(test_nodes.state_dir, prefix="tzzz", subnet=test_nodes.subnet).down()
+        TestNodes(test_nodes.state_dir, prefix="xprobe", subnet=test_nodes.subnet).down()
     assert test_nodes.get(1).state() == "running" and test_nodes.state_dir.exists()
     with pytest.raises(TestNodesError, match="subnet"):
         TestNodes(tmp_path / "c", subnet="10.251.300")
