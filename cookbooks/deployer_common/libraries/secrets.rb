@@ -43,9 +43,10 @@ module DeployerCommon
   end
 end
 
-# Recipes and custom resource actions both get deployer_secret.  The guard lets
-# the rendering harness load this file without Chef.
-if defined?(Chef::DSL::Recipe)
-  Chef::DSL::Recipe.include(DeployerCommon::Secrets)
-  Chef::Resource.include(DeployerCommon::Secrets)
+# Recipes, custom resource actions (providers) and resources get deployer_secret.
+# Included into the classes, not into Chef::DSL::Recipe: on Ruby < 3.0 a module
+# included into an already-included module is not seen by existing classes.
+# The guard lets the rendering harness load this file without Chef.
+if defined?(Chef::Recipe)
+  [Chef::Recipe, Chef::Provider, Chef::Resource].each { |klass| klass.include(DeployerCommon::Secrets) }
 end

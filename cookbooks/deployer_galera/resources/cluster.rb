@@ -1,7 +1,7 @@
 unified_mode true
 provides :deployer_galera
 
-description 'A Galera member: its config fragment (:create), starting a new cluster on the node the deployer chose (:bootstrap), or joining the running cluster (:join)'
+description 'A Galera member: its config fragment (:create), starting a new cluster on the node the deployer chose (:bootstrap), or joining the running cluster (:join). A changed fragment does not restart a running member: Galera members restart one at a time, when the deployer rolls them'
 
 property :cluster_name, String, name_property: true,
          description: 'Informational; the wsrep_cluster_name comes from node attributes'
@@ -64,8 +64,10 @@ action :join do
     raise "deployer_galera[#{new_resource.name}]: #{node.name} is the bootstrap node; it bootstraps, it does not join"
   end
 
+  # restart, not start: the package may have started a standalone server that
+  # never read the Galera fragment.
   service new_resource.service_name do
-    action :start
+    action :restart
     not_if { in_primary_component? }
   end
 
