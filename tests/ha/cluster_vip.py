@@ -1,14 +1,13 @@
-"""Two load balancers (keepalived + haproxy) sharing a VIP, plus web backends and a client.
+"""Controllers running keepalived + haproxy + a web service, sharing a VIP, and a client.
 
 Every host is a namespace on one bridge (see netlab).  The rendered configs are
 placed at /etc/keepalived/keepalived.conf and /etc/haproxy/haproxy.cfg of each
-LB host; the backends answer plain HTTP so a client can poll through the VIP.
+controller; the web services answer plain HTTP so a client can poll the VIP.
 """
 from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from tests.ha.netlab import Host, Lab
@@ -16,29 +15,26 @@ from tests.ha.waiting import wait_until
 
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
-
-
-@dataclass
-class LbSpec:
-    name: str
-    ip: str
-    keepalived_conf: str
-    haproxy_cfg: str
+WEBSERVICE = Path(__file__).with_name("webservice.py")
 
 
 class VipCluster:
-    def __init__(self, lab: Lab, vip: str, lbs: list[LbSpec], backends: dict[str, str],
+    """``lbs``: controller name -> (address, rendered keepalived.conf, rendered haproxy.cfg).
+
+    Each controller also runs the web service haproxy balances (on its own
+    address and ``backend_port``), as OpenStack APIs do in the origin.
+    """
+
+    def __init__(self, lab: Lab, vip: str, lbs: dict[str, tuple[str, str, str]],
                  backend_port: int, client_ip: str):
-        self.lab, self.vip = lab, vip
+        self.lab, self.vip, self.backend_port = lab, vip, backend_port
         self.lbs: dict[str, Host] = {}
-        for spec in lbs:
-            host = lab.add_host(spec.name, spec.ip, ("/etc/keepalived", "/etc/haproxy",
-                                                     "/var/lib/haproxy"), nonlocal_bind=True)
-            host.write(KEEPALIVED_CONF, spec.keepalived_conf)
-            host.write(HAPROXY_CFG, spec.haproxy_cfg)
-            self.lbs[spec.name] = host
-        self.backends = {name: lab.add_host(name, ip) for name, ip in backends.items()}
-        self.backend_port = backend_port
+        for name, (ip, keepalived_conf, haproxy_cfg) in lbs.items():
+            host = lab.add_host(name, ip, ("/etc/keepalived", "/etc/haproxy"), nonlocal_bind=True)
+            host.write(KEEPALIVED_CONF, keepalived_conf)
+            host.write(HAPROXY_CFG, haproxy_cfg)
+            host.path("/run/haproxy").mkdir(parents=True, exist_ok=True)
+            self.lbs[name] = host
         self.client = lab.add_host("client", client_ip)
 
     def check_configs(self) -> None:
@@ -48,13 +44,9 @@ class VipCluster:
             host.run(["keepalived", "-t", "-e", "-f", KEEPALIVED_CONF])
 
     def start(self) -> None:
-        for name, host in self.backends.items():
-            docroot = host.root / "www"
-            docroot.mkdir(exist_ok=True)
-            (docroot / "index.html").write_text(f"{name}\n")
-            host.spawn("http", [sys.executable, "-m", "http.server", "--bind", host.ip,
-                                "--directory", str(docroot), str(self.backend_port)])
-        for host in self.lbs.values():
+        for name, host in self.lbs.items():
+            host.spawn("web", [sys.executable, str(WEBSERVICE), host.ip, str(self.backend_port),
+                               name])
             self.start_haproxy(host)
             self.start_keepalived(host)
         wait_until(self.vip_holders, timeout=15, what=f"a keepalived MASTER to set {self.vip}")
@@ -79,8 +71,3 @@ class VipCluster:
     def keepalived_log(self, name: str) -> str:
         return self.lbs[name].log_tail("keepalived", 40)
 
-
-def lab_dir(base: Path, tag: str) -> Path:
-    path = Path(base) / tag
-    path.mkdir(parents=True, exist_ok=True)
-    return path
