@@ -24,7 +24,7 @@ from deployer.bootstrap.contract import (
     CANCELLED, FAILED, PHASES, SUCCEEDED, ChefInstallSource, NodeTarget, RunSpec)
 from deployer.bootstrap.runner import execute
 from deployer.chef.cookbooks import upload_cookbook
-from deployer.chef.errors import ChefAuthError, ChefNotFound
+from deployer.chef.errors import ChefAuthError
 from deployer.chef.server import ChefServer
 from deployer.undercloud.process import free_port, tcp_ready
 from tests.fixtures.common import require_root_and
