@@ -7,6 +7,7 @@ node-run worker in the foreground until SIGTERM/SIGINT.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -69,6 +70,8 @@ def run_worker(args: argparse.Namespace) -> int:
     from deployer.runs.worker import Worker
 
     cfg: Config = args.config_obj
+    # paramiko logs every SFTP channel at INFO; runs report their own progress.
+    logging.getLogger("paramiko").setLevel(logging.WARNING)
     try:
         executor = load_executor(args.executor, cfg)
         timings = RunTimings.from_env()

@@ -1,6 +1,7 @@
 """Apply the Alembic migrations shipped inside this package (the only schema source)."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -25,6 +26,8 @@ def upgrade(cfg: Config, revision: str = "head") -> None:
 
 
 def upgrade_database(database_url: str, revision: str = "head") -> None:
+    # Alembic announces each of its plugins at INFO; only migrations are news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     engine = make_engine(database_url)  # creates the SQLite directory, sets WAL
     try:
         with engine.begin() as connection:

@@ -16,6 +16,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from deployer.bootstrap.contract import (CANCELLED, FAILED, FINAL_STATES, SUCCEEDED, RunResult,
@@ -64,14 +65,22 @@ class Worker:
         try:
             while not stop.is_set():
                 now = time.monotonic()
-                if now >= next_beat:
-                    self._heartbeat()
-                    self._enforce_timeouts()
-                    next_beat = now + self.timings.heartbeat_interval
-                if now >= next_reap:
-                    self._reap()
-                    next_reap = now + self.timings.reap_interval
-                if not self._claim_into(pool):
+                try:
+                    if now >= next_beat:
+                        self._heartbeat()
+                        self._enforce_timeouts()
+                        next_beat = now + self.timings.heartbeat_interval
+                    if now >= next_reap:
+                        self._reap()
+                        next_reap = now + self.timings.reap_interval
+                    claimed = self._claim_into(pool)
+                except SQLAlchemyError as exc:
+                    # The database restarting or failing over is no reason to drop
+                    # the runs in flight; retry on the next tick.
+                    LOG.warning("worker %s: database error, retrying: %s", self.worker_id,
+                                exc.__class__.__name__)
+                    claimed = False
+                if not claimed:
                     stop.wait(min(self.timings.poll_interval, self.timings.heartbeat_interval))
         finally:
             self._shut_down(pool)

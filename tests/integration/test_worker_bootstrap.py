@@ -1,0 +1,78 @@
+"""The production path end to end, without Heat: POST /v1/runs -> the worker
+with its default executor (the SSH bootstrap runner) -> a real test node
+(sshd in a network namespace) -> the real Chef server (goiardi).  Only
+chef-client on the node is the stand-in from tests/standin."""
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from deployer.runs.executor import DEFAULT_FACTORY
+from deployer.undercloud.process import free_port, tcp_ready
+from tests.fixtures.common import require_root_and
+from tests.integration.runs_helpers import wait_for
+
+STANDIN = Path(__file__).resolve().parent.parent / "standin" / "chef-client"
+ROLE = "api_probe"
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def node(test_nodes_factory):
+    require_root_and("socat")
+    node_set = test_nodes_factory(1)
+    try:
+        yield node_set, node_set.nodes()[0]
+    finally:
+        test_nodes_factory.discard(node_set)
+
+
+@pytest.fixture
+def chef_url_for_nodes(node, chef_server):
+    """A socat relay on the nodes' bridge to goiardi (which listens on loopback)."""
+    gateway = f"{node[0].subnet}.1"
+    port = free_port(gateway)
+    relay = subprocess.Popen(
+        ["socat", f"TCP-LISTEN:{port},bind={gateway},fork,reuseaddr",
+         f"TCP:127.0.0.1:{chef_server.url.rsplit(':', 1)[1]}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not tcp_ready(gateway, port)():
+            assert relay.poll() is None and time.monotonic() < deadline, "socat did not start"
+            time.sleep(0.05)
+        yield f"http://{gateway}:{port}"
+    finally:
+        relay.terminate()
+        relay.wait(timeout=10)
+
+
+def test_run_through_api_worker_and_ssh(deployer_api_factory, chef_server, node,
+                                        chef_url_for_nodes):
+    _, target = node
+    with chef_server.admin() as admin:
+        admin.upsert_role({"name": ROLE, "run_list": []})
+    deployer = deployer_api_factory(
+        executor=DEFAULT_FACTORY, chef_server=chef_server,
+        extra={"bootstrap": {"chef_client_install": "copy", "chef_client_location": STANDIN}})
+    name = f"api-worker-{target.ip.replace('.', '-')}"
+    run = deployer.client.start_run({
+        "node_name": name, "run_list": [f"role[{ROLE}]"], "environment": "_default",
+        "chef_server_url": chef_url_for_nodes, "timeout": 120,
+        "target": {"address": target.ip, "port": target.port, "user": target.username,
+                   "password": target.password,
+                   "host_key_fingerprint": target.host_key_fingerprint}})
+    assert run["spec"]["install"] == {"kind": "copy", "location": str(STANDIN)}
+    done = wait_for(deployer.client, run["id"], timeout=120)
+    assert done["status"] == "succeeded", done["reason"]
+    assert [p["status"] for p in done["phases"]] == ["succeeded"] * 5
+    assert target.password not in str(deployer.client.run_log(run["id"], limit=5000))
+    with chef_server.admin() as admin:
+        assert admin.get_node(name)["run_list"] == [f"role[{ROLE}]"]
+    deployer.client.delete_chef_node(name)
+    with chef_server.admin() as admin:
+        assert not admin.node_exists(name) and not admin.client_exists(name)
