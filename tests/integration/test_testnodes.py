@@ -244,7 +244,8 @@ def test_reaping_removes_sets_of_dead_owners_only(test_nodes):
     try:
         assert registry.leases() and lease in registry.leases()
         reaped = registry.reap_dead()
-        assert lease in reaped
+        # A parallel session's reap_dead may have got it first; either way it must be gone.
+        assert lease in reaped or lease not in registry.leases()
         assert leftovers(orphan) == []
         assert lease not in registry.leases()
         # The live session's own set is untouched.
