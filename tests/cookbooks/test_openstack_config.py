@@ -41,9 +41,8 @@ def aa_environment(**overrides) -> dict:
 
 
 def role(name: str) -> dict:
-    """A shipped role's attributes (its run-list's cookbooks are loaded through `cookbook`)."""
-    doc = json.loads((REPO / "roles" / f"{name}.json").read_text())
-    return {"default_attributes": doc["default_attributes"], "override_attributes": doc["override_attributes"]}
+    """A shipped role: its attributes, and its run-list's cookbooks' attribute files."""
+    return json.loads((REPO / "roles" / f"{name}.json").read_text())
 
 
 def render_conf(cookbook: str, template: str, node: dict, environment: dict, tmp_path: Path,

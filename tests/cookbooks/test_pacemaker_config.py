@@ -37,18 +37,13 @@ AP_VALUES = {
 AP_NODES = [{"name": "host10", "ipaddress": "10.81.25.10"}, {"name": "host20", "ipaddress": "10.81.25.20"}]
 
 
-def role_attributes(role: dict) -> dict:
-    """The role's attributes without its run-list (the harness loads run-list cookbooks' attributes)."""
-    return {"default_attributes": role["default_attributes"], "override_attributes": role["override_attributes"]}
-
-
 def ap_environment(**overrides) -> dict:
     return EnvironmentTemplates(REPO / "environments" / "chef").render(
         "active-passive", "ap-test", {**AP_VALUES, **overrides})
 
 
 def render_ap(cookbook: str, template: str, node: dict | None = None, environment: dict | None = None) -> str:
-    return render(cookbook, template, node=node or AP_NODES[0], role=role_attributes(AP_ROLE),
+    return render(cookbook, template, node=node or AP_NODES[0], role=AP_ROLE,
                   environment=environment or ap_environment(), secrets=SECRETS)
 
 
@@ -184,7 +179,7 @@ def test_crm_verify_rejects_a_constraint_on_a_missing_resource(tmp_path):
 def test_drbd_mysql_group_needs_exactly_two_controllers():
     environment = sample_environment()
     with pytest.raises(RenderError, match="exactly 2 controllers"):
-        render("deployer_pacemaker", "cib.xml", node=controller_node(0), role=role_attributes(AP_ROLE),
+        render("deployer_pacemaker", "cib.xml", node=controller_node(0), role=AP_ROLE,
                environment=environment, secrets=SECRETS)
 
 
