@@ -29,6 +29,8 @@ from deployer.chef.server import ChefServer
 from deployer.undercloud.process import free_port, tcp_ready
 from tests.fixtures.common import require_root_and
 
+pytestmark = pytest.mark.timeout(300)
+
 STANDIN = Path(__file__).resolve().parent.parent / "standin" / "chef-client"
 ENV = "bs_prod"
 SLOW_ENV = "bs_slow"
@@ -225,6 +227,8 @@ def test_non_root_user_with_password_sudo_never_shows_the_password(nodes, admin,
                      reporter, admin)
     assert result.status == SUCCEEDED, result.reason
     assert_no_secret(reporter, result, password)
+    assert "__deployer_ready_" not in reporter.text      # the no-echo handshake stays invisible
+    assert "Chef Infra Client finished" in reporter.text
     assert admin.get_node(name)["chef_environment"] == ENV
 
 
