@@ -176,6 +176,22 @@ def test_crm_verify_rejects_a_constraint_on_a_missing_resource(tmp_path):
     assert "ms_drbd_gone" in result.stderr
 
 
+def test_the_load_command_of_the_cib_resource_replaces_a_live_configuration(tmp_path):
+    """deployer_pacemaker_cib loads the rendered file with cibadmin; run the same command
+    against a file-backed CIB (CIB_file) that holds an older configuration."""
+    require_root_and("cibadmin")
+    rendered = tmp_path / "cib.xml"
+    rendered.write_text(render_ap("deployer_pacemaker", "cib.xml"))
+    live = tmp_path / "live.xml"
+    live.write_text(render_aa("cib.xml"))  # a different, older cluster configuration
+    result = run("cibadmin", "--replace", "--scope", "configuration", "--xml-file", str(rendered),
+                 env={"CIB_file": str(live)})
+    assert result.returncode == 0, result.stderr
+    loaded = live.read_text()
+    assert 'id="ms_drbd_mysql"' in loaded and 'uname="ctl1"' not in loaded
+    assert crm_verify(tmp_path, loaded, "loaded.xml").returncode == 0
+
+
 def test_drbd_mysql_group_needs_exactly_two_controllers():
     environment = sample_environment()
     with pytest.raises(RenderError, match="exactly 2 controllers"):

@@ -1,4 +1,6 @@
 # Corosync + Pacemaker membership of this node: packages, authkey, corosync.conf, services.
+require 'base64'
+
 provides :deployer_pacemaker_cluster
 unified_mode true
 
