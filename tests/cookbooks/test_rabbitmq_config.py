@@ -121,7 +121,11 @@ def test_rendered_configs_boot_a_real_node_with_those_settings(broker):
     listeners = {(item["protocol"], item["interface"], item["port"]) for item in status["listeners"]}
     assert ("amqp", "127.0.0.1", amqp_port) in listeners
     assert ("clustering", "127.0.0.1", dist_port) in listeners
-    assert "rabbit@127.0.0.1" in json.loads(node.ctl("cluster_status", "--formatter", "json").stdout)["running_nodes"]
+    cluster = json.loads(node.ctl("cluster_status", "--formatter", "json").stdout)
+    assert "rabbit@127.0.0.1" in cluster["running_nodes"]
+    # The join guard's reading of the same output: a member, and not a member of another seed's cluster.
+    assert call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.cluster_member?", cluster, "rabbit@127.0.0.1")
+    assert not call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.cluster_member?", cluster, "rabbit@10.0.0.9")
 
 
 def test_ha_policy_arguments_are_accepted_by_rabbitmqctl(broker):
@@ -129,8 +133,18 @@ def test_ha_policy_arguments_are_accepted_by_rabbitmqctl(broker):
     attributes = node_attributes("deployer_rabbitmq", node=controller_node(0, controllers=LOOPBACK), role=ROLE,
                                  environment=environment)
     args = call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.set_policy_args", attributes)
+
+    def listed() -> list[dict]:
+        return json.loads(node.ctl("list_policies", "--formatter", "json").stdout)
+
+    def current() -> bool:
+        return call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.policy_current?", attributes, listed())
+
+    node.ctl(*args[:-1], '{"ha-mode":"exactly","ha-params":2}')  # a stale definition under the same name
+    assert current() is False, "the resource's guard must see a different definition"
     node.ctl(*args)
-    policies = json.loads(node.ctl("list_policies", "--formatter", "json").stdout)
+    assert current() is True, "the resource's guard must see the policy in place (re-runs change nothing)"
+    policies = listed()
     policy = next(p for p in policies if p["name"] == "ha-all")
     assert policy["pattern"] == r"^(?!amq\.).*"
     assert policy["apply-to"] == "queues"

@@ -81,6 +81,11 @@ module DeployerRabbitmq
         raise(DeployerCommon::InvalidAttribute, "node['deployer']['rabbitmq']['seed_node'] #{name} is not one of the controllers")
     end
 
+    # Does `rabbitmqctl cluster_status --formatter json` (parsed) list node_name as a member?
+    def cluster_member?(status, node_name)
+      (Array(status['disk_nodes']) + Array(status['ram_nodes'])).include?(node_name)
+    end
+
     # rabbit_hosts for the services: every broker, host:port, in controller order.
     def rabbit_hosts(node)
       port = settings(node)['port']
@@ -114,6 +119,18 @@ module DeployerRabbitmq
         raise DeployerCommon::InvalidAttribute, "node['deployer']['rabbitmq']['ha_policy']['#{key}'] is not set" unless policy[key]
       end
       policy.merge('definition' => JSON.generate(policy['definition']))
+    end
+
+    # Is the wanted HA policy already in place?  policies: the parsed output of
+    # `rabbitmqctl list_policies --formatter json` (definition may be a JSON string).
+    def policy_current?(node, policies)
+      wanted = ha_policy(node)
+      return false unless wanted
+      current = Array(policies).find { |p| p['name'] == wanted['name'] }
+      return false unless current
+      definition = current['definition'].is_a?(String) ? JSON.parse(current['definition']) : current['definition']
+      current['pattern'] == wanted['pattern'] && definition == JSON.parse(wanted['definition']) &&
+        current['apply-to'] == (wanted['apply_to'] || 'queues') && current['priority'].to_i == wanted['priority'].to_i
     end
 
     # rabbitmqctl arguments that apply the policy (resource and tests use the same).

@@ -24,12 +24,10 @@ service 'rabbitmq-server' do
 end
 
 if seed['name'] == node.name
-  policy_args = DeployerRabbitmq::Helpers.set_policy_args(attributes)
   deployer_rabbitmq_policy settings['ha_policy']['name'] do
-    set_policy_args policy_args if policy_args
     vhost settings['vhost']
     rabbitmqctl ctl
-    action policy_args ? :set : :clear
+    action DeployerRabbitmq::Helpers.ha_policy(attributes) ? :set : :clear
   end
 
   settings['users'].each do |service_user|

@@ -9,17 +9,11 @@ property :seed_node, String, name_property: true,
 property :rabbitmqctl, String, default: '/usr/sbin/rabbitmqctl'
 
 action_class do
-  def cluster_members
-    result = shell_out(new_resource.rabbitmqctl, 'cluster_status', '--formatter', 'json')
-    return [] unless result.exitstatus.zero?
-    status = JSON.parse(result.stdout)
-    Array(status['disk_nodes']) + Array(status['ram_nodes'])
-  rescue JSON::ParserError
-    []
-  end
-
   def member_of_seed_cluster?
-    cluster_members.include?(new_resource.seed_node)
+    result = shell_out(new_resource.rabbitmqctl, 'cluster_status', '--formatter', 'json')
+    result.exitstatus.zero? && DeployerRabbitmq::Helpers.cluster_member?(JSON.parse(result.stdout), new_resource.seed_node)
+  rescue JSON::ParserError
+    false
   end
 end
 
