@@ -12,7 +12,9 @@ CONTRACT
                  every key except "name" and "normal" is an automatic (ohai)
                  attribute; "normal" holds per-node attributes (addresses, ports,
                  datadir, memory sizes) that beat role/environment defaults
-    role         a Chef role as a dict, a path to its JSON file, or a list of them
+    role         a Chef role as a dict, a path to its JSON file, or a list of them;
+                 nested role[...] run-list entries are not expanded, so list every role
+                 of the node's expanded run-list in expansion order (later ones win)
     environment  a Chef environment as a dict or a path to its JSON file
     secrets      {"<data bag>": {"<item>": {"<key>": "<value>"}}}: the data bag
                  items deployer_secret() would read.  Passed on stdin, never argv.

@@ -13,7 +13,9 @@
 #     "action":      "render" (default) | "attributes" | "call",
 #     "cookbook":    "deployer_haproxy",
 #     "template":    "haproxy.cfg",          # a key of <Cookbook>::Helpers::TEMPLATES
-#     "roles":       [<Chef role JSON>, ...], # default_attributes / override_attributes / run_list
+#     "roles":       [<Chef role JSON>, ...], # default_attributes / override_attributes / run_list;
+#                    # nested role[...] entries are not expanded: list every role of the
+#                    # node's expanded run-list, in expansion order (later roles win)
 #     "environment": <Chef environment JSON> or null,
 #     "node":        {"name": "ctl1", "ipaddress": "10.0.0.11", ..., "normal": {...}},
 #                    # every key but "name" and "normal" is an automatic (ohai) attribute
