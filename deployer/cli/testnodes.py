@@ -39,7 +39,8 @@ def register(subparsers) -> None:
     down.set_defaults(func=_down)
     actions.add_parser("status", parents=[common], help="table of the nodes").set_defaults(func=_status)
 
-    run = actions.add_parser("exec", parents=[common], help="run a command inside node K (put options before K)")
+    run = actions.add_parser("exec", parents=[common],
+                             help="run a command inside node K (put options before K)")
     run.add_argument("node", metavar="K", help="node index or name")
     run.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD")
     run.set_defaults(func=_exec)
