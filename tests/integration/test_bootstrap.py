@@ -11,6 +11,7 @@ forwards to goiardi; client.rb points at the relay (``chef_server_url``).
 """
 from __future__ import annotations
 
+import concurrent.futures
 import http.server
 import shutil
 import subprocess
@@ -262,6 +263,21 @@ def test_install_from_url_runs_the_installer_script(nodes, admin, node_chef_url,
         server.server_close()
     assert result.status == SUCCEEDED, result.reason
     assert "installed chef-client" in reporter.text
+
+
+def test_parallel_runs_on_several_nodes(nodes, chef_server, admin, node_chef_url):
+    """As the worker does: one thread and one Chef client per run, all at once."""
+    targets = {f"bs-parallel-{node.index}": node for node in nodes[1:4]}
+
+    def run(name):
+        with chef_server.admin() as own_admin:
+            return execute(spec_for(targets[name], name, node_chef_url), Collect(), own_admin)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        results = dict(zip(targets, pool.map(run, targets)))
+    for name, result in results.items():
+        assert result.status == SUCCEEDED, result.reason
+        assert admin.get_node(name)["automatic"]["ipaddress"] == targets[name].ip
 
 
 # -- failures ------------------------------------------------------------------------
