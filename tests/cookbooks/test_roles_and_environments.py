@@ -20,7 +20,8 @@ import pytest
 import yaml
 
 from deployer.chef.environment_template import EnvironmentTemplates, placeholders
-from tests.chef_render import RenderError, call_helper
+from tests.chef_render import RenderError, call_helper, render
+from tests.cookbooks.conftest import SECRETS
 
 REPO = Path(__file__).resolve().parents[2]
 COOKBOOKS = REPO / "cookbooks"
@@ -216,3 +217,34 @@ def test_a_repeated_vrid_is_refused():
     with pytest.raises(RenderError, match=r"virtual_router_id 51 is used by both"):
         call_helper("deployer_common", "DeployerCommon::Vrrp.check_unique_vrids!",
                     environment["default_attributes"]["deployer"]["vips"])
+
+
+OPENSTACK_CONFS = [("deployer_openstack", f"{service}.conf") for service in ("keystone", "glance", "nova", "cinder")]
+FILES_PER_ROLE = {  # (topology, role) -> the templates that role's recipes write
+    ("allinone", "allinone"): [("deployer_galera", "galera.cnf"), ("deployer_rabbitmq", "rabbitmq.conf"),
+                               *OPENSTACK_CONFS, ("deployer_compute", "nova.conf")],
+    ("active-passive", "primary"): [("deployer_drbd_mysql", "drbd.res"), ("deployer_pacemaker", "corosync.conf"),
+                                    ("deployer_pacemaker", "cib.xml"), ("deployer_rabbitmq", "rabbitmq.conf"),
+                                    *OPENSTACK_CONFS],
+    ("active-passive", "secondary"): [("deployer_drbd_mysql", "drbd.res"), ("deployer_pacemaker", "corosync.conf"),
+                                      ("deployer_rabbitmq", "rabbitmq.conf"), *OPENSTACK_CONFS],
+    ("active-active", "controller"): [("deployer_haproxy", "haproxy.cfg"), ("deployer_keepalived", "keepalived.conf"),
+                                      ("deployer_galera", "galera.cnf"), ("deployer_rabbitmq", "rabbitmq.conf"),
+                                      ("deployer_pacemaker", "corosync.conf"), ("deployer_pacemaker", "cib.xml"),
+                                      *OPENSTACK_CONFS],
+    ("active-active", "compute"): [("deployer_compute", "nova.conf")],
+}
+
+
+@pytest.mark.parametrize("topology, role", sorted(FILES_PER_ROLE))
+def test_filled_environment_renders_every_file_the_role_writes(topology, role):
+    """The shipped environment + role give every attribute each cookbook needs (no missing key)."""
+    _, values = hot_values(topology)
+    environment = EnvironmentTemplates(ENV_DIR).render(topology, f"{topology}-sample", values)
+    controllers = environment["default_attributes"]["deployer"]["cluster"]["controllers"]
+    member = controllers[1] if role == "secondary" else controllers[0]
+    node = ({"name": "compute-0", "ipaddress": "192.0.2.21"} if role == "compute"
+            else {"name": member["name"], "ipaddress": member["address"]})
+    for cookbook, template in FILES_PER_ROLE[(topology, role)]:
+        text = render(cookbook, template, node=node, role=load_role(role), environment=environment, secrets=SECRETS)
+        assert text.strip(), f"{cookbook}/{template} rendered empty"
