@@ -90,6 +90,28 @@ class DeployerClient:
         """Remove the Chef node and client ``name``; already gone is success."""
         self._request("DELETE", f"/v1/chef/nodes/{quote(name, safe='')}")
 
+    def environment_templates(self) -> list[dict]:
+        """The shipped Chef environment templates with their placeholders."""
+        return self._request("GET", "/v1/chef/environment-templates")
+
+    def environment_template(self, name: str) -> dict:
+        """One template: ``document`` and ``placeholders`` (name -> JSON paths)."""
+        return self._request("GET", f"/v1/chef/environment-templates/{quote(name, safe='')}")
+
+    def get_environment(self, name: str) -> dict:
+        return self._request("GET", f"/v1/chef/environments/{quote(name, safe='')}")
+
+    def render_environment(self, name: str, template: str, values: dict) -> dict:
+        """Render ``template`` with ``values`` into Chef environment ``name`` (upsert)."""
+        return self._request("PUT", f"/v1/chef/environments/{quote(name, safe='')}",
+                             json={"template": template, "values": values})
+
+    def delete_environment(self, name: str, *, if_unused: bool = False) -> None:
+        """Delete a Chef environment (gone = success); with ``if_unused`` a 409
+        DeployerAPIError while nodes still use it."""
+        self._request("DELETE", f"/v1/chef/environments/{quote(name, safe='')}",
+                      params={"if_unused": "true" if if_unused else "false"})
+
     # -- service ---------------------------------------------------------------
 
     def health(self) -> dict:

@@ -25,7 +25,7 @@ class ChefNode(MethodView):
     def delete(self, node_name):
         """Delete the Chef node and the client of the same name (gone = success)."""
         if not re.match(CHEF_NAME_PATTERN, node_name):
-            abort(400, errors={"path": {"node_name": [CHEF_NAME_ERROR]}})
+            abort(400, errors={"node_name": [CHEF_NAME_ERROR]})
         chef = state().chef_server()
         try:
             for remove in (chef.delete_node, chef.delete_client):

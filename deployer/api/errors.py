@@ -45,11 +45,12 @@ def request_id() -> str:
     return g.request_id
 
 
-def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
-    """webargs/marshmallow nested messages -> {"target.port": ["..."]}.
+def flatten_messages(messages, *, by_location: bool = False) -> dict[str, list[str]]:
+    """Nested marshmallow messages -> {"target.port": ["..."]}.
 
-    The outer level is the request location (json, query, ...); it is dropped
-    because each view takes its fields from one location.
+    webargs keys its messages by request location (json, query, ...) first;
+    with ``by_location`` that level is dropped, each view taking its fields
+    from one location.
     """
     flat: dict[str, list[str]] = {}
 
@@ -65,11 +66,11 @@ def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
         else:
             flat.setdefault(path or "body", []).append(str(node))
 
-    if isinstance(messages, dict):
+    if by_location and isinstance(messages, dict):
         for location_messages in messages.values():
-            walk(location_messages, prefix)
+            walk(location_messages, "")
     else:
-        walk(messages, prefix)
+        walk(messages, "")
     return flat
 
 
@@ -77,12 +78,13 @@ def _handle_http_exception(error: HTTPException) -> Response:
     if isinstance(error, InternalServerError) or error.code in (None, 500):
         return _internal_error(error)
     data = getattr(error, "data", None) or {}
-    messages = data.get("errors") or data.get("messages")
-    if messages:
-        if messages == {"json": ["Invalid JSON body."]}:
-            return problem(400, "Bad Request", "the request body is not valid JSON")
-        fields = flatten_messages(messages)
-        detail = "invalid request: " + "; ".join(
+    if data.get("messages") == {"json": ["Invalid JSON body."]}:
+        return problem(400, "Bad Request", "the request body is not valid JSON")
+    if data.get("errors") or data.get("messages"):
+        # "errors": given by our own abort(); "messages": webargs validation.
+        fields = (flatten_messages(data["errors"]) if data.get("errors")
+                  else flatten_messages(data["messages"], by_location=True))
+        detail = data.get("message") or "invalid request: " + "; ".join(
             f"{path}: {' '.join(texts)}" for path, texts in fields.items())
         return problem(error.code, error.name, detail, errors=fields)
     response = problem(error.code, error.name, data.get("message") or error.description)

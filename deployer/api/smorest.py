@@ -3,6 +3,8 @@ of OpenStack), and errors are documented as problem+json."""
 from __future__ import annotations
 
 import marshmallow as ma
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow import resolver as default_schema_name
 from flask_smorest import Api, Blueprint
 from webargs.flaskparser import FlaskParser
 
@@ -25,8 +27,20 @@ class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = ArgumentsParser()
 
 
+def schema_name(schema) -> str | None:
+    """OpenAPI component name; a schema narrowed with only/exclude is inlined
+    (None) instead of clashing with the full schema's name."""
+    if isinstance(schema, ma.Schema) and (schema.only or schema.exclude):
+        return None
+    return default_schema_name(schema)
+
+
 class DeployerApi(Api):
     ERROR_SCHEMA = ProblemSchema
+
+    def __init__(self, app):
+        super().__init__(app, spec_kwargs={
+            "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
 
     def _register_error_handlers(self):
         """errors.register() installs the problem+json handlers instead."""

@@ -138,8 +138,10 @@ def test_noauth_refused_off_loopback(tmp_path):
 
 def test_flatten_nested_and_list_messages():
     assert flatten_messages({"json": {"target": {"port": ["bad"]},
-                                      "run_list": {1: ["bad item"]}}}) == {
+                                      "run_list": {1: ["bad item"]}}}, by_location=True) == {
         "target.port": ["bad"], "run_list.1": ["bad item"]}
+    assert flatten_messages({"values.VIP": ["no value"], "name": ["bad"]}) == {
+        "values.VIP": ["no value"], "name": ["bad"]}
 
 
 def test_openapi_document_comes_from_the_schemas(client):
