@@ -294,7 +294,7 @@ def test_wrong_password_fails_in_connect_and_registers_nothing(nodes, admin, nod
     assert_not_registered(admin, name)
 
 
-def test_connection_refused_and_timeout_are_told_apart(node_set, nodes, admin, node_chef_url):
+def test_refused_timeout_hung_and_no_route_are_told_apart(node_set, nodes, admin, node_chef_url):
     node = nodes[6]
     node_set.stop(node.index)
     try:
@@ -315,12 +315,18 @@ def test_connection_refused_and_timeout_are_told_apart(node_set, nodes, admin, n
                        Collect(), admin)
     finally:
         node_set.resume(node.index)
+    # An address on the nodes' subnet where no node lives: ARP fails, the kernel says no route.
+    vacant = f"{node.ip.rsplit('.', 1)[0]}.250"
+    unreachable = execute(spec_for(node, "bs-no-route", node_chef_url,
+                                   target={"address": vacant, "connect_timeout": 8.0}), Collect(), admin)
+    assert unreachable.status == FAILED
+    assert f"connect failed: no route to {vacant}:22" in unreachable.reason
     assert refused.status == timed_out.status == hung.status == FAILED
     assert "connect failed: connection refused" in refused.reason
     assert "connect failed: no answer from" in timed_out.reason and "within 2s" in timed_out.reason
     assert elapsed < 10
     assert "connect failed: " in hung.reason and "sent no SSH banner within 2s" in hung.reason
-    for name in ("bs-refused", "bs-timeout", "bs-hung"):
+    for name in ("bs-refused", "bs-timeout", "bs-hung", "bs-no-route"):
         assert_not_registered(admin, name)
 
 
