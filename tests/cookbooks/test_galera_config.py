@@ -151,6 +151,10 @@ def test_database_sql_creates_users_idempotently_on_a_real_server(throwaway_mari
                                 f"-p{passwords[service]}", "-N", "-B", "-e", "SELECT DATABASE()", service],
                                capture_output=True, text=True, timeout=30)
         assert login.returncode == 0 and login.stdout.strip() == service, login.stderr
+    nova_api = subprocess.run(["mariadb", "-h", "127.0.0.1", "-P", str(port), "-u", "nova",
+                               f"-p{passwords['nova']}", "-N", "-B", "-e", "CREATE TABLE t (i INT); DROP TABLE t",
+                               "nova_api"], capture_output=True, text=True, timeout=30)
+    assert nova_api.returncode == 0, "nova owns nova_api too: " + nova_api.stderr
     for controller in CONTROLLERS:
         grants = run(f"SHOW GRANTS FOR 'haproxy_check'@'{controller['address']}'")
         assert grants == f"GRANT USAGE ON *.* TO `haproxy_check`@`{controller['address']}`"

@@ -19,9 +19,10 @@ default['deployer']['cluster']['db_vip'] = 'db'
 # Databases reached through HAProxy, one listener port each (origin: 3307 nova,
 # 3308 keystone, 3309 glance ...).  The Galera cookbook creates database and
 # user <service>; the HAProxy cookbook rotates the writer over these ports.
-# Set an entry to false to leave that database out.
+# Set an entry to false to leave that database out.  'databases' lists every
+# schema the service's user owns behind that listener (default: the service name).
 default['deployer']['databases'] = {
-  'nova' => { 'port' => 3307 },
+  'nova' => { 'port' => 3307, 'databases' => %w(nova nova_api) },
   'keystone' => { 'port' => 3308 },
   'glance' => { 'port' => 3309 },
   'cinder' => { 'port' => 3310 },

@@ -73,8 +73,8 @@ module DeployerGalera
       "\"#{value.to_s.gsub('\\') { '\\\\' }.gsub('"') { '\\"' }}\""
     end
 
-    # SQL run once, on the bootstrap node (Galera replicates it): one database
-    # and user per node['deployer']['databases'] entry, the password-less
+    # SQL run once, on the bootstrap node (Galera replicates it): one user per
+    # node['deployer']['databases'] entry owning its schemas ('databases'), the password-less
     # haproxy_check user from every controller address, and the mariabackup SST
     # user when that SST method is used.  passwords: {service => password};
     # sst_password only for mariabackup.
@@ -85,15 +85,18 @@ module DeployerGalera
       apply = []
       checks = []
       databases.each do |service, database|
-        name = identifier!(database['database'] || service, "node['deployer']['databases']['#{service}']['database']")
-        user = identifier!(database['user'] || service, "node['deployer']['databases']['#{service}']['user']")
+        field = "node['deployer']['databases']['#{service}']"
+        user = identifier!(database['user'] || service, "#{field}['user']")
         password = passwords[service]
         raise DeployerCommon::InvalidAttribute, "no database password for service '#{service}'" if password.to_s.empty?
-        apply << "CREATE DATABASE IF NOT EXISTS `#{name}`;"
         apply.concat(user_statements(user, '%', password))
-        apply << "GRANT ALL PRIVILEGES ON `#{name}`.* TO '#{user}'@'%';"
-        checks << "(SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = #{sql_string(name)})"
         checks << password_check(user, '%', password)
+        Array(database['databases'] || database['database'] || service).each do |schema|
+          name = identifier!(schema, "#{field}['databases']")
+          apply << "CREATE DATABASE IF NOT EXISTS `#{name}`;"
+          apply << "GRANT ALL PRIVILEGES ON `#{name}`.* TO '#{user}'@'%';"
+          checks << "(SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = #{sql_string(name)})"
+        end
       end
       check_user = identifier!(galera['check_user'], "node['deployer']['galera']['check_user']")
       DeployerCommon::Cluster.controllers(node).each do |controller|
