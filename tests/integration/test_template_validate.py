@@ -111,3 +111,20 @@ def test_active_active_creates_n_compute_nodes(embedded_heat, template, count, e
     if template.endswith(".yaml"):
         group = [r for r in result["resources"] if isinstance(r, list)]
         assert sum(len(members) for members in group) == count
+
+
+@pytest.mark.parametrize("topology", TOPOLOGIES)
+def test_hot_values_fill_every_placeholder_through_the_deployer(undercloud, topology):
+    """With the deployer API up, IBM::SCO::ChefEnvironment checks the values map against the
+    shipped Chef environment template; dropping one value names the unfilled placeholder."""
+    client = undercloud.heat()
+    template = TEMPLATES_DIR / f"{topology}.yaml"
+    environment = HEAT_ENVIRONMENTS / f"{topology}.yaml"
+    preview(client, template, environment)
+
+    files, body = template_utils.get_template_contents(str(template))
+    env_files, env = template_utils.process_multiple_environments_and_files([str(environment)])
+    del body["resources"]["chef_env"]["properties"]["values"]["REGION_NAME"]
+    with pytest.raises(heat_exc.HTTPBadRequest, match="REGION_NAME"):
+        client.stacks.preview(stack_name=f"preview-{topology}", template=body, files={**files, **env_files},
+                              environment=env, parameters={})
