@@ -332,8 +332,14 @@ class SCONode(resource.Resource):
         client.delete_chef_node(self.resource_id)  # already gone is fine
         rendered = self.data().get("rendered_environment")
         if rendered:
-            # The last node of the stack to go removes the stack's environment.
-            client.delete_environment(rendered, if_unused=True)
+            # The last node of the stack to go removes the stack's environment;
+            # each node checks after removing itself, so the last check sees none left.
+            from deployer.client import DeployerAPIError
+            try:
+                client.delete_environment(rendered, if_unused=True)
+            except DeployerAPIError as exc:
+                if exc.status != 409:  # 409: other nodes of the stack still use it
+                    raise
         return None
 
     # -- attributes and events ----------------------------------------------

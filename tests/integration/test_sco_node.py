@@ -102,7 +102,7 @@ def _delete(heat, stack):
 
 def _runs_by_node(api, stack_id) -> dict[str, list[dict]]:
     runs: dict[str, list[dict]] = {}
-    for run in api.list_runs(stack_id=stack_id):
+    for run in api.list_runs(stack_id=stack_id)["runs"]:
         runs.setdefault(run["resource_name"], []).append(run)
     for items in runs.values():
         items.sort(key=lambda r: r["created_at"])
@@ -243,10 +243,10 @@ def test_password_never_shows_in_events_attributes_or_runs(undercloud, heat, tes
             seen.append(json.dumps(heat.events.get(stack.id, event.resource_name, event.id).to_dict()))
         seen.append(json.dumps(heat.resources.get(stack.id, "control").to_dict()))
         api = undercloud.api()
-        for run in api.list_runs(stack_id=stack.id):
+        for run in api.list_runs(stack_id=stack.id)["runs"]:
             seen.append(json.dumps(api.get_run(run["id"])))
-            seen.append(api.run_log(run["id"]))
-        for log in undercloud.cfg.log_dir.glob("*.log"):
+            seen.append(json.dumps(api.run_log(run["id"])))
+        for log in [*undercloud.cfg.log_dir.glob("*.log"), undercloud.manager.heat().log_file]:
             seen.append(log.read_text(errors="replace"))
         leaks = [text[:200] for text in seen if node.password in text]
         assert not leaks
