@@ -1,0 +1,313 @@
+"""The three HA fault scenarios, built from rendered configs; shared by tests/ha and bench/.
+
+Each scenario has an over-cloud description (``*_overcloud``: controllers,
+VIPs and the attributes a variant changes), a builder that brings the daemons
+up in a Lab, and a fault run that returns what the client saw.  Tests assert on
+the results; bench/failover.py prints them.
+"""
+from __future__ import annotations
+
+import secrets
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pymysql
+
+from tests.ha.amqp_clients import ClientTimeouts, Consumer, Publisher
+from tests.ha.cluster_galera import GaleraCluster, Writer
+from tests.ha.cluster_rabbitmq import RabbitCluster
+from tests.ha.cluster_vip import VipCluster
+from tests.ha.netlab import Lab, call_in_netns
+from tests.ha.poller import HttpPoller, PollLog
+from tests.ha.rendered import SMALL_GALERA_MEMORY, Overcloud, deep_merge, vip, vrrp_secrets
+from tests.ha.waiting import wait_until
+
+CLIENT_IP = "10.252.0.50"
+API_VIP, DB_VIP = "10.252.0.100", "10.252.0.101"
+THREE_CONTROLLERS = {"ctl1": "10.252.0.11", "ctl2": "10.252.0.12", "ctl3": "10.252.0.13"}
+TWO_CONTROLLERS = {"ctl1": "10.252.0.11", "ctl2": "10.252.0.12"}
+VIPS = {"api": vip(API_VIP, 51, "vrrp_api"), "db": vip(DB_VIP, 52, "vrrp_db")}
+
+# The origin's haproxy server checks, and faster ones a site can set in its environment.
+ORIGIN_CHECKS = {"inter": 2000, "rise": 2, "fall": 5}
+TUNED_CHECKS = {"inter": 500, "rise": 2, "fall": 3}
+
+
+def haproxy_checks(checks: dict[str, int]) -> dict[str, Any]:
+    return {"deployer": {"haproxy": {"check": checks}}}
+
+
+# ---------------------------------------------------------------- Galera + haproxy
+
+@dataclass
+class GaleraSetup:
+    cluster: GaleraCluster
+    port: int            # the nova listener: writer ctl1, ctl2 and ctl3 backup
+    password: str
+
+
+@dataclass
+class WriteFault:
+    acked: set[int]
+    outage: float                        # kill -> first acknowledged write after it
+    client_errors: int
+    missing: dict[str, set[int]]         # survivor -> acked ids it lacks
+    writer_before: str
+    writer_after: str
+
+
+def galera_overcloud(checks: dict[str, int] = ORIGIN_CHECKS) -> Overcloud:
+    return Overcloud(
+        THREE_CONTROLLERS, vips=VIPS,
+        # the deployer chooses the bootstrap node; not simply the first controller
+        attributes=deep_merge({"deployer": {"galera": {"bootstrap_node": "ctl2"}}},
+                              haproxy_checks(checks)),
+        node_attributes=SMALL_GALERA_MEMORY, secrets=vrrp_secrets("vrrp_api", "vrrp_db"))
+
+
+def build_galera(lab: Lab, oc: Overcloud) -> GaleraSetup:
+    """Rendered galera.cnf on 3 controllers, bootstrap + joins, the cookbook's SQL, haproxy on ctl1."""
+    attrs = oc.merged("deployer_galera", "ctl1")["deployer"]
+    cnf_path = attrs["galera"]["config_file"]
+    cluster = GaleraCluster(
+        lab, oc.controllers,
+        {name: (cnf_path, oc.render("deployer_galera", "galera.cnf", name)) for name in oc.controllers},
+        lb_name="ctl1", haproxy_cfg=oc.render("deployer_haproxy", "haproxy.cfg", "ctl1"),
+        db_vip=DB_VIP, client_ip=CLIENT_IP)
+    passwords = {service: secrets.token_urlsafe(12) for service in attrs["databases"]}
+    database_sql = oc.helper("deployer_galera", "DeployerGalera::Helpers.database_sql", "ctl1",
+                             passwords)
+    cluster.bootstrap(attrs["galera"]["bootstrap_node"],
+                      database_sql["apply"] + "CREATE TABLE nova.writes (id INT PRIMARY KEY);")
+    for name in oc.controllers:  # the cookbook's own check query, on every member
+        if cluster.sql(name, database_sql["check"]) != [["1"]]:
+            raise AssertionError(f"database SQL check failed on {name}")
+    cluster.check_haproxy_config()
+    cluster.start_haproxy()
+    setup = GaleraSetup(cluster, attrs["databases"]["nova"]["port"], passwords["nova"])
+    wait_until(lambda: served_by(setup), timeout=30, what="haproxy to forward the nova listener")
+    return setup
+
+
+def served_by(setup: GaleraSetup) -> str:
+    """wsrep node name of the server a new connection through the DB VIP reaches."""
+    def ask() -> str:
+        with pymysql.connect(host=DB_VIP, port=setup.port, user="nova", password=setup.password,
+                             database="nova", connect_timeout=2, read_timeout=5) as conn:
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT @@wsrep_node_name")
+                return cursor.fetchone()[0]
+    return call_in_netns(setup.cluster.client.netns, ask, timeout=15)
+
+
+def stored_ids(cluster: GaleraCluster, name: str) -> set[int]:
+    # wsrep_sync_wait: read only after every replicated write is applied here
+    rows = cluster.sql(name, "SET SESSION wsrep_sync_wait=1; SELECT id FROM nova.writes")
+    return {int(row[0]) for row in rows}
+
+
+def kill_galera_writer(setup: GaleraSetup, resume_timeout: float = 90.0) -> WriteFault:
+    """Write continuously through the VIP, kill -9 the writer's mariadbd, wait for writes to resume."""
+    cluster = setup.cluster
+    writer_before = served_by(setup)
+    with Writer(cluster.client.netns, DB_VIP, setup.port, "nova", setup.password, "nova") as writer:
+        wait_until(lambda: len(writer.log.acked) >= 200, timeout=30, what="writes before the fault")
+        killed_at = time.monotonic()
+        cluster.dbs[writer_before].kill("mariadbd")
+        wait_until(lambda: sum(t > killed_at for t in writer.log.acked.values()) >= 200,
+                   timeout=resume_timeout, what="writes to resume through a backup server")
+    acked = set(writer.log.acked)
+    survivors = [name for name in cluster.dbs if name != writer_before]
+    return WriteFault(acked, writer.first_ack_after(killed_at) - killed_at,
+                      len(writer.log.errors),
+                      {name: acked - stored_ids(cluster, name) for name in survivors},
+                      writer_before, served_by(setup))
+
+
+# ---------------------------------------------------------------- RabbitMQ
+
+RABBIT_TEMPLATES = ("rabbitmq.conf", "advanced.config", "rabbitmq-env.conf")
+RABBIT_HELPERS = "DeployerRabbitmq::Helpers"
+RABBIT_SEED = "ctl1"
+
+
+@dataclass
+class RabbitSetup:
+    cluster: RabbitCluster
+    password: str
+
+    def urls(self, first: str) -> str:
+        return self.cluster.amqp_urls("nova", self.password, first=first)
+
+
+@dataclass
+class PublishFault:
+    confirmed: set[int]
+    received: set[int]
+    deliveries: int
+    outage: float                  # fault -> first confirm after it
+    publisher_errors: list[str] = field(default_factory=list)
+    master_before: list[str] = field(default_factory=list)
+
+
+def rabbit_overcloud(net_ticktime: int | None = None) -> Overcloud:
+    # long names: Erlang node names carry the address, so namespaces need no DNS
+    rabbit: dict[str, Any] = {"seed_node": RABBIT_SEED, "use_longname": True}
+    if net_ticktime is not None:
+        rabbit["net_ticktime"] = net_ticktime
+    return Overcloud(THREE_CONTROLLERS, attributes={"deployer": {"rabbitmq": rabbit}})
+
+
+def build_rabbit(lab: Lab, oc: Overcloud) -> RabbitSetup:
+    """Rendered configs, shared cookie, join_cluster to the seed, the rendered policy, a user."""
+    nodes = {}
+    for name, address in oc.controllers.items():
+        config_dir = oc.merged("deployer_rabbitmq", name)["deployer"]["rabbitmq"]["config_dir"]
+        node_name = oc.helper("deployer_rabbitmq", f"{RABBIT_HELPERS}.node_name", name,
+                              {"name": name, "address": address})
+        files = {f"{config_dir}/{template}": oc.render("deployer_rabbitmq", template, name)
+                 for template in RABBIT_TEMPLATES}
+        nodes[name] = (address, node_name, files)
+    cluster = RabbitCluster(lab, nodes, cookie=secrets.token_hex(16), client_ip=CLIENT_IP)
+    policy_args = oc.helper("deployer_rabbitmq", f"{RABBIT_HELPERS}.set_policy_args", RABBIT_SEED)
+    if not policy_args:
+        raise AssertionError("the classic_mirrored default must render an HA policy")
+    cluster.form(RABBIT_SEED, policy_args)
+    password = secrets.token_urlsafe(12)
+    cluster.add_user("nova", password)
+    return RabbitSetup(cluster, password)
+
+
+def is_beam(pid: int) -> bool:
+    return Path(f"/proc/{pid}/comm").read_text().strip() == "beam.smp"
+
+
+def fault_queue_master(setup: RabbitSetup, queue: str, sig: signal.Signals,
+                       timeouts: ClientTimeouts, resume_timeout: float = 60.0) -> PublishFault:
+    """Publish with confirms through the seed first, consume via ctl3, signal the master's beam.
+
+    The queue is declared through the seed, so its master lives there.  A
+    SIGSTOPped node stays stopped (the Lab kills it at the end).
+    """
+    cluster = setup.cluster
+    publisher = Publisher(cluster.client.netns, setup.urls(RABBIT_SEED), queue, timeouts,
+                          max_seconds=resume_timeout + 60).start()
+    try:
+        wait_until(lambda: len(publisher.log.confirmed) >= 100, timeout=30,
+                   what="confirmed publishes before the fault")
+        master_before = cluster.queue_info("ctl2", queue)["master"]
+        with Consumer(cluster.client.netns, setup.urls("ctl3"), queue, timeouts) as consumer:
+            wait_until(lambda: consumer.received, timeout=30, what="the consumer to receive")
+            victim = cluster.nodes[RABBIT_SEED]
+            if not is_beam(victim.processes["rabbit"].pid):
+                raise AssertionError("the spawned PID is not the node's beam.smp")
+            fault_at = time.monotonic()
+            if sig == signal.SIGKILL:
+                victim.kill("rabbit")
+            else:
+                victim.send("rabbit", sig)
+            wait_until(lambda: sum(t > fault_at for t in publisher.log.confirmed.values()) >= 300,
+                       timeout=resume_timeout, what="publishes to be confirmed again", interval=0.5)
+            publisher.stop()
+            confirmed = set(publisher.log.confirmed)
+            wait_until(lambda: confirmed <= consumer.received, timeout=resume_timeout,
+                       what="the consumer to receive every confirmed message", interval=0.5)
+    finally:
+        publisher.stop(timeout=resume_timeout)
+    return PublishFault(confirmed, set(consumer.received), consumer.deliveries,
+                        publisher.log.first_confirm_after(fault_at) - fault_at,
+                        [error for _, error in publisher.log.errors], master_before)
+
+
+# ---------------------------------------------------------------- keepalived VIP
+
+@dataclass
+class VipSetup:
+    cluster: VipCluster
+    port: int                      # keystone's listener on the API VIP
+    keepalived: dict[str, Any]     # merged node['deployer']['keepalived']
+
+
+@dataclass
+class VipFault:
+    log: PollLog
+    fault_at: float
+
+    @property
+    def takeover(self) -> float:
+        """Fault -> first successful poll after it."""
+        return self.log.first_ok_after(self.fault_at).at - self.fault_at
+
+    def failures_after_takeover(self) -> list:
+        return self.log.failures_after(self.fault_at + self.takeover)
+
+    def last_failure(self) -> float:
+        """Fault -> start of the last failed poll (0 when none failed)."""
+        failed = self.log.failures_after(self.fault_at)
+        return failed[-1].at - self.fault_at if failed else 0.0
+
+
+def vip_overcloud(checks: dict[str, int], base_priority: int | None = None) -> Overcloud:
+    attributes = haproxy_checks(checks)
+    if base_priority is not None:  # higher priorities shrink VRRP's skew time
+        attributes = deep_merge(attributes, {"deployer": {"keepalived": {
+            "base_priority": base_priority}}})
+    return Overcloud(TWO_CONTROLLERS, vips=VIPS, attributes=attributes,
+                     secrets=vrrp_secrets("vrrp_api", "vrrp_db"))
+
+
+def build_vip(lab: Lab, oc: Overcloud) -> VipSetup:
+    attrs = oc.merged("deployer_keepalived", "ctl1")["deployer"]
+    port = attrs["haproxy"]["services"]["keystone"]["port"]
+    cluster = VipCluster(
+        lab, API_VIP,
+        {name: (address, oc.render("deployer_keepalived", "keepalived.conf", name),
+                oc.render("deployer_haproxy", "haproxy.cfg", name))
+         for name, address in oc.controllers.items()},
+        backend_port=port, client_ip=CLIENT_IP)
+    cluster.check_configs()
+    cluster.start()
+    setup = VipSetup(cluster, port, attrs["keepalived"])
+    settle_vip(setup, "ctl1")
+    return setup
+
+
+def settle_vip(setup: VipSetup, master: str) -> None:
+    """Wait until ``master`` alone holds the VIP and the API answers through it."""
+    cluster = setup.cluster
+    wait_until(lambda: cluster.vip_holders() == [master], timeout=30,
+               what=f"{master} (highest priority) to hold the VIP alone")
+    with HttpPoller(cluster.client.netns, API_VIP, setup.port) as poller:
+        wait_until(lambda: sum(p.ok for p in poller.log.polls[-10:]) == 10, timeout=30,
+                   what="10 good polls in a row through the VIP")
+
+
+def fault_vip_master(setup: VipSetup, fault: str, after_takeover: float = 2.0) -> VipFault:
+    """Poll the API VIP through ``fault`` ('link' or 'haproxy') on ctl1 and its repair.
+
+    Polling goes on ``after_takeover`` seconds on the backup, then through the
+    repair until the VIP is back on ctl1 (preempt) plus two seconds.
+    """
+    cluster = setup.cluster
+    master = cluster.lbs["ctl1"]
+    inject, repair = {
+        "link": (lambda: master.link(False), lambda: master.link(True)),
+        "haproxy": (lambda: master.kill("haproxy"), lambda: cluster.start_haproxy(master)),
+    }[fault]
+    with HttpPoller(cluster.client.netns, API_VIP, setup.port) as poller:
+        wait_until(lambda: len(poller.log.polls) >= 20, timeout=10, what="baseline polls")
+        fault_at = time.monotonic()
+        inject()
+        wait_until(lambda: cluster.vip_holders() == ["ctl2"], timeout=30,
+                   what="the backup to take the VIP", interval=0.1)
+        wait_until(lambda: poller.log.first_ok_after(fault_at), timeout=30,
+                   what="a poll to succeed after the fault", interval=0.1)
+        time.sleep(after_takeover)
+        repair()
+        wait_until(lambda: cluster.vip_holders() == ["ctl1"], timeout=30,
+                   what="the VIP to return to ctl1 (preempt)", interval=0.1)
+        time.sleep(2)
+    return VipFault(poller.log, fault_at)
