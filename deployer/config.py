@@ -52,6 +52,11 @@ class ChefSettings:
     validator_key: str = ""
     auth_version: str = "1.3"       # 1.3, or 1.0 for old servers
     verify_tls: bool = True
+    # The URL nodes use to reach the server (client.rb).  Empty: the configured
+    # URL, with a loopback or wildcard host replaced by this host's address on the
+    # SSH route to each node.  The embedded server must then listen where nodes
+    # reach it (bind_host = 0.0.0.0 or that address).
+    node_url: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +121,8 @@ class Config:
     def chef_server_url(self) -> str:
         if self.chef.server_url:
             return self.chef.server_url.rstrip("/")
-        return f"http://{self.chef.bind_host}:{self.chef.port}"
+        host = "127.0.0.1" if self.chef.bind_host in ("0.0.0.0", "") else self.chef.bind_host
+        return f"http://{host}:{self.chef.port}"
 
     @property
     def chef_client_key(self) -> Path:

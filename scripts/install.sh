@@ -14,7 +14,7 @@ venv="$repo/.venv"
 python=${PYTHON:-/usr/bin/python3}
 
 APT_PACKAGES=(
-  goiardi openssh-server ruby ruby-mixlib-authentication iproute2 util-linux openssl curl psmisc procps sudo
+  goiardi openssh-server ruby ruby-mixlib-authentication iproute2 util-linux openssl curl psmisc procps sudo socat
   python3-venv python3-dev gcc
   haproxy keepalived mariadb-server galera-4 rsync rabbitmq-server
   pacemaker-cli-utils drbd-utils postgresql

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 
 CHEF_DIR = "/etc/chef"
 CLIENT_RB = f"{CHEF_DIR}/client.rb"
@@ -69,3 +70,25 @@ def render_client_rb(chef_server_url: str, node_name: str, *, verify_tls: bool =
 def render_first_boot(run_list: list[str]) -> str:
     """first-boot.json: the run-list chef-client applies with ``-j``."""
     return json.dumps({"run_list": normalize_run_list(run_list)}, indent=2) + "\n"
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::")
+
+
+def node_facing_url(server_url: str, node_url: str | None, local_address: str | None) -> str:
+    """The Chef server URL to write into a node's client.rb.
+
+    An explicit ``node_url`` wins.  Otherwise a URL naming this host by a
+    loopback or wildcard address is useless on the node, so its host becomes
+    ``local_address``: this host's address on the SSH route to the node, which
+    the node can reach back.
+    """
+    if node_url:
+        return node_url.rstrip("/")
+    parts = urllib.parse.urlsplit(server_url)
+    if parts.hostname not in LOCAL_HOSTS or not local_address:
+        return server_url.rstrip("/")
+    host = f"[{local_address}]" if ":" in local_address else local_address
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)).rstrip("/")
+

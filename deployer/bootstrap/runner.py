@@ -53,9 +53,12 @@ class _Cancelled(Exception):
     pass
 
 
-def execute(spec: RunSpec, reporter: RunReporter, chef) -> RunResult:
-    """Run ``spec`` to the end and say how it went; never raises for a node problem."""
-    return _NodeRun(spec, reporter, chef).execute()
+def execute(spec: RunSpec, reporter: RunReporter, chef, *, node_url: str | None = None) -> RunResult:
+    """Run ``spec`` to the end and say how it went; never raises for a node problem.
+
+    ``node_url``: the Chef server URL as nodes see it (see chef_config.node_facing_url).
+    """
+    return _NodeRun(spec, reporter, chef, node_url).execute()
 
 
 @dataclasses.dataclass
@@ -66,8 +69,9 @@ class _Registration:
 
 
 class _NodeRun:
-    def __init__(self, spec: RunSpec, reporter: RunReporter, chef):
+    def __init__(self, spec: RunSpec, reporter: RunReporter, chef, node_url: str | None = None):
         self.spec = spec
+        self.node_url = node_url
         self.reporter = reporter
         self.chef = chef
         self.redactor = Redactor([spec.target.password])
@@ -237,7 +241,8 @@ class _NodeRun:
         registration.created_node = registration.created_client = False
 
     def _configure(self, client_key: str) -> None:
-        server_url = self.spec.chef_server_url or self.chef.url
+        server_url = self.spec.chef_server_url or chef_config.node_facing_url(
+            self.chef.url, self.node_url, self.connection.local_address)
         dirs = " ".join(shlex.quote(d) for d in (
             chef_config.CHEF_DIR, chef_config.LOG_DIR, chef_config.CACHE_DIR, chef_config.BACKUP_DIR))
         if self._run(f"mkdir -p {dirs}") != 0:

@@ -192,6 +192,15 @@ class SSHConnection:
                 raise
         return connection
 
+    @property
+    def local_address(self) -> str | None:
+        """This host's address on the route to the node (what the node can reach back)."""
+        transport = self._client.get_transport()
+        try:
+            return transport.sock.getsockname()[0] if transport else None
+        except OSError:
+            return None
+
     def _detect_sudo(self) -> None:
         """Find out how sudo works for this user: without a password, or with it."""
         errors: list[str] = []

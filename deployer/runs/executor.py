@@ -25,7 +25,8 @@ def bootstrap_executor(cfg: Config) -> Executor:
 
     def execute(spec: RunSpec, reporter: RunReporter) -> RunResult:
         # One client per run: runs execute concurrently on a thread pool.
-        return runner.execute(spec, reporter, ChefServer.from_config(cfg))
+        return runner.execute(spec, reporter, ChefServer.from_config(cfg),
+                              node_url=cfg.chef.node_url or None)
     return execute
 
 

@@ -60,9 +60,13 @@ class Undercloud:
     # -- the parts ------------------------------------------------------------
 
     def chef_server(self):
+        from urllib.parse import urlsplit
         from deployer.undercloud.goiardi import EmbeddedChefServer
+        # goiardi puts this host in the cookbook file URLs a real chef-client downloads.
+        advertised = (urlsplit(self.cfg.chef.node_url).hostname if self.cfg.chef.node_url
+                      else urlsplit(self.cfg.chef_server_url).hostname)
         return EmbeddedChefServer(self.cfg.chef_dir, host=self.cfg.chef.bind_host,
-                                  port=self.cfg.chef.port)
+                                  port=self.cfg.chef.port, advertised_host=advertised)
 
     def heat(self):
         from deployer.undercloud.heat import EmbeddedHeat

@@ -141,3 +141,14 @@ def test_invalid_spec_fails_with_a_reason_naming_the_field(change, message):
     assert result.reason.startswith(f"node {spec.node_name} (192.0.2.1): validation failed:")
     assert reporter.phases == []
     assert "pw-secret" not in result.reason
+
+
+def test_node_facing_url_replaces_loopback_with_the_route_address():
+    from deployer.bootstrap.chef_config import node_facing_url
+    assert node_facing_url("http://127.0.0.1:14545", None, "10.251.3.1") == "http://10.251.3.1:14545"
+    assert node_facing_url("http://0.0.0.0:4545/", "", "10.0.0.2") == "http://10.0.0.2:4545"
+    assert node_facing_url("https://chef.example.com/organizations/ops", None, "10.0.0.2") == \
+        "https://chef.example.com/organizations/ops"
+    assert node_facing_url("http://127.0.0.1:1", "https://chef.site:443/", "10.0.0.2") == \
+        "https://chef.site:443"
+    assert node_facing_url("http://localhost:1", None, "fd00::1") == "http://[fd00::1]:1"
