@@ -8,6 +8,7 @@ can no longer change a run someone else has already finished.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 
 from sqlalchemy import Select, select, update
@@ -18,6 +19,7 @@ from deployer.db.errors import InvalidReference, NotFound
 from deployer.db.models import Run, RunOutput, RunPhase, utcnow
 from deployer.runs.secrets import SecretBox
 
+LOG = logging.getLogger(__name__)
 PHASE_RUNNING = "running"
 TAIL_SCAN_CHUNKS = 2000        # bound on chunks read to build a tail
 
@@ -165,6 +167,7 @@ def reap_dead_runs(session: Session, dead_after: float, *, run_id: str | None = 
         if failed:
             _close_open_phase(session, dead_id, FAILED, now)
             reaped.append(dead_id)
+            LOG.warning("run %s failed: %s", dead_id, reason)
     return reaped
 
 

@@ -145,8 +145,7 @@ class Worker:
 
     def _reap(self) -> None:
         with self.session_factory.begin() as session:
-            for run_id in service.reap_dead_runs(session, self.timings.dead_after):
-                LOG.warning("run %s: failed, its worker stopped heartbeating", run_id)
+            service.reap_dead_runs(session, self.timings.dead_after)
 
     def _shut_down(self, pool: ThreadPoolExecutor) -> None:
         with self._lock:
