@@ -13,13 +13,14 @@ from flask import Flask
 
 from deployer import config as config_mod
 from deployer.api import auth, chef_environments, chef_nodes, context, errors, health, runs
+from deployer.api import status_page
 from deployer.api.smorest import DeployerApi
 from deployer.config import Config
 from deployer.db.session import make_engine, make_session_factory
 from deployer.runs.secrets import SecretBox
 from deployer.runs.timing import RunTimings
 
-BLUEPRINTS = (health.blp, runs.blp, chef_nodes.blp, chef_environments.blp)
+BLUEPRINTS = (health.blp, runs.blp, chef_nodes.blp, chef_environments.blp, status_page.blp)
 
 
 def create_app(cfg: Config | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "deployer.cli.undercloud",
     "deployer.cli.testnodes",
     "deployer.cli.api",
+    "deployer.cli.deployments",
 )
 
 

@@ -1,0 +1,114 @@
+// One deployment as a picture: its nodes grouped by order (left to right),
+// each box coloured and labelled by phase, refreshed every 2 s without reload.
+"use strict";
+
+const POLL_MS = 2000;
+const deploymentId = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop());
+const runReasons = new Map();   // run id -> failure reason (fetched once per failed run)
+
+function orderGroups(nodes) {
+  const groups = new Map();
+  for (const node of nodes) {
+    const order = Number(node.order) || 0;
+    if (!groups.has(order)) groups.set(order, []);
+    groups.get(order).push(node);
+  }
+  return [...groups.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([order, members]) => [order, members.sort((a, b) => a.resource.localeCompare(b.resource))]);
+}
+
+async function failureReason(node) {
+  if (!node.run_id) return "";
+  if (!runReasons.has(node.run_id)) {
+    try {
+      const run = await apiGet(`/v1/runs/${encodeURIComponent(node.run_id)}?tail=0`);
+      runReasons.set(node.run_id, run.reason || "");
+    } catch (_) {
+      return "";   // shown next poll
+    }
+  }
+  return runReasons.get(node.run_id);
+}
+
+async function nodeBox(node) {
+  const label = nodeLabel(node);
+  const step = phaseStep(label);
+  const box = el("li", { class: `node label-${label}`, "data-resource": node.resource,
+                         "data-label": label, "data-run-status": node.run_status || "none" },
+    el("span", { class: "node-name" }, node.node_name || node.resource),
+    el("span", { class: "node-resource" }, `resource ${node.resource}`),
+    el("span", { class: "node-address" }, node.address || "no address"),
+    el("span", { class: "node-label" }, label, step ? el("small", {}, ` (${step})`) : null),
+    el("span", { class: "node-elapsed" }, `elapsed ${formatElapsed(node.elapsed_seconds)}`));
+  if (PHASES.includes(label) || label === "succeeded") {
+    const reached = label === "succeeded" ? PHASES.length : PHASES.indexOf(label) + 1;
+    box.append(el("span", { class: "steps", "aria-hidden": "true" },
+      ...PHASES.map((_, i) => el("span", { class: i < reached ? "done" : "" }))));
+  }
+  if (label === "failed" || label === "cancelled") {
+    const reason = await failureReason(node);
+    if (reason) box.append(el("span", { class: "node-reason" }, reason));
+  }
+  return box;
+}
+
+async function renderFlow(nodes) {
+  const flow = document.getElementById("flow");
+  const parts = [];
+  const groups = orderGroups(nodes);
+  for (const [index, [order, members]] of groups.entries()) {
+    if (index > 0) parts.push(el("div", { class: "arrow", "aria-hidden": "true" }, "➜"));
+    const boxes = await Promise.all(members.map(nodeBox));
+    parts.push(el("section", { class: "order-group", "data-order": order,
+                               "aria-label": `order ${order}` },
+      el("h2", {}, `Order ${order}`,
+         el("small", {}, members.length > 1 ? " · in parallel" : "")),
+      el("ul", { class: "nodes" }, ...boxes)));
+  }
+  if (!groups.length) parts.push(el("p", { class: "empty" }, "No nodes yet."));
+  flow.replaceChildren(...parts);
+}
+
+function renderSummary(d) {
+  document.title = `${d.name} — deployment status`;
+  document.getElementById("title").textContent = d.name;
+  const summary = document.getElementById("summary");
+  summary.dataset.state = d.state;
+  const progress = d.progress || {};
+  const set = (id, text) => { document.getElementById(id).textContent = text; };
+  set("state", d.state);
+  set("stack-status", d.stack_status || "no stack yet");
+  set("template", d.template);
+  set("progress", `${progress.nodes_done ?? 0} of ${progress.nodes_total ?? 0} nodes done`);
+  set("updated-at", formatTime(d.updated_at));
+  const reason = document.getElementById("reason");
+  const failed = d.state === "failed";
+  reason.hidden = !(failed && d.status_reason);
+  reason.textContent = failed && d.status_reason ? `Failed: ${d.status_reason}` : "";
+
+  const outputs = document.getElementById("outputs");
+  const entries = Array.isArray(d.outputs)
+    ? d.outputs.map((o) => [o.output_key, o.output_value])
+    : Object.entries(d.outputs || {});
+  outputs.hidden = !entries.length;
+  document.getElementById("outputs-list").replaceChildren(...entries.flatMap(([k, v]) =>
+    [el("dt", {}, k), el("dd", {}, typeof v === "string" ? v : JSON.stringify(v))]));
+}
+
+async function refresh() {
+  try {
+    const deployment = await apiGet(`/v1/deployments/${encodeURIComponent(deploymentId)}`);
+    renderSummary(deployment);
+    await renderFlow(deployment.nodes || []);
+    showError("");
+    document.getElementById("polled-at").textContent =
+      `Last refreshed ${new Date().toLocaleTimeString()}`;
+  } catch (error) {
+    showError(error.status === 404 ? `No deployment ${deploymentId} (deleted?)` : error.message);
+  } finally {
+    setTimeout(refresh, POLL_MS);
+  }
+}
+
+refresh();

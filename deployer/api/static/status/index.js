@@ -1,0 +1,36 @@
+// The list of deployments, newest first, refreshed every 5 s.
+"use strict";
+
+const LIST_POLL_MS = 5000;
+let listTimer = null;
+
+async function refreshList() {
+  clearTimeout(listTimer);
+  try {
+    const status = document.getElementById("status-filter").value;
+    const query = new URLSearchParams({ limit: "100" });
+    if (status) query.set("status", status);
+    const page = await apiGet(`/v1/deployments?${query}`);
+    const rows = page.deployments.map((d) => {
+      const progress = d.progress || {};
+      return el("tr", { "data-id": d.id, "data-state": d.state },
+        el("td", {}, el("a", { href: `/status/${encodeURIComponent(d.id)}` }, d.name)),
+        el("td", {}, d.template),
+        el("td", {}, el("span", { class: `badge state-${d.state}` }, d.state)),
+        el("td", {}, `${progress.nodes_done ?? "?"} / ${progress.nodes_total ?? "?"}`),
+        el("td", {}, d.stack_status || "–"),
+        el("td", {}, formatTime(d.updated_at)));
+    });
+    document.getElementById("deployments").replaceChildren(...rows);
+    document.getElementById("empty").hidden = rows.length > 0;
+    document.getElementById("more").hidden = !page.next_marker;
+    showError("");
+  } catch (error) {
+    showError(error.message);
+  } finally {
+    listTimer = setTimeout(refreshList, LIST_POLL_MS);
+  }
+}
+
+document.getElementById("status-filter").addEventListener("change", () => refreshList());
+refreshList();

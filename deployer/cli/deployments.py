@@ -1,0 +1,347 @@
+"""``deployer create|plan|list|show|watch|events|logs|delete|templates|environments``:
+deployments over the deployer REST API.
+
+The API is found at --api-url, $DEPLOYER_API_URL or the configuration's
+[api] bind_host/port; a Keystone token comes from --token or $OS_TOKEN.  An
+API error is one line naming the field, with exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+from deployer.cli import progress
+from deployer.client import DeployerAPIError, DeployerClient, DeployerUnavailable
+
+EXIT_FAILED = 1      # the deployment itself failed (the command worked)
+
+
+def register(subparsers) -> None:
+    api = argparse.ArgumentParser(add_help=False)
+    api.add_argument("--api-url", help="deployer API (default: $DEPLOYER_API_URL, then the "
+                                       "configuration's [api] bind_host and port)")
+    api.add_argument("--token", help="Keystone token (default: $OS_TOKEN)")
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print the API's JSON")
+
+    def add(name: str, func, help_text: str, *parents) -> argparse.ArgumentParser:
+        parser = subparsers.add_parser(name, help=help_text, parents=[api, *parents])
+        parser.set_defaults(func=func)
+        return parser
+
+    for name, func, text in (("create", _create, "create a deployment (a Heat stack)"),
+                             ("plan", _plan, "show what a deployment would do, changing nothing")):
+        parser = add(name, func, text, as_json)
+        parser.add_argument("name", metavar="NAME")
+        parser.add_argument("-t", "--template", required=True, help="template name (deployer templates)")
+        parser.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
+                            help="a template parameter (repeatable)")
+        parser.add_argument("--parameter-set", help="a stored parameter set to start from")
+        parser.add_argument("-e", "--heat-environment", action="append", default=[],
+                            metavar="HEATENV", help="a Heat environment to apply (repeatable)")
+        if name == "create":
+            parser.add_argument("--wait", action="store_true",
+                                help="show progress until the deployment ends")
+
+    listing = add("list", _list, "list deployments", as_json)
+    listing.add_argument("--status", help="in_progress, complete, failed or deleted")
+    listing.add_argument("--template", help="only deployments of this template")
+    listing.add_argument("--name", help="only deployments with this name")
+    listing.add_argument("--limit", type=int, help="at most this many (default: all)")
+
+    add("show", _show, "one deployment: stack, nodes, outputs", as_json).add_argument(
+        "deployment", metavar="ID|NAME")
+    add("watch", _watch, "follow a deployment's progress until it ends").add_argument(
+        "deployment", metavar="ID|NAME")
+    events = add("events", _events, "a deployment's events", as_json)
+    events.add_argument("deployment", metavar="ID|NAME")
+    events.add_argument("--since", help="only events after this event id or time")
+    logs = add("logs", _logs, "the output of a node's latest run")
+    logs.add_argument("deployment", metavar="ID|NAME")
+    logs.add_argument("resource", metavar="RESOURCE", help="the node's resource name")
+    delete = add("delete", _delete, "delete a deployment (its stack, Chef nodes and environment)")
+    delete.add_argument("deployment", metavar="ID|NAME")
+    delete.add_argument("--wait", action="store_true", help="show progress until it is gone")
+    add("templates", _templates, "deployment templates, or one template's parameters",
+        as_json).add_argument("name", nargs="?", metavar="NAME")
+    add("environments", _environments, "Chef environments, or one environment",
+        as_json).add_argument("name", nargs="?", metavar="NAME")
+
+
+# -- plumbing ------------------------------------------------------------------------
+
+@contextmanager
+def _api(args) -> Iterator[DeployerClient]:
+    """A client, with API errors turned into one-line user errors."""
+    from deployer.cli.main import UserError
+    url = args.api_url or os.environ.get("DEPLOYER_API_URL") or args.config_obj.api.url
+    client = DeployerClient(url, token=args.token or os.environ.get("OS_TOKEN"))
+    try:
+        yield client
+    except DeployerUnavailable as exc:
+        if exc.status is None:
+            raise UserError(f"cannot reach the deployer API at {url} (is it running? "
+                            f"set --api-url or DEPLOYER_API_URL)") from None
+        raise UserError(api_error_line(exc)) from None
+    except DeployerAPIError as exc:
+        raise UserError(api_error_line(exc)) from None
+    finally:
+        client.close()
+
+
+def api_error_line(error: DeployerAPIError) -> str:
+    """'parameters.NetworkManager: must be one of ...' — fields first, else the detail."""
+    if error.errors:
+        return "; ".join(f"{field}: {' '.join(map(str, messages))}"
+                         if isinstance(messages, list) else f"{field}: {messages}"
+                         for field, messages in error.errors.items())
+    return f"{error.detail} (HTTP {error.status})"
+
+
+def _resolve(client: DeployerClient, ref: str) -> dict:
+    """A deployment by id, or else by its unique name."""
+    from deployer.cli.main import UserError
+    try:
+        return client.get_deployment(ref)
+    except DeployerAPIError as exc:
+        if exc.status != 404:
+            raise
+    matches = [d for d in client.list_deployments(name=ref)["deployments"]
+               if d.get("name") == ref]
+    if len(matches) == 1:
+        return client.get_deployment(matches[0]["id"])
+    if matches:
+        raise UserError(f"{len(matches)} deployments are named {ref!r}; give the id: "
+                        + ", ".join(d["id"] for d in matches))
+    raise UserError(f"no deployment with id or name {ref!r}")
+
+
+def _request_body(args) -> dict:
+    from deployer.cli.main import UserError
+    parameters = {}
+    for item in args.parameter:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"-p/--parameter: expected KEY=VALUE, got {item!r}")
+        parameters[key] = value
+    body = {"name": args.name, "template": args.template}
+    if parameters:
+        body["parameters"] = parameters
+    if args.parameter_set:
+        body["parameter_set"] = args.parameter_set
+    if args.heat_environment:
+        body["heat_environments"] = args.heat_environment
+    return body
+
+
+def _print_json(data) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str)
+    sys.stdout.write("\n")
+
+
+def _print_outputs(outputs) -> None:
+    if not outputs:
+        return
+    print("outputs:")
+    if isinstance(outputs, dict):
+        items = sorted(outputs.items())
+    else:   # Heat's list form
+        items = [(o.get("output_key"), o.get("output_value")) for o in outputs]
+    for key, value in items:
+        print(f"  {key} = {value if isinstance(value, str) else json.dumps(value)}")
+
+
+def _follow(client: DeployerClient, deployment_id: str, *, gone_is_done: bool = False) -> dict:
+    def fetch() -> dict:
+        try:
+            return client.get_deployment(deployment_id)
+        except DeployerAPIError as exc:
+            if gone_is_done and exc.status == 404:
+                return {"id": deployment_id, "state": "deleted", "nodes": []}
+            raise
+    return progress.follow(fetch, sys.stdout)
+
+
+def _finish(deployment: dict) -> int:
+    if deployment.get("state") == "failed":
+        print(f"deployment {deployment.get('name')} failed: "
+              f"{deployment.get('status_reason') or 'no reason given'}", file=sys.stderr)
+        return EXIT_FAILED
+    _print_outputs(deployment.get("outputs"))
+    return 0
+
+
+# -- commands ------------------------------------------------------------------------
+
+def _create(args) -> int:
+    with _api(args) as client:
+        deployment = client.create_deployment(_request_body(args))
+        if args.json and not args.wait:
+            _print_json(deployment)
+            return 0
+        print(f"deployment {deployment['name']} accepted: id {deployment['id']}")
+        if not args.wait:
+            return 0
+        return _finish(_follow(client, deployment["id"]))
+
+
+def _plan(args) -> int:
+    with _api(args) as client:
+        plan = client.plan_deployment(_request_body(args))
+    if args.json:
+        _print_json(plan)
+        return 0
+    for order, group in enumerate(plan.get("order_groups") or [], start=1):
+        print(f"step {order}{' (in parallel)' if len(group) > 1 else ''}:")
+        for node in group:
+            run_list = node.get("run_list") or []
+            run_list = ",".join(run_list) if isinstance(run_list, list) else run_list
+            print(f"  {node.get('resource')} ({node.get('address') or '-'}): {run_list}")
+    print("chef environment:")
+    print(json.dumps(plan.get("chef_environment"), indent=2, sort_keys=True))
+    return 0
+
+
+def _list(args) -> int:
+    with _api(args) as client:
+        deployments, marker = [], None
+        while True:
+            page = client.list_deployments(status=args.status, template=args.template,
+                                           name=args.name, marker=marker, limit=args.limit)
+            deployments.extend(page["deployments"])
+            marker = page.get("next_marker")
+            if not marker or (args.limit and len(deployments) >= args.limit):
+                break
+    if args.json:
+        _print_json(deployments)
+        return 0
+    print(f"{'ID':<36}  {'NAME':<24} {'TEMPLATE':<20} {'STATE':<11} {'NODES':>5}  STACK STATUS")
+    for d in deployments:
+        nodes = d.get("progress") or {}
+        done = f"{nodes.get('nodes_done', '?')}/{nodes.get('nodes_total', '?')}" if nodes else "-"
+        print(f"{d['id']:<36}  {d.get('name', ''):<24} {d.get('template', ''):<20} "
+              f"{d.get('state', ''):<11} {done:>5}  {d.get('stack_status') or '-'}")
+    return 0
+
+
+def _show(args) -> int:
+    with _api(args) as client:
+        deployment = _resolve(client, args.deployment)
+    if args.json:
+        _print_json(deployment)
+        return 0
+    print(progress.summary_line(deployment))
+    print(f"id: {deployment['id']}  template: {deployment.get('template')}  "
+          f"created: {deployment.get('created_at')}  updated: {deployment.get('updated_at')}")
+    if deployment.get("status_reason"):
+        print(f"reason: {deployment['status_reason']}")
+    if deployment.get("parameters"):
+        print("parameters:")
+        for key, value in sorted(deployment["parameters"].items()):
+            print(f"  {key} = {value}")
+    for order, nodes in progress.order_groups(deployment.get("nodes") or []):
+        print(f"order {order}:")
+        for node in nodes:
+            print(f"  {node.get('resource')}: {node.get('node_name') or '-'} "
+                  f"({node.get('address') or '-'}) {progress.node_label(node)} "
+                  f"{progress.format_elapsed(node.get('elapsed_seconds'))}")
+    _print_outputs(deployment.get("outputs"))
+    return 0
+
+
+def _watch(args) -> int:
+    with _api(args) as client:
+        deployment = _resolve(client, args.deployment)
+        return _finish(_follow(client, deployment["id"]))
+
+
+def _events(args) -> int:
+    with _api(args) as client:
+        deployment = _resolve(client, args.deployment)
+        events = client.deployment_events(deployment["id"], since=args.since)
+    if isinstance(events, dict):
+        events = events.get("events", [])
+    if args.json:
+        _print_json(events)
+        return 0
+    for event in events:
+        print(" ".join(str(part) for part in (
+            event.get("event_time") or event.get("timestamp") or event.get("time") or "",
+            event.get("resource_name") or event.get("resource") or "",
+            event.get("resource_status") or event.get("status") or "",
+            event.get("resource_status_reason") or event.get("reason") or "") if part))
+    return 0
+
+
+def _logs(args) -> int:
+    with _api(args) as client:
+        deployment = _resolve(client, args.deployment)
+        log = client.node_log(deployment["id"], args.resource)
+    if isinstance(log, str):
+        sys.stdout.write(log if log.endswith("\n") or not log else log + "\n")
+        return 0
+    for chunk in log.get("chunks") or []:
+        stream = sys.stderr if chunk.get("stream") == "stderr" else sys.stdout
+        stream.write(chunk.get("text", ""))
+    if log.get("text"):
+        sys.stdout.write(log["text"])
+    return 0
+
+
+def _delete(args) -> int:
+    with _api(args) as client:
+        deployment = _resolve(client, args.deployment)
+        client.delete_deployment(deployment["id"])
+        print(f"deployment {deployment['name']} ({deployment['id']}): delete accepted")
+        if not args.wait:
+            return 0
+        final = _follow(client, deployment["id"], gone_is_done=True)
+    if final.get("state") == "failed":
+        print(f"delete of {deployment['name']} failed: "
+              f"{final.get('status_reason') or 'no reason given'}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+def _templates(args) -> int:
+    with _api(args) as client:
+        data = client.get_template(args.name) if args.name else client.list_templates()
+    if args.json:
+        _print_json(data)
+        return 0
+    if not args.name:
+        for template in data:
+            template = template if isinstance(template, dict) else {"name": template}
+            print(f"{template['name']:<32} {template.get('description') or ''}".rstrip())
+        return 0
+    print(f"{data['name']}: {data.get('description') or ''}".rstrip(": "))
+    parameters = data.get("parameters") or {}
+    items = (sorted(parameters.items()) if isinstance(parameters, dict)
+             else [(p.get("name"), p) for p in parameters])
+    for name, spec in items:
+        default = "******" if spec.get("hidden") and "default" in spec else spec.get("default")
+        line = f"  {name} ({spec.get('type', '?')})"
+        if default is not None:
+            line += f" default={default}"
+        if spec.get("constraints"):
+            line += f" constraints={json.dumps(spec['constraints'])}"
+        print(line)
+        if spec.get("description"):
+            print(f"      {spec['description']}")
+    return 0
+
+
+def _environments(args) -> int:
+    with _api(args) as client:
+        data = (client.get_environment(args.name) if args.name
+                else client.list_environments())
+    if args.json or args.name:
+        _print_json(data)
+        return 0
+    for name in data:
+        print(name)
+    return 0

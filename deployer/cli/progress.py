@@ -1,0 +1,147 @@
+"""A deployment's progress on a terminal, refreshed from GET /v1/deployments/<id>.
+
+On a TTY the view (nodes grouped by order, each with its phase and elapsed
+time) is redrawn in place with rich's Live display; anywhere else (a pipe, a
+CI log) one line is printed per change, so the output reads as a history.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, TextIO
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from deployer.bootstrap.contract import FINAL_STATES as FINAL_RUN_STATES
+from deployer.bootstrap.contract import PHASES
+
+FINAL_DEPLOYMENT_STATES = ("complete", "failed", "deleted")
+POLL_SECONDS = 2.0
+
+# Text first, colour second: every label is readable without its colour.
+LABEL_STYLES = {"queued": "grey50", "connect": "cyan", "install": "deep_sky_blue1",
+                "register": "dodger_blue1", "configure": "blue", "converge": "bold blue",
+                "succeeded": "green", "failed": "bold red", "cancelled": "dark_orange"}
+
+
+def node_label(node: dict) -> str:
+    """queued, a phase name while running, or the run's final status."""
+    status = node.get("run_status")
+    if status in FINAL_RUN_STATES:
+        return status
+    if status == "running":
+        return node.get("phase") or "connect"
+    return "queued"
+
+
+def phase_step(node: dict) -> str:
+    """'3/5' while a phase runs, '' otherwise."""
+    label = node_label(node)
+    return f"{PHASES.index(label) + 1}/{len(PHASES)}" if label in PHASES else ""
+
+
+def format_elapsed(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def order_groups(nodes: list[dict]) -> list[tuple[int, list[dict]]]:
+    """Nodes grouped by their order, lowest order first, names sorted within."""
+    groups: dict[int, list[dict]] = {}
+    for node in nodes:
+        groups.setdefault(int(node.get("order") or 0), []).append(node)
+    return [(order, sorted(groups[order], key=lambda n: n.get("resource") or ""))
+            for order in sorted(groups)]
+
+
+def summary_line(deployment: dict) -> str:
+    progress = deployment.get("progress") or {}
+    return (f"{deployment.get('name')}: {deployment.get('state')} "
+            f"({deployment.get('stack_status') or 'no stack yet'}), "
+            f"{progress.get('nodes_done', 0)}/{progress.get('nodes_total', 0)} nodes done")
+
+
+def render(deployment: dict):
+    """The live view of one deployment as a rich renderable."""
+    parts: list = [Text(summary_line(deployment), style="bold")]
+    reason = deployment.get("status_reason")
+    if deployment.get("state") == "failed" and reason:
+        parts.append(Text(f"reason: {reason}", style="red"))
+    for order, nodes in order_groups(deployment.get("nodes") or []):
+        table = Table(title=f"order {order}", title_justify="left", box=None,
+                      show_edge=False, pad_edge=False)
+        for column in ("node", "address", "phase", "step", "elapsed"):
+            table.add_column(column)
+        for node in nodes:
+            label = node_label(node)
+            table.add_row(node.get("node_name") or node.get("resource") or "?",
+                          node.get("address") or "-",
+                          Text(label, style=LABEL_STYLES.get(label, "")),
+                          phase_step(node), format_elapsed(node.get("elapsed_seconds")))
+        parts.append(table)
+    return Group(*parts)
+
+
+class ChangePrinter:
+    """Line-by-line output: the stack status and each node's label when they change."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+        self._seen: dict[str, str] = {}
+
+    def update(self, deployment: dict) -> None:
+        lines = []
+        stack = f"{deployment.get('state')} {deployment.get('stack_status') or ''}".strip()
+        if self._seen.get("") != stack:
+            self._seen[""] = stack
+            lines.append(summary_line(deployment))
+        for order, nodes in order_groups(deployment.get("nodes") or []):
+            for node in nodes:
+                key, label = node.get("resource") or "?", node_label(node)
+                if self._seen.get(key) != label:
+                    self._seen[key] = label
+                    lines.append(f"  order {order} {node.get('node_name') or key} "
+                                 f"({node.get('address') or '-'}): {label} "
+                                 f"{format_elapsed(node.get('elapsed_seconds'))}")
+        if lines:
+            stamp = time.strftime("%H:%M:%S")
+            self._stream.write("".join(f"{stamp} {line}\n" for line in lines))
+            self._stream.flush()
+
+    def close(self) -> None:
+        pass
+
+
+class LiveView:
+    """The same information redrawn in place on a terminal."""
+
+    def __init__(self, stream: TextIO):
+        self._live = Live(console=Console(file=stream), auto_refresh=False, transient=False)
+        self._live.start()
+
+    def update(self, deployment: dict) -> None:
+        self._live.update(render(deployment), refresh=True)
+
+    def close(self) -> None:
+        self._live.stop()
+
+
+def follow(fetch: Callable[[], dict], stream: TextIO, *, interval: float = POLL_SECONDS,
+           until: Callable[[dict], bool] | None = None) -> dict:
+    """Poll ``fetch`` and show each state until ``until`` (default: a final state); returns
+    the last deployment seen."""
+    done = until or (lambda deployment: deployment.get("state") in FINAL_DEPLOYMENT_STATES)
+    view = LiveView(stream) if stream.isatty() else ChangePrinter(stream)
+    try:
+        while True:
+            deployment = fetch()
+            view.update(deployment)
+            if done(deployment):
+                return deployment
+            time.sleep(interval)
+    finally:
+        view.close()
