@@ -245,14 +245,14 @@ class EmbeddedHeat(ManagedProcess):
     # -- lifecycle --------------------------------------------------------------
 
     def start(self) -> int:
-        """Configure if needed, migrate if needed, start, and wait until the API answers."""
+        """Write the current configuration, migrate if needed, start, wait for the API."""
         if importlib.util.find_spec("heat") is None:
             raise ProcessError(f"Heat: the {HEAT_DISTRIBUTION} package is not installed for "
                                f"{sys.executable} (pip install -e . or run scripts/install.sh)")
         if self.running():
             return self.pid()
-        if not self.conf_file.is_file():
-            self.configure()
+        # Always re-rendered: a file left by an earlier run may name another port or plugin dir.
+        self.configure()
         self.db_sync()
         return super().start()
 

@@ -34,6 +34,7 @@ backend.init_backend(backend.BackendType.THREADING)
 
 from oslo_config import cfg  # noqa: E402
 from oslo_log import log as logging  # noqa: E402
+import sqlalchemy  # noqa: E402
 from werkzeug import serving  # noqa: E402
 
 from heat import version  # noqa: E402
@@ -51,6 +52,7 @@ API_OPTS = [
                help="Seconds the engine may take to stop its stack threads on SIGTERM."),
 ]
 
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 QUIET_LOGGERS = ["werkzeug=WARN", "heat.engine.environment=ERROR"]
 
 LOG = logging.getLogger("heat-all")
@@ -101,6 +103,66 @@ def _bind_api(host: str, port: int) -> serving.BaseWSGIServer:
         return serving.ThreadedWSGIServer(host, port, app=None, fd=sock.fileno())
 
 
+def _serialize_sqlite_transactions() -> None:
+    """Make Heat's SQLite transactions take the write lock when they begin.
+
+    oslo.db begins SQLite transactions with a deferred ``BEGIN``; when two
+    engine threads both read and then write, SQLite refuses one of them at
+    once with "database is locked" (deadlock avoidance: no busy wait), and Heat
+    then loses writes such as a resource's physical id.  ``BEGIN IMMEDIATE``
+    makes the later transaction wait for the earlier one instead.  oslo.db's
+    own begin listener is replaced (it cannot be ordered after ours); its
+    commit/rollback listeners still clear ``conn.info["in_transaction"]``.
+    """
+    from heat.db import api as db_api
+
+    engine = db_api.get_engine()
+    if engine.dialect.name != "sqlite":
+        return
+    oslo_begin = [fn for fn in engine.dispatch.begin
+                  if getattr(fn, "__name__", "") == "_sqlite_emit_begin"]
+    if len(oslo_begin) != 1:
+        LOG.warning("oslo.db's SQLite begin listener not found; keeping deferred transactions")
+        return
+    sqlalchemy.event.remove(engine, "begin", oslo_begin[0])
+
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def _wait_for_the_lock(dbapi_connection, _record):
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+
+    @sqlalchemy.event.listens_for(engine, "begin")
+    def _begin_immediate(connection):
+        if "in_transaction" not in connection.info:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.info["in_transaction"] = True
+
+
+def _fail_orphaned_stacks(engine) -> None:
+    """Fail convergence stacks left IN_PROGRESS by a previous run of this process.
+
+    Heat resets such stacks only for the legacy engine.  With ``fake://`` this
+    process is the only engine there can be, so at start nothing is working on
+    them: without this they would stay IN_PROGRESS until someone cancels them.
+    """
+    from heat.common import context
+    from heat.engine import stack as parser
+    from heat.objects import stack as stack_object
+
+    admin = context.get_admin_context()
+    orphans = stack_object.Stack.get_all(
+        admin, filters={"status": parser.Stack.IN_PROGRESS, "convergence": True},
+        show_nested=True)
+    for db_stack in orphans:
+        stack = parser.Stack.load(context.get_admin_context(), stack_id=db_stack.id)
+        if stack.status != stack.IN_PROGRESS:  # already failed with its root stack
+            continue
+        LOG.warning("stack %s (%s) was %s_IN_PROGRESS when Heat stopped; marking it FAILED",
+                    stack.name, stack.id, stack.action)
+        engine.worker_service.stop_traversal(stack)
+        stack.reset_stack_and_resources_in_progress(
+            f"Heat restarted during stack {stack.action}")
+
+
 def _stop_engine(engine, timeout: float) -> None:
     stopper = threading.Thread(target=engine.stop, name="engine-stop", daemon=True)
     stopper.start()
@@ -117,11 +179,14 @@ def run(argv: list[str]) -> int:
     # that the sanity check reads.
     from heat.engine import service as engine_service
     heat_config.startup_sanity_check()
+    _serialize_sqlite_transactions()
 
     api = conf[API_GROUP]
     server = _bind_api(api.bind_host, api.bind_port)
     engine = engine_service.EngineService(conf.host, rpc_api.ENGINE_TOPIC)
     engine.start()
+    if conf.transport_url.startswith("fake://"):
+        _fail_orphaned_stacks(engine)
     server.app = heat_config.load_paste_app("heat-api")
 
     def request_stop(signum, _frame):

@@ -16,7 +16,7 @@ from heatclient.common import template_utils
 from deployer.config import REPO_ROOT
 from deployer.undercloud.heat import EmbeddedHeat
 from deployer.undercloud.process import ProcessError, free_port
-from tests.fixtures.heat import client_for
+from tests.fixtures.heat import PLUGIN_DIR, client_for
 
 pytestmark = pytest.mark.integration
 
@@ -249,3 +249,54 @@ def test_without_heat_installed_start_says_so(tmp_path):
     if "No module named" in result.stderr:
         pytest.skip(f"system python3 cannot import the deployer: {result.stderr.strip()[-200:]}")
     assert "openstack-heat package is not installed" in result.stdout, result.stderr
+
+
+def test_many_parallel_resources_on_sqlite_all_complete(embedded_heat):
+    """Twenty resources writing at once: with oslo.db's deferred BEGIN, SQLite refused
+    most of them ("database is locked"); the launcher's BEGIN IMMEDIATE must prevent that."""
+    client = embedded_heat.client
+    fan_out = {"heat_template_version": "2021-04-16",
+               "resources": {"anchor": {"type": "OS::Heat::None"},
+                             **{f"n{i}": {"type": "OS::Heat::TestResource", "depends_on": "anchor",
+                                          "properties": {"action_wait_secs": {"create": 1}}}
+                                for i in range(20)}}}
+    stack_id = create(client, unique("fan"), fan_out)
+    try:
+        stack = wait_for(client, stack_id)
+        assert stack.stack_status == "CREATE_COMPLETE", stack.stack_status_reason
+        nodes = [r for r in client.resources.list(stack_id) if r.resource_name != "anchor"]
+        assert len(nodes) == 20 and all(r.physical_resource_id for r in nodes)
+        assert "database is locked" not in embedded_heat.log_file.read_text()
+    finally:
+        client.stacks.delete(stack_id)
+        wait_deleted(client, stack_id)
+
+
+def test_restart_during_a_stack_fails_it_with_a_reason_and_update_recovers(tmp_path):
+    heat = EmbeddedHeat(tmp_path / "heat", port=free_port(), plugin_dirs=[PLUGIN_DIR],
+                        extra_conf={"heat_api": {"shutdown_timeout": "1"}})
+    slow = {"heat_template_version": "2021-04-16",
+            "resources": {"slow": {"type": "OS::Heat::TestResource",
+                                   "properties": {"action_wait_secs": {"create": 300}}}}}
+    quick = {"heat_template_version": "2021-04-16",
+             "resources": {"slow": {"type": "OS::Heat::TestResource",
+                                    "properties": {"value": "v2"}}}}
+    try:
+        heat.start()
+        client = client_for(heat)
+        stack_id = create(client, unique("inflight"), slow)
+        deadline = time.monotonic() + 30
+        while client.resources.get(stack_id, "slow").resource_status != "CREATE_IN_PROGRESS":
+            assert time.monotonic() < deadline, "resource never started"
+            time.sleep(0.2)
+        heat.stop()
+        heat.start()
+        stack = client.stacks.get(stack_id)
+        assert (stack.stack_status, stack.stack_status_reason) == \
+            ("CREATE_FAILED", "Heat restarted during stack CREATE")
+        assert client.resources.get(stack_id, "slow").resource_status == "CREATE_FAILED"
+
+        client.stacks.update(stack_id, template=quick)
+        assert wait_for(client, stack_id).stack_status == "UPDATE_COMPLETE"
+    finally:
+        heat.stop()
