@@ -33,6 +33,10 @@ class HeatSettings:
     # remote mode: a clouds.yaml cloud name, or empty to use OS_* variables
     cloud: str = ""
     endpoint: str = ""              # optional override of the catalog endpoint
+    # Heat's convergence engine starts independent resources 1 s apart (one
+    # leaf per second), so N equal-order nodes begin over N seconds; the legacy
+    # engine starts them together.  bench/node_ordering.py measures both.
+    convergence_engine: bool = False
 
     @property
     def embedded_endpoint(self) -> str:

@@ -13,7 +13,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 import marshmallow as ma
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from deployer.api.context import state
 from deployer.api.schemas import ENVIRONMENT_NAME

@@ -72,7 +72,10 @@ class Undercloud:
         from deployer.undercloud.heat import EmbeddedHeat
         return EmbeddedHeat(self.cfg.heat_dir, host=self.cfg.heat.bind_host, port=self.cfg.heat.port,
                             plugin_dirs=[REPO_ROOT / "heat_plugins"],
-                            extra_conf={"deployer": {"api_url": self.cfg.api.url}})
+                            extra_conf={
+                                "DEFAULT": {"convergence_engine":
+                                            str(self.cfg.heat.convergence_engine).lower()},
+                                "deployer": {"api_url": self.cfg.api.url}})
 
     def _service_env(self) -> dict:
         env = dict(os.environ)

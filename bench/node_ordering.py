@@ -1,0 +1,142 @@
+"""Stack wall time against the critical path of its node runs.
+
+For each scenario a HOT stack of IBM::SCO::Node resources is created on a
+fresh embedded under-cloud and real test nodes (the chef-client stand-in
+converges for --converge seconds).  The critical path is the sum, over the
+order groups, of the slowest node run in each group: the least time any
+orchestrator could take.  The ratio wall / critical path shows what Heat and
+the deployer add.  Both of Heat's engines are measured, since the convergence
+engine starts independent resources one second apart.
+
+    .venv/bin/python bench/node_ordering.py [--converge 3] [--sizes 1,10,30] [--chain 3x3]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from deployer import config  # noqa: E402
+from deployer.testnodes.registry import Registry  # noqa: E402
+from deployer.undercloud.manager import Undercloud  # noqa: E402
+from deployer.undercloud.process import free_port  # noqa: E402
+from tests.fixtures.undercloud import STANDIN, TEST_CONTENT, upload_test_content  # noqa: E402
+
+
+def _template(groups, converge: float) -> dict:
+    """groups: list of node lists; group i gets order i+1."""
+    resources = {"site": {"type": "IBM::SCO::ChefEnvironment", "properties": {
+        "template": "sco-test", "values": {"ENABLE_DEBUG": "false",
+                                           "NETWORK_MANAGER": "nova.network.manager.FlatDHCPManager",
+                                           "CONVERGE_SECONDS": converge}}}}
+    for order, nodes in enumerate(groups, start=1):
+        for node in nodes:
+            resources[f"n{order}-{node.index}"] = {
+                "type": "IBM::SCO::Node",
+                "properties": {"Address": node.ip, "KeyFile": node.key_file,
+                               "ChefEnvironment": {"get_resource": "site"}},
+                "metadata": {"chef-runlist": "role[sco-test-compute]", "order": order}}
+    return {"heat_template_version": "2021-04-16", "resources": resources}
+
+
+def _ts(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def measure(uc, groups, converge: float) -> tuple[float, float]:
+    heat, api = uc.heat(), uc.api()
+    started = time.monotonic()
+    stack_id = heat.stacks.create(stack_name=f"bench-{int(time.time() * 1000)}",
+                                  template=_template(groups, converge))["stack"]["id"]
+    while (stack := heat.stacks.get(stack_id)).stack_status.endswith("IN_PROGRESS"):
+        time.sleep(0.2)
+    wall = time.monotonic() - started
+    if stack.stack_status != "CREATE_COMPLETE":
+        raise SystemExit(f"bench stack failed: {stack.stack_status_reason}")
+    runs = api.list_runs(stack_id=stack_id, limit=500)["runs"]
+    slowest: dict[str, float] = {}
+    for run in runs:
+        group = run["resource_name"].split("-")[0]
+        slowest[group] = max(slowest.get(group, 0.0), _ts(run["finished_at"]) - _ts(run["started_at"]))
+    heat.stacks.delete(stack_id)
+    while True:
+        try:
+            if heat.stacks.get(stack_id).stack_status.startswith("DELETE_"):
+                if not heat.stacks.get(stack_id).stack_status.endswith("IN_PROGRESS"):
+                    break
+        except Exception:  # gone
+            break
+        time.sleep(0.2)
+    return wall, sum(slowest.values())
+
+
+class BenchUndercloud:
+    def __init__(self, state: Path, convergence: bool, run_workers: int):
+        config.write_file(state / "deployer.conf", {
+            "heat": {"port": free_port(), "convergence_engine": convergence},
+            "chef": {"port": free_port(), "bind_host": "0.0.0.0"},
+            "api": {"port": free_port(), "run_workers": run_workers},
+            "content": {"chef_environments_dir": TEST_CONTENT / "environments"},
+            "bootstrap": {"chef_client_install": "copy", "chef_client_location": STANDIN}})
+        self.cfg = config.load(env={"DEPLOYER_STATE_DIR": str(state)})
+        self.manager = Undercloud(self.cfg)
+
+    def heat(self):
+        from deployer.heat_client import heat_client
+        return heat_client(self.cfg)
+
+    def chef(self):
+        from deployer.chef.server import ChefServer
+        return ChefServer.from_config(self.cfg)
+
+    def api(self):
+        from deployer.client import DeployerClient
+        return DeployerClient(self.cfg.api.url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--converge", type=float, default=3.0, help="stand-in converge seconds")
+    parser.add_argument("--sizes", default="1,10,30", help="node counts of one order group")
+    parser.add_argument("--chain", default="3x3", help="GROUPSxNODES of the ordered chain")
+    parser.add_argument("--engines", default="legacy,convergence")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    chain_groups, chain_nodes = (int(x) for x in args.chain.split("x"))
+    total = max(max(sizes), chain_groups * chain_nodes)
+
+    registry = Registry()
+    lease = registry.allocate(Path(tempfile.gettempdir()) / "deployer-bench-nodes")
+    node_set = lease.node_set()
+    try:
+        nodes = node_set.up(total)
+        print(f"{'engine':<12} {'scenario':<16} {'wall s':>8} {'critical s':>11} {'ratio':>6}")
+        for engine in args.engines.split(","):
+            with tempfile.TemporaryDirectory(prefix="bench-ordering-") as state:
+                uc = BenchUndercloud(Path(state), engine == "convergence", run_workers=total)
+                try:
+                    uc.manager.up(sync_content=False, report=lambda line: None)
+                    upload_test_content(uc.chef())
+                    scenarios = [(f"1 group x {n}", [nodes[:n]]) for n in sizes]
+                    scenarios.append((f"{chain_groups} groups x {chain_nodes}",
+                                      [nodes[g * chain_nodes:(g + 1) * chain_nodes]
+                                       for g in range(chain_groups)]))
+                    for label, groups in scenarios:
+                        wall, critical = measure(uc, groups, args.converge)
+                        print(f"{engine:<12} {label:<16} {wall:8.2f} {critical:11.2f} "
+                              f"{wall / critical:6.2f}", flush=True)
+                finally:
+                    uc.manager.down(report=lambda line: None)
+    finally:
+        node_set.down()
+        registry.release(lease)
+
+
+if __name__ == "__main__":
+    main()
