@@ -141,3 +141,7 @@ class DeployerClient:
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    def list_environments(self) -> list[str]:
+        """Names of the Chef environments on the Chef server."""
+        return self._request("GET", "/v1/chef/environments")
