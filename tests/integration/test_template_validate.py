@@ -6,6 +6,8 @@ environments/heat/<topology>.yaml.
 """
 from __future__ import annotations
 
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,54 @@ def test_hot_values_fill_every_placeholder_through_the_deployer(undercloud, topo
     with pytest.raises(heat_exc.HTTPBadRequest, match="REGION_NAME"):
         client.stacks.preview(stack_name=f"preview-{topology}", template=body, files={**files, **env_files},
                               environment=env, parameters={})
+
+
+def test_active_passive_template_converges_on_two_test_nodes(undercloud, test_nodes_factory):
+    """The shipped active-passive.yaml, end to end: its Chef environment is rendered and uploaded,
+    control (role[primary], order 1) converges before standby (role[secondary], order 2), and each
+    Chef node carries its role in the stack's environment (chef-client is the stand-in: it expands
+    the run-list through the shipped roles and asks the depsolver for the shipped cookbooks)."""
+    primary, secondary = test_nodes_factory(2).nodes()
+    heat = undercloud.heat()
+    name = f"ap-{uuid.uuid4().hex[:6]}"
+    files, body = template_utils.get_template_contents(str(TEMPLATES_DIR / "active-passive.yaml"))
+    env_files, env = template_utils.process_multiple_environments_and_files(
+        [str(HEAT_ENVIRONMENTS / "active-passive.yaml")])
+    parameters = {"PrimaryAddress": primary.ip, "PrimaryName": f"{name}-p", "SecondaryAddress": secondary.ip,
+                  "SecondaryName": f"{name}-s", "SshKeyFile": primary.key_file, "EnableOSDebug": "true"}
+    stack_id = heat.stacks.create(stack_name=name, template=body, files={**files, **env_files}, environment=env,
+                                  parameters=parameters)["stack"]["id"]
+    try:
+        stack = wait_until_done(heat, stack_id)
+        assert stack.stack_status == "CREATE_COMPLETE", stack.stack_status_reason
+        runs = {run["resource_name"]: run for run in undercloud.api().list_runs(stack_id=stack_id)["runs"]}
+        assert runs["standby"]["started_at"] >= runs["control"]["finished_at"], "order 2 waits for order 1"
+
+        chef = undercloud.chef()
+        deployer = chef.get_environment(name)["default_attributes"]["deployer"]
+        assert deployer["cluster"]["controllers"] == [{"name": f"{name}-p", "address": primary.ip},
+                                                      {"name": f"{name}-s", "address": secondary.ip}]
+        assert deployer["orchestration"]["debug"] is True
+        assert deployer["drbd_mysql"]["disk"] == "/dev/vdb"
+        for node_name, role in ((f"{name}-p", "primary"), (f"{name}-s", "secondary")):
+            node = chef.get_node(node_name)
+            assert (node["run_list"], node["chef_environment"]) == ([f"role[{role}]"], name)
+        assert heat.stacks.output_show(stack_id, "nodes")["output"]["output_value"] == [f"{name}-p", f"{name}-s"]
+    finally:
+        heat.stacks.delete(stack_id)
+        wait_until_done(heat, stack_id, gone_ok=True)
+
+
+def wait_until_done(heat, stack_id: str, timeout: float = 240.0, gone_ok: bool = False):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            stack = heat.stacks.get(stack_id)
+        except heat_exc.HTTPNotFound:
+            if gone_ok:
+                return None
+            raise
+        if not stack.stack_status.endswith("_IN_PROGRESS"):
+            return stack
+        time.sleep(1)
+    raise AssertionError(f"stack {stack_id} still in progress after {timeout} s")
