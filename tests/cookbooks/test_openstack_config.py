@@ -55,6 +55,10 @@ def render_conf(cookbook: str, template: str, node: dict, environment: dict, tmp
     return path, parser
 
 
+def sections_of(parser: configparser.RawConfigParser) -> dict[str, dict[str, str]]:
+    return {section: dict(parser[section]) for section in parser.sections()}
+
+
 def oslo_conf(path: Path) -> cfg.ConfigOpts:
     """The file loaded by oslo.config with the libraries' own option definitions (types checked)."""
     conf = cfg.ConfigOpts()
@@ -122,6 +126,18 @@ def test_compute_nova_conf_is_multi_host_with_the_environment_network_manager(tm
     assert conf.network_manager == manager
     assert parser.get("DEFAULT", "my_ip") == COMPUTE_NODE["ipaddress"]
     assert conf.database.connection.endswith(f"@{DB_VIP}:3307/nova")
+
+
+def test_controller_and_compute_write_the_same_nova_conf(tmp_path):
+    """An all-in-one node is both: one nova.conf, or every converge would rewrite it and restart nova."""
+    node = {"name": CONTROLLERS[0]["name"], "ipaddress": CONTROLLERS[0]["address"]}
+    (tmp_path / "controller").mkdir()
+    (tmp_path / "compute").mkdir()
+    _, controller = render_conf("deployer_openstack", "nova.conf", node, aa_environment(), tmp_path / "controller")
+    _, compute = render_conf("deployer_compute", "nova.conf", node, aa_environment(), tmp_path / "compute",
+                             role_name="compute")
+    assert sections_of(controller) == sections_of(compute)
+    assert controller.get("DEFAULT", "multi_host") == "True"
 
 
 def test_compute_refuses_a_network_manager_outside_nova_network(tmp_path):

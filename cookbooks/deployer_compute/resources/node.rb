@@ -13,6 +13,5 @@ action :create do
   deployer_openstack_service 'nova' do
     packages new_resource.packages
     units new_resource.units
-    extra_config DeployerCompute::Helpers.network_sections(node.to_hash)
   end
 end

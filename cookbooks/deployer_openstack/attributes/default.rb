@@ -36,8 +36,17 @@ default['deployer']['openstack']['keystone']['conf'] = {
 default['deployer']['openstack']['glance']['conf'] = {
   'glance_store' => { 'stores' => 'file,http', 'default_store' => 'file', 'filesystem_store_datadir' => '/var/lib/glance/images/' },
 }
+# nova-network multi-host (origin): every compute node is its own gateway, so a compute failure
+# affects only its own VMs. One nova.conf for controllers and computes (network_manager and my_ip
+# are added at converge time from the environment's network block and the node's address).
 default['deployer']['openstack']['nova']['conf'] = {
-  'DEFAULT' => { 'state_path' => '/var/lib/nova' },
+  'DEFAULT' => {
+    'state_path' => '/var/lib/nova',
+    'multi_host' => true,
+    'send_arp_for_ha' => true,
+    'update_dns_entries' => true,
+    'dns_update_periodic_interval' => 60,
+  },
   'oslo_concurrency' => { 'lock_path' => '/var/lib/nova/tmp' },
 }
 default['deployer']['openstack']['cinder']['conf'] = {
@@ -55,3 +64,7 @@ default['deployer']['openstack']['nova']['packages'] = %w(nova-api nova-conducto
 default['deployer']['openstack']['nova']['units'] = %w(nova-api nova-novncproxy)
 default['deployer']['openstack']['cinder']['packages'] = %w(cinder-api cinder-scheduler)
 default['deployer']['openstack']['cinder']['units'] = %w(cinder-api)
+
+# Set by the Chef environment (the origin's "network" block: NETWORK_TYPE, NETWORK_MANAGER).
+default['deployer']['network']['service_type'] = 'nova-network'
+default['deployer']['network']['network_manager'] = 'nova.network.manager.FlatDHCPManager'

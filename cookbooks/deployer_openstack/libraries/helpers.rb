@@ -6,6 +6,11 @@
 module DeployerOpenstack
   module Helpers
     SERVICES = %w(keystone glance nova cinder).freeze
+    NETWORK_MANAGERS = %w(
+      nova.network.manager.FlatManager
+      nova.network.manager.FlatDHCPManager
+      nova.network.manager.VlanManager
+    ).freeze
     INTERFACES = %w(public internal admin).freeze
 
     # Data bag items (in node['deployer']['secrets']['data_bag']) this cookbook reads.
@@ -28,9 +33,9 @@ module DeployerOpenstack
       module_function :"#{service}_conf"
     end
 
-    # {section => {key => value}}: the service's baseline conf, the computed connections
-    # (SQL on the db VIP, all RabbitMQ brokers, Keystone on its VIP), then `extra` on top.
-    def sections(service, node, secret, extra = {})
+    # {section => {key => value}}: the service's baseline conf, then the computed connections
+    # (SQL on the db VIP, all RabbitMQ brokers, Keystone on its VIP) on top.
+    def sections(service, node, secret)
       raise DeployerCommon::InvalidAttribute, "service must be one of #{SERVICES.join(', ')}, got #{service.inspect}" unless SERVICES.include?(service)
 
       openstack = node.dig('deployer', 'openstack')
@@ -43,6 +48,7 @@ module DeployerOpenstack
         # nova's API database sits behind nova's listener, next to the nova database.
         computed['api_database'] = { 'connection' => computed['database']['connection'].sub(%r{/[^/]+\z}, '/nova_api') }
         computed['glance'] = { 'api_servers' => endpoint_url(node, 'glance', 'internal') }
+        computed['DEFAULT'].merge!(nova_network(node))
       end
       unless service == 'keystone'
         computed['DEFAULT']['transport_url'] = transport_url(node, service, secret)
@@ -50,10 +56,28 @@ module DeployerOpenstack
         computed['keystone_authtoken'] = authtoken(node, service, secret)
       end
 
-      [openstack.dig(service, 'conf') || {}, computed, extra].reduce({}) do |result, layer|
+      [openstack.dig(service, 'conf') || {}, computed].reduce({}) do |result, layer|
         layer.each { |section, values| (result[section] ||= {}).merge!(values) }
         result
       end
+    end
+
+    # nova-network settings from the environment's network block and the node's own address (ohai).
+    def nova_network(node)
+      network = node.dig('deployer', 'network') || {}
+      unless network['service_type'] == 'nova-network'
+        raise DeployerCommon::InvalidAttribute,
+              "node['deployer']['network']['service_type'] must be nova-network (multi-host), got #{network['service_type'].inspect}"
+      end
+      manager = network['network_manager']
+      unless NETWORK_MANAGERS.include?(manager)
+        raise DeployerCommon::InvalidAttribute,
+              "node['deployer']['network']['network_manager'] must be one of #{NETWORK_MANAGERS.join(', ')}, got #{manager.inspect}"
+      end
+      address = node['ipaddress']
+      raise DeployerCommon::InvalidAttribute, "node['ipaddress'] (this node's own address, nova my_ip) is missing" if address.to_s.empty?
+
+      { 'network_manager' => manager, 'my_ip' => address }
     end
 
     def secret_bag(node)

@@ -12,15 +12,13 @@ property :packages, Array, default: lazy { node['deployer']['openstack'][service
          description: 'Packages to install'
 property :units, Array, default: lazy { node['deployer']['openstack'][service]['units'].to_a },
          description: 'systemd units to enable, start and restart on configuration change'
-property :extra_config, Hash, default: {},
-         description: 'Additional INI sections ({section => {key => value}}) layered over the computed ones'
 
 action :create do
   package new_resource.packages unless new_resource.packages.empty?
 
   # The action body runs at converge time: the passwords are read then and never become attributes.
   deployer_service_config new_resource.config_path do
-    config DeployerOpenstack::Helpers.sections(new_resource.service, node.to_hash, deployer_secret_lookup, new_resource.extra_config)
+    config DeployerOpenstack::Helpers.sections(new_resource.service, node.to_hash, deployer_secret_lookup)
     group new_resource.service
     mode '0640'
   end
