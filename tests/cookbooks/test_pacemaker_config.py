@@ -323,6 +323,27 @@ def test_drbd_resource_parses_and_comes_up_as_each_peer(tmp_path):
         assert "attach 0 /dev/vg0/mysql /dev/vg0/mysql internal" in up.stdout
 
 
+def test_the_verify_command_of_the_drbd_resource_accepts_first_and_later_converges(tmp_path):
+    """deployer_drbd_mysql verifies a candidate with drbdadm --config-to-exclude <live file>
+    --config-to-test <candidate> dump: run it as on a first converge (no live file) and a later one
+    (the live file is included by drbd.conf and must not clash with the candidate)."""
+    resource_dir = tmp_path / "drbd.d"
+    resource_dir.mkdir()
+    main = tmp_path / "drbd.conf"
+    main.write_text(f'global {{ usage-count no; }}\ninclude "{resource_dir}/*.res";\n')
+    live = resource_dir / "mysql.res"
+    candidate = tmp_path / "candidate.res"
+    candidate.write_text(render_ap("deployer_drbd_mysql", "drbd.res"))
+    verify = ("-c", str(main), "--config-to-exclude", str(live), "--config-to-test", str(candidate), "dump")
+    first = drbdadm(*verify)
+    assert first.returncode == 0, first.stderr
+    live.write_text(candidate.read_text())
+    later = drbdadm(*verify)
+    assert later.returncode == 0, later.stderr
+    broken = drbdadm("-c", str(main), "--config-to-test", str(candidate), "dump")
+    assert broken.returncode != 0, "without the exclusion the live and candidate files clash"
+
+
 def test_drbdadm_rejects_two_peers_on_one_address(tmp_path):
     environment = ap_environment(SECONDARY_ADDR=AP_VALUES["PRIMARY_ADDR"])
     path = tmp_path / "mysql.res"
