@@ -69,8 +69,7 @@ def remote_cloud_region(cloud: str):
             raise ConfigError(f"[heat] cloud {cloud!r} is incomplete: clouds.yaml lacks {names}")
         names = ", ".join("OS_" + name.upper() for name in missing)
         raise ConfigError(f"remote Heat credentials are incomplete: set {names}")
-    region = loader.get_one(cloud=cloud or None)
-    return region
+    return loader.get_one(cloud=cloud or None)
 
 
 def missing_auth_options(auth_type: str, auth: Mapping[str, object]) -> list[str]:

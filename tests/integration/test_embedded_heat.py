@@ -255,17 +255,21 @@ def test_many_parallel_resources_on_sqlite_all_complete(embedded_heat):
     """Twenty resources writing at once: with oslo.db's deferred BEGIN, SQLite refused
     most of them ("database is locked"); the launcher's BEGIN IMMEDIATE must prevent that."""
     client = embedded_heat.client
+    nodes = [f"n{i}" for i in range(20)]
+    # One source and one sink, so that create and delete each start from a single leaf
+    # (convergence starts independent leaves one second apart).
     fan_out = {"heat_template_version": "2021-04-16",
-               "resources": {"anchor": {"type": "OS::Heat::None"},
-                             **{f"n{i}": {"type": "OS::Heat::TestResource", "depends_on": "anchor",
-                                          "properties": {"action_wait_secs": {"create": 1}}}
-                                for i in range(20)}}}
+               "resources": {"source": {"type": "OS::Heat::None"},
+                             "sink": {"type": "OS::Heat::None", "depends_on": nodes},
+                             **{name: {"type": "OS::Heat::TestResource", "depends_on": "source",
+                                       "properties": {"action_wait_secs": {"create": 1}}}
+                                for name in nodes}}}
     stack_id = create(client, unique("fan"), fan_out)
     try:
         stack = wait_for(client, stack_id)
         assert stack.stack_status == "CREATE_COMPLETE", stack.stack_status_reason
-        nodes = [r for r in client.resources.list(stack_id) if r.resource_name != "anchor"]
-        assert len(nodes) == 20 and all(r.physical_resource_id for r in nodes)
+        created = [r for r in client.resources.list(stack_id) if r.resource_name in nodes]
+        assert len(created) == 20 and all(r.physical_resource_id for r in created)
         assert "database is locked" not in embedded_heat.log_file.read_text()
     finally:
         client.stacks.delete(stack_id)
