@@ -26,7 +26,6 @@ action :create do
     mode '0644'
     # drbdadm parses the candidate in place of the live file, together with the rest of the configuration.
     verify "drbdadm --config-to-exclude #{res_path} --config-to-test %{path} dump"
-    notifies :run, "execute[drbdadm adjust #{name}]", :delayed
   end
 
   execute "drbdadm create-md #{name}" do
@@ -36,14 +35,11 @@ action :create do
     not_if "drbdadm dump-md #{name}"
   end
 
-  execute "drbdadm up #{name}" do
-    command ['drbdadm', 'up', name]
-    not_if "drbdadm role #{name}"
-  end
-
+  # adjust brings the resource up, or in line with a changed file; its dry run prints nothing
+  # when the kernel state already matches, so a failed adjust is retried on the next converge.
   execute "drbdadm adjust #{name}" do
     command ['drbdadm', 'adjust', name]
-    action :nothing
+    only_if "drbdadm --dry-run adjust #{name} | grep -q ."
   end
 
   # Only the bootstrap node, and only while no peer has ever been UpToDate.
