@@ -219,12 +219,10 @@ def _list(args) -> int:
     if args.json:
         _print_json(deployments)
         return 0
-    print(f"{'ID':<36}  {'NAME':<24} {'TEMPLATE':<20} {'STATE':<11} {'NODES':>5}  STACK STATUS")
+    print(f"{'ID':<36}  {'NAME':<24} {'TEMPLATE':<20} {'STATE':<11} {'STACK STATUS':<18} UPDATED")
     for d in deployments:
-        nodes = d.get("progress") or {}
-        done = f"{nodes.get('nodes_done', '?')}/{nodes.get('nodes_total', '?')}" if nodes else "-"
         print(f"{d['id']:<36}  {d.get('name', ''):<24} {d.get('template', ''):<20} "
-              f"{d.get('state', ''):<11} {done:>5}  {d.get('stack_status') or '-'}")
+              f"{d.get('state', ''):<11} {d.get('stack_status') or '-':<18} {d.get('updated_at')}")
     return 0
 
 
@@ -319,19 +317,27 @@ def _templates(args) -> int:
             print(f"{template['name']:<32} {template.get('description') or ''}".rstrip())
         return 0
     print(f"{data['name']}: {data.get('description') or ''}".rstrip(": "))
+    print("parameters:")
     parameters = data.get("parameters") or {}
     items = (sorted(parameters.items()) if isinstance(parameters, dict)
              else [(p.get("name"), p) for p in parameters])
     for name, spec in items:
         default = "******" if spec.get("hidden") and "default" in spec else spec.get("default")
         line = f"  {name} ({spec.get('type', '?')})"
-        if default is not None:
+        if spec.get("required"):
+            line += " required"
+        elif default is not None:
             line += f" default={default}"
         if spec.get("constraints"):
             line += f" constraints={json.dumps(spec['constraints'])}"
         print(line)
         if spec.get("description"):
             print(f"      {spec['description']}")
+    if data.get("nodes"):
+        print("nodes:")
+        for order, nodes in progress.order_groups(data["nodes"]):
+            for node in nodes:
+                print(f"  order {order} {node['resource']}: {','.join(node.get('run_list') or [])}")
     return 0
 
 

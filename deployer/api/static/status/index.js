@@ -11,16 +11,14 @@ async function refreshList() {
     const query = new URLSearchParams({ limit: "100" });
     if (status) query.set("status", status);
     const page = await apiGet(`/v1/deployments?${query}`);
-    const rows = page.deployments.map((d) => {
-      const progress = d.progress || {};
-      return el("tr", { "data-id": d.id, "data-state": d.state },
+    const rows = page.deployments.map((d) =>
+      el("tr", { "data-id": d.id, "data-state": d.state },
         el("td", {}, el("a", { href: `/status/${encodeURIComponent(d.id)}` }, d.name)),
         el("td", {}, d.template),
         el("td", {}, el("span", { class: `badge state-${d.state}` }, d.state)),
-        el("td", {}, `${progress.nodes_done ?? "?"} / ${progress.nodes_total ?? "?"}`),
         el("td", {}, d.stack_status || "–"),
-        el("td", {}, formatTime(d.updated_at)));
-    });
+        el("td", {}, d.status_reason || ""),
+        el("td", {}, formatTime(d.updated_at))));
     document.getElementById("deployments").replaceChildren(...rows);
     document.getElementById("empty").hidden = rows.length > 0;
     document.getElementById("more").hidden = !page.next_marker;
