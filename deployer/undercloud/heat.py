@@ -72,7 +72,7 @@ def heat_data_dir() -> Path:
                        f"and /etc/heat)")
 
 
-def _check_extra_conf(extra_conf: dict[str, dict[str, str]]) -> None:
+def _check_extra_conf(extra_conf: dict[str, dict[str, object]]) -> None:
     for section, values in extra_conf.items():
         if not isinstance(section, str) or not section or any(c in section for c in "[]\r\n"):
             raise ValueError(f"extra_conf: bad section name {section!r}")
@@ -93,9 +93,9 @@ class EmbeddedHeat(ManagedProcess):
                  extra_conf: dict[str, dict[str, str]] | None = None):
         self.state_dir = Path(state_dir)
         self.plugin_dirs = [Path(p) for p in (plugin_dirs or [DEFAULT_PLUGIN_DIR])]
-        self.extra_conf = {s: {k: str(v) for k, v in opts.items()}
-                           for s, opts in (extra_conf or {}).items()}
-        _check_extra_conf(self.extra_conf)
+        _check_extra_conf(extra_conf or {})
+        self.extra_conf = {section: {key: str(value) for key, value in options.items()}
+                           for section, options in (extra_conf or {}).items()}
         super().__init__(
             name="Heat (engine + API)",
             argv=[sys.executable, "-m", "deployer.undercloud.heat_all",

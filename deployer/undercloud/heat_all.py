@@ -11,8 +11,12 @@ chunked bodies, unlike wsgiref).
 Run it as ``python -m deployer.undercloud.heat_all --config-file heat.conf``;
 ``deployer.undercloud.heat.EmbeddedHeat`` does that and writes the file.
 SIGTERM or SIGINT stops the API first, then gives the engine
-``[heat_api] shutdown_timeout`` seconds to finish its stack threads (stacks
-still in progress are failed by Heat itself at the next start).
+``[heat_api] shutdown_timeout`` seconds to finish its stack threads; stacks
+still in progress then are marked FAILED at the next start.
+
+Two things differ from a stock Heat, both for this single-process SQLite set-up:
+SQLite transactions begin IMMEDIATE (see ``_serialize_sqlite_transactions``),
+and orphaned convergence stacks are failed at start (``_fail_orphaned_stacks``).
 """
 from __future__ import annotations
 
@@ -22,7 +26,6 @@ import signal
 import socket
 import sys
 import threading
-import traceback
 import warnings
 
 # futurist and oslo.service still import eventlet; its deprecation banner is noise here.
@@ -69,8 +72,11 @@ def _parse_config(argv: list[str]) -> cfg.ConfigOpts:
     # Werkzeug logs every request (Heat's request_id middleware already does), and the
     # environment lists ~250 built-in and ~40 hidden resource types at every start.
     logging.set_defaults(default_log_levels=logging.get_default_log_levels() + QUIET_LOGGERS)
-    conf(argv, project="heat", prog="heat-all",
-         version=version.version_info.version_string())
+    try:
+        conf(argv, project="heat", prog="heat-all",
+             version=version.version_info.version_string())
+    except cfg.Error as exc:
+        raise LauncherError(f"configuration: {exc}") from None
     logging.setup(conf, "heat-all")
     return conf
 
@@ -212,9 +218,9 @@ def main(argv: list[str] | None = None) -> None:
         LOG.error("%s", exc)
         print(f"heat-all: {exc}", file=sys.stderr)
         code = 2
-    except Exception:  # noqa: BLE001 - reported, then the process must still exit
+    except Exception as exc:  # noqa: BLE001 - reported, then the process must still exit
         LOG.exception("heat-all failed")
-        traceback.print_exc()
+        print(f"heat-all: failed: {exc!r} (traceback in the Heat log)", file=sys.stderr)
         code = 1
     std_logging.shutdown()
     sys.stdout.flush()

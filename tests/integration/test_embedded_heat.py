@@ -1,6 +1,7 @@
 """The real embedded Heat: stacks in HOT and CFN, the openstack CLI, restarts, clear failures."""
 from __future__ import annotations
 
+import configparser
 import json
 import socket
 import subprocess
@@ -304,3 +305,39 @@ def test_restart_during_a_stack_fails_it_with_a_reason_and_update_recovers(tmp_p
         assert wait_for(client, stack_id).stack_status == "UPDATE_COMPLETE"
     finally:
         heat.stop()
+
+
+def test_configure_renders_extra_conf_and_keeps_the_key(tmp_path):
+    heat = EmbeddedHeat(tmp_path / "heat", port=18123, plugin_dirs=[PLUGIN_DIR],
+                        extra_conf={"deployer": {"api_url": "http://127.0.0.1:18100"},
+                                    "DEFAULT": {"debug": "true"}})
+    conf = configparser.ConfigParser(interpolation=None, default_section="-")
+    conf.read(heat.configure())
+    assert conf["deployer"]["api_url"] == "http://127.0.0.1:18100"
+    assert conf["DEFAULT"]["debug"] == "true"  # overridden, not duplicated
+    assert conf["DEFAULT"]["transport_url"] == "fake://"
+    assert conf["DEFAULT"]["plugin_dirs"] == str(PLUGIN_DIR)
+    assert Path(conf["DEFAULT"]["environment_dir"], "default.yaml").is_file()
+    assert conf["heat_api"]["bind_port"] == "18123"
+    assert conf["database"]["connection"] == f"sqlite:///{heat.db_file}"
+    token = json.loads(heat.token_file.read_text())["token"]
+    heat_urls = {e["url"] for s in token["catalog"] if s["type"] == "orchestration"
+                 for e in s["endpoints"]}
+    assert heat_urls == {"http://127.0.0.1:18123/v1/admin"}
+    for private in (heat.conf_file, heat.key_file, heat.token_file):
+        assert private.stat().st_mode & 0o077 == 0, private
+    key = conf["DEFAULT"]["auth_encryption_key"]
+    assert len(key) == 32 and heat.key_file.read_text().strip() == key
+    heat.configure()
+    assert heat.key_file.read_text().strip() == key  # stable: stored secrets stay readable
+
+
+@pytest.mark.parametrize("extra_conf,named", [
+    ({"database": "sqlite://"}, "extra_conf['database']"),
+    ({"DEFAULT": {"debug": "true\n[evil]"}}, "extra_conf['DEFAULT']['debug']"),
+    ({"bad]": {}}, "bad section name"),
+])
+def test_bad_extra_conf_is_named(tmp_path, extra_conf, named):
+    with pytest.raises(ValueError) as err:
+        EmbeddedHeat(tmp_path, extra_conf=extra_conf)
+    assert named in str(err.value)
