@@ -104,15 +104,16 @@ def test_messaging_lists_every_broker_with_ha_queues(tmp_path, service):
     assert parser.get("keystone_authtoken", "password") == PASSWORDS["service_passwords"][service]
 
 
-def test_quorum_queues_replace_mirroring_when_asked(tmp_path):
+def test_quorum_queues_replace_mirroring_when_the_brokers_use_them(tmp_path):
+    """One attribute (deployer_rabbitmq's queue_type) drives the brokers' policy and the clients."""
     environment = aa_environment()
-    environment["override_attributes"] = {"deployer": {"openstack": {"messaging": {"queue_type": "quorum"}}}}
+    environment["override_attributes"] = {"deployer": {"rabbitmq": {"queue_type": "quorum"}}}
     path, parser = render_conf("deployer_openstack", "nova.conf", controller_node(0), environment, tmp_path)
     conf = oslo_conf(path)
     assert conf.oslo_messaging_rabbit.rabbit_quorum_queue is True
     assert conf.oslo_messaging_rabbit.rabbit_ha_queues is False
-    environment["override_attributes"]["deployer"]["openstack"]["messaging"]["queue_type"] = "classic"
-    with pytest.raises(RenderError, match=r"\['queue_type'\] must be mirrored or quorum"):
+    environment["override_attributes"]["deployer"]["rabbitmq"]["queue_type"] = "classic"
+    with pytest.raises(RenderError, match=r"\['queue_type'\] must be one of classic_mirrored, quorum"):
         render_conf("deployer_openstack", "nova.conf", controller_node(0), environment, tmp_path)
 
 

@@ -9,12 +9,8 @@ default['deployer']['openstack']['scheme'] = 'http'
 # nova's API database shares nova's listener.
 default['deployer']['openstack']['database']['driver'] = 'mysql+pymysql'
 
-# RabbitMQ: every broker of the named cluster list, HA queues on (origin: rabbit_hosts + rabbit_ha_queues).
-default['deployer']['openstack']['messaging']['cluster'] = 'controllers'
-default['deployer']['openstack']['messaging']['port'] = 5672
-default['deployer']['openstack']['messaging']['vhost'] = '/'
-# 'mirrored' renders rabbit_ha_queues = True; 'quorum' renders rabbit_quorum_queue = True.
-default['deployer']['openstack']['messaging']['queue_type'] = 'mirrored'
+# RabbitMQ: every broker of node['deployer']['cluster']['controllers'], HA queues or quorum queues
+# as node['deployer']['rabbitmq'] says (deployer_rabbitmq), so clients and brokers agree.
 
 # Keystone catalog: each service is registered on the VIP that fronts it: 'vip' (a key of
 # node['deployer']['vips']) when set, else node['deployer']['cluster']['api_vip'];

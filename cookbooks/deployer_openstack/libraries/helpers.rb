@@ -89,37 +89,17 @@ module DeployerOpenstack
       DeployerCommon::Cluster.sql_connection(node, service, password, driver: node.dig('deployer', 'openstack', 'database', 'driver'))
     end
 
-    # Every broker as host:port, in the order of the named cluster list.
-    def brokers(node)
-      messaging = node.dig('deployer', 'openstack', 'messaging')
-      cluster = messaging.fetch('cluster')
-      members = cluster == 'controllers' ? DeployerCommon::Cluster.controllers(node) : Array(node.dig('deployer', 'cluster', cluster))
-      raise DeployerCommon::InvalidAttribute, "node['deployer']['cluster']['#{cluster}'] (the RabbitMQ brokers) is empty" if members.empty?
-
-      members.map { |member| "#{member.fetch('address')}:#{Integer(messaging.fetch('port'))}" }
-    end
-
-    # All brokers in one URL: oslo.messaging fails over between them itself.
-    # Each service has its own RabbitMQ user, named after it.
+    # All brokers in one URL (oslo.messaging fails over between them itself), each service with
+    # its own RabbitMQ user; deployer_rabbitmq creates the users and owns the broker settings.
     def transport_url(node, service, secret)
-      messaging = node.dig('deployer', 'openstack', 'messaging')
-      user = service
       password = secret.call(secret_bag(node), MQ_PASSWORDS_ITEM, service)
-      vhost = messaging.fetch('vhost')
-      hosts = brokers(node).map { |broker| "#{user}:#{password}@#{broker}" }
-      "rabbit://#{hosts.join(',')}/#{vhost == '/' ? '' : vhost}"
+      DeployerRabbitmq::Helpers.transport_url(node, service, password)
     end
 
-    # The origin's rabbit_hosts + rabbit_ha_queues, or quorum queues (RabbitMQ 4 drops mirroring).
+    # The origin's rabbit_hosts + rabbit_ha_queues, or quorum queues: the same queue type the
+    # brokers' HA policy follows (node['deployer']['rabbitmq']['queue_type']).
     def rabbit_options(node)
-      queue_type = node.dig('deployer', 'openstack', 'messaging', 'queue_type')
-      options = { 'rabbit_hosts' => brokers(node) }
-      case queue_type
-      when 'mirrored' then options['rabbit_ha_queues'] = true
-      when 'quorum' then options['rabbit_quorum_queue'] = true
-      else raise DeployerCommon::InvalidAttribute, "node['deployer']['openstack']['messaging']['queue_type'] must be mirrored or quorum, got #{queue_type.inspect}"
-      end
-      options
+      { 'rabbit_hosts' => DeployerRabbitmq::Helpers.rabbit_hosts(node) }.merge(DeployerRabbitmq::Helpers.messaging_options(node))
     end
 
     def authtoken(node, service, secret)
