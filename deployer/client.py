@@ -112,6 +112,98 @@ class DeployerClient:
         self._request("DELETE", f"/v1/chef/environments/{quote(name, safe='')}",
                       params={"if_unused": "true" if if_unused else "false"})
 
+    # -- catalog ---------------------------------------------------------------
+
+    def list_templates(self) -> list[dict]:
+        """The over-cloud templates: name, format (hot|cfn), description."""
+        return self._request("GET", "/v1/templates")
+
+    def get_template(self, name: str) -> dict:
+        """Parameters (with constraints), groups, outputs, nodes, usable Heat environments."""
+        return self._request("GET", f"/v1/templates/{quote(name, safe='')}")
+
+    def list_roles(self) -> list[dict]:
+        return self._request("GET", "/v1/roles")
+
+    def get_role(self, name: str) -> dict:
+        return self._request("GET", f"/v1/roles/{quote(name, safe='')}")
+
+    # -- parameter sets ----------------------------------------------------------
+
+    def list_parameter_sets(self, template: str | None = None) -> list[dict]:
+        params = {"template": template} if template else None
+        return self._request("GET", "/v1/parameter-sets", params=params)
+
+    def create_parameter_set(self, name: str, template: str, parameters: dict,
+                             description: str = "") -> dict:
+        return self._request("POST", "/v1/parameter-sets",
+                             json={"name": name, "template": template,
+                                   "parameters": parameters, "description": description})
+
+    def get_parameter_set(self, name: str) -> dict:
+        return self._request("GET", f"/v1/parameter-sets/{quote(name, safe='')}")
+
+    def update_parameter_set(self, name: str, parameters: dict, *, template: str | None = None,
+                             description: str | None = None) -> dict:
+        """Replace the values; ``******`` keeps a stored hidden value."""
+        body: dict[str, Any] = {"parameters": parameters}
+        if template is not None:
+            body["template"] = template
+        if description is not None:
+            body["description"] = description
+        return self._request("PUT", f"/v1/parameter-sets/{quote(name, safe='')}", json=body)
+
+    def delete_parameter_set(self, name: str) -> None:
+        self._request("DELETE", f"/v1/parameter-sets/{quote(name, safe='')}")
+
+    # -- deployments -------------------------------------------------------------
+
+    def create_deployment(self, body: dict) -> dict:
+        """POST {name, template, parameter_set?, parameters?, heat_environments?}; 202."""
+        return self._request("POST", "/v1/deployments", json=body)
+
+    def plan_deployment(self, body: dict) -> dict:
+        """The same body as create: stack preview, Chef environment, order groups."""
+        return self._request("POST", "/v1/deployments/plan", json=body)
+
+    def list_deployments(self, *, status: str | None = None, template: str | None = None,
+                         name: str | None = None, limit: int | None = None,
+                         marker: str | None = None) -> dict:
+        """One page: {"deployments": [...], "next_marker": id or None}."""
+        params = {key: value for key, value in (("status", status), ("template", template),
+                                                ("name", name), ("limit", limit),
+                                                ("marker", marker)) if value is not None}
+        return self._request("GET", "/v1/deployments", params=params)
+
+    def get_deployment(self, deployment_id: str) -> dict:
+        return self._request("GET", f"/v1/deployments/{quote(deployment_id, safe='')}")
+
+    def deployment_events(self, deployment_id: str, since: str | None = None) -> dict:
+        """{"events": [...]} oldest first; ``since``: an event id or an ISO time."""
+        params = {"since": since} if since else None
+        return self._request("GET", f"/v1/deployments/{quote(deployment_id, safe='')}/events",
+                             params=params)
+
+    def node_log(self, deployment_id: str, resource: str, run_id: str | None = None) -> dict:
+        """{"resource", "run_id", "run_status", "text"} of the node's latest (or given) run."""
+        params = {"run_id": run_id} if run_id else None
+        return self._request("GET", f"/v1/deployments/{quote(deployment_id, safe='')}/nodes/"
+                                    f"{quote(resource, safe='/')}/log", params=params)
+
+    def update_deployment(self, deployment_id: str, *, parameters: dict | None = None,
+                          parameter_set: str | None = None,
+                          heat_environments: list[str] | None = None) -> dict:
+        body: dict[str, Any] = {"parameters": parameters or {}}
+        if parameter_set is not None:
+            body["parameter_set"] = parameter_set
+        if heat_environments is not None:
+            body["heat_environments"] = heat_environments
+        return self._request("PUT", f"/v1/deployments/{quote(deployment_id, safe='')}",
+                             json=body)
+
+    def delete_deployment(self, deployment_id: str) -> dict:
+        return self._request("DELETE", f"/v1/deployments/{quote(deployment_id, safe='')}")
+
     # -- service ---------------------------------------------------------------
 
     def health(self) -> dict:

@@ -12,7 +12,8 @@ from typing import Any, Mapping
 from flask import Flask
 
 from deployer import config as config_mod
-from deployer.api import auth, chef_environments, chef_nodes, context, errors, health, runs
+from deployer.api import (auth, catalog, chef_environments, chef_nodes, context, deployments,
+                          errors, health, parameter_sets, runs)
 from deployer.api import status_page
 from deployer.api.smorest import DeployerApi
 from deployer.config import Config
@@ -20,7 +21,8 @@ from deployer.db.session import make_engine, make_session_factory
 from deployer.runs.secrets import SecretBox
 from deployer.runs.timing import RunTimings
 
-BLUEPRINTS = (health.blp, runs.blp, chef_nodes.blp, chef_environments.blp, status_page.blp)
+BLUEPRINTS = (health.blp, runs.blp, chef_nodes.blp, chef_environments.blp, status_page.blp,
+              catalog.blp, parameter_sets.blp, deployments.blp)
 
 
 def create_app(cfg: Config | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:

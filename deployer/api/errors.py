@@ -95,7 +95,10 @@ def _handle_http_exception(error: HTTPException) -> Response:
 
 
 def _handle_deployer_error(error: DeployerError) -> Response:
-    extra = {"errors": {error.field: [error.detail]}} if error.field else {}
+    # A subclass may name several fields at once (``errors``: field -> messages).
+    fields = getattr(error, "errors", None) or (
+        {error.field: [error.detail]} if error.field else {})
+    extra = {"errors": fields} if fields else {}
     return problem(error.status, error.title, error.detail, **extra)
 
 

@@ -100,3 +100,48 @@ class RunOutput(Base):
     stream: Mapped[str] = mapped_column(String(8))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ParameterSet(Base):
+    """Named parameter values for one over-cloud template (hidden ones encrypted)."""
+    __tablename__ = "parameter_sets"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    template: Mapped[str] = mapped_column(String(255), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Values of parameters the template does not hide; the hidden ones are a
+    # JSON object encrypted with the SecretBox in secret_blob (their names,
+    # not secret, in secret_names so responses redact them without decrypting).
+    parameters: Mapped[dict] = mapped_column(JSON)
+    secret_names: Mapped[list] = mapped_column(JSON, default=list)
+    secret_blob: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Deployment(Base):
+    """One over-cloud: a Heat stack made from a template and parameters.
+
+    Heat is the source of truth for the stack's status; ``stack_status``,
+    ``status_reason`` and ``state`` cache it for listing.  ``active_name`` is
+    the name while the deployment is not deleted and NULL after, so names are
+    unique among live deployments on every backend (NULLs never collide).
+    """
+    __tablename__ = "deployments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    active_name: Mapped[str | None] = mapped_column(String(255), unique=True)
+    template: Mapped[str] = mapped_column(String(255), index=True)
+    parameter_set: Mapped[str | None] = mapped_column(String(255))
+    parameters: Mapped[dict] = mapped_column(JSON)
+    secret_names: Mapped[list] = mapped_column(JSON, default=list)
+    secret_blob: Mapped[bytes | None] = mapped_column(LargeBinary)
+    heat_environments: Mapped[list] = mapped_column(JSON)
+    stack_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    stack_status: Mapped[str] = mapped_column(String(32), default="")
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

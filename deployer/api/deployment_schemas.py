@@ -1,0 +1,222 @@
+"""Request and response schemas of the catalog, parameter sets and deployments."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from deployer.deployments.service import NAME_PATTERN, STATES
+
+DEPLOYMENT_NAME = validate.Regexp(
+    NAME_PATTERN, error="must start with a letter and contain only letters, digits, '_' or '-' "
+                        "(at most 63 characters)")
+SET_NAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$",
+                           error="must contain only letters, digits, '_', '.' or '-'")
+CONTENT_NAME = validate.Length(min=1, max=255)
+PARAMETERS = {"keys": fields.String(), "values": fields.Raw(allow_none=True)}
+
+
+# -- catalog -----------------------------------------------------------------------
+
+class OvercloudTemplateSummarySchema(ma.Schema):
+    name = fields.String()
+    format = fields.String(metadata={"description": "hot or cfn"})
+    description = fields.String()
+
+
+class ParameterSchemaSchema(ma.Schema):
+    type = fields.String()
+    description = fields.String()
+    label = fields.String()
+    default = fields.Raw(allow_none=True)
+    required = fields.Boolean()
+    constraints = fields.List(fields.Dict())
+    hidden = fields.Boolean()
+
+
+class TemplateNodeSchema(ma.Schema):
+    resource = fields.String()
+    order = fields.Integer(allow_none=True)
+    run_list = fields.List(fields.String(), allow_none=True)
+
+
+class OvercloudTemplateSchema(OvercloudTemplateSummarySchema):
+    parameters = fields.Dict(keys=fields.String(), values=fields.Nested(ParameterSchemaSchema))
+    parameter_groups = fields.List(fields.Dict())
+    outputs = fields.Dict(keys=fields.String(), values=fields.String(),
+                          metadata={"description": "output name -> description"})
+    nodes = fields.List(fields.Nested(TemplateNodeSchema))
+    heat_environments = fields.List(fields.String())
+
+
+class RoleSchema(ma.Schema):
+    name = fields.String()
+    description = fields.String()
+    run_list = fields.List(fields.String())
+    env_run_lists = fields.Dict()
+    default_attributes = fields.Dict()
+    override_attributes = fields.Dict()
+
+
+# -- parameter sets --------------------------------------------------------------------
+
+class ParameterSetCreateSchema(ma.Schema):
+    name = fields.String(required=True, validate=SET_NAME)
+    template = fields.String(required=True, validate=CONTENT_NAME)
+    parameters = fields.Dict(**PARAMETERS, load_default=dict)
+    description = fields.String(load_default="")
+
+
+class ParameterSetUpdateSchema(ma.Schema):
+    template = fields.String(validate=CONTENT_NAME, load_default=None)
+    parameters = fields.Dict(**PARAMETERS, required=True,
+                             metadata={"description": "replaces the stored values; ****** "
+                                                      "keeps a stored hidden value"})
+    description = fields.String(load_default=None)
+
+
+class ParameterSetSchema(ma.Schema):
+    name = fields.String()
+    template = fields.String()
+    description = fields.String()
+    parameters = fields.Dict(metadata={"description": "hidden parameters show as ******"})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class ParameterSetListArgsSchema(ma.Schema):
+    template = fields.String()
+
+
+# -- deployments -------------------------------------------------------------------------
+
+class DeploymentCreateSchema(ma.Schema):
+    name = fields.String(required=True, validate=DEPLOYMENT_NAME,
+                         metadata={"description": "also the Heat stack name"})
+    template = fields.String(required=True, validate=CONTENT_NAME)
+    parameter_set = fields.String(load_default=None, allow_none=True, validate=CONTENT_NAME)
+    parameters = fields.Dict(**PARAMETERS, load_default=dict,
+                             metadata={"description": "override the parameter set's values"})
+    heat_environments = fields.List(fields.String(validate=CONTENT_NAME), load_default=list,
+                                    metadata={"description": "names in environments/heat"})
+
+
+class DeploymentUpdateSchema(ma.Schema):
+    parameter_set = fields.String(load_default=None, allow_none=True, validate=CONTENT_NAME)
+    parameters = fields.Dict(**PARAMETERS, load_default=dict)
+    heat_environments = fields.List(fields.String(validate=CONTENT_NAME), load_default=None,
+                                    allow_none=True)
+
+    @ma.validates_schema
+    def _something(self, data, **_kwargs):
+        if not data.get("parameters") and not data.get("parameter_set") \
+                and data.get("heat_environments") is None:
+            raise ma.ValidationError("give parameters, parameter_set or heat_environments",
+                                     field_name="parameters")
+
+
+class PlanNodeSchema(ma.Schema):
+    resource = fields.String()
+    address = fields.String(allow_none=True)
+    run_list = fields.List(fields.String())
+    order = fields.Integer()
+
+
+class PlanResourceSchema(ma.Schema):
+    resource = fields.String()
+    type = fields.String()
+    properties = fields.Dict()
+    metadata = fields.Dict()
+
+
+class PlanSchema(ma.Schema):
+    stack_name = fields.String()
+    parameters = fields.Dict()
+    stack_preview = fields.List(fields.Nested(PlanResourceSchema))
+    chef_environment = fields.Dict(allow_none=True)
+    order_groups = fields.List(fields.List(fields.Nested(PlanNodeSchema)))
+
+
+class NodeSchema(ma.Schema):
+    resource = fields.String()
+    resource_status = fields.String(allow_none=True)
+    node_name = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    order = fields.Integer(allow_none=True)
+    run_id = fields.String(allow_none=True)
+    run_status = fields.String(metadata={"description": "pending (no run yet), queued, running, "
+                                                        "succeeded, failed or cancelled"})
+    phase = fields.String(allow_none=True)
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    elapsed_seconds = fields.Float(allow_none=True)
+
+
+class ProgressSchema(ma.Schema):
+    nodes_total = fields.Integer()
+    nodes_done = fields.Integer()
+
+
+class DeploymentSchema(ma.Schema):
+    id = fields.String()
+    name = fields.String()
+    template = fields.String()
+    parameter_set = fields.String(allow_none=True)
+    heat_environments = fields.List(fields.String())
+    stack_id = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "Heat's stack_status"})
+    stack_status = fields.String()
+    state = fields.String(metadata={"description": f"one of {', '.join(STATES)}"})
+    status_reason = fields.String()
+    parameters = fields.Dict(metadata={"description": "hidden parameters show as ******"})
+    outputs = fields.Dict(metadata={"description": "once the stack is complete"})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    deleted_at = fields.DateTime(allow_none=True)
+    progress = fields.Nested(ProgressSchema)
+    nodes = fields.List(fields.Nested(NodeSchema))
+
+
+class DeploymentListArgsSchema(ma.Schema):
+    status = fields.String(metadata={"description": f"a state ({', '.join(STATES)}) or a Heat "
+                                                   f"stack_status; deleted ones only with "
+                                                   f"status=deleted"})
+    template = fields.String()
+    name = fields.String()
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    marker = fields.String(metadata={"description": "id of the last deployment of the "
+                                                    "previous page"})
+
+
+class DeploymentPageSchema(ma.Schema):
+    deployments = fields.List(fields.Nested(DeploymentSchema(exclude=("nodes", "progress",
+                                                                       "outputs"))))
+    next_marker = fields.String(allow_none=True)
+
+
+class EventArgsSchema(ma.Schema):
+    since = fields.String(metadata={"description": "an event id (events after it) or an "
+                                                   "ISO 8601 time"})
+
+
+class EventSchema(ma.Schema):
+    id = fields.String()
+    time = fields.String()
+    resource = fields.String()
+    physical_resource_id = fields.String(allow_none=True)
+    status = fields.String()
+    reason = fields.String()
+
+
+class EventListSchema(ma.Schema):
+    events = fields.List(fields.Nested(EventSchema))
+
+
+class NodeLogArgsSchema(ma.Schema):
+    run_id = fields.String(metadata={"description": "another run of this node (default: latest)"})
+
+
+class NodeLogSchema(ma.Schema):
+    resource = fields.String()
+    run_id = fields.String(allow_none=True)
+    run_status = fields.String()
+    text = fields.String()

@@ -1,0 +1,37 @@
+"""The deployments service's collaborators for the current request.
+
+The heatclient is built once per application (a keystoneauth session keeps
+its connection pool); the database session is the request's.
+"""
+from __future__ import annotations
+
+import threading
+
+from flask import current_app
+
+from deployer.api.context import db_session, state
+from deployer.chef.environment_template import EnvironmentTemplates
+from deployer.deployments.catalog import Catalog
+from deployer.deployments.context import Services
+
+HEAT_EXTENSION = "deployer.heat"
+_lock = threading.Lock()
+
+
+def heat():
+    """test_config HEAT_CLIENT_FACTORY may replace deployer.heat_client.heat_client."""
+    with _lock:
+        client = current_app.extensions.get(HEAT_EXTENSION)
+        if client is None:
+            from deployer.heat_client import heat_client
+            factory = current_app.config.get("HEAT_CLIENT_FACTORY") or heat_client
+            client = current_app.extensions[HEAT_EXTENSION] = factory(state().cfg)
+    return client
+
+
+def services() -> Services:
+    app = state()
+    return Services(session=db_session(), heat=heat(), box=app.secret_box,
+                    catalog=Catalog(app.cfg.content),
+                    environment_templates=EnvironmentTemplates(
+                        app.cfg.content.chef_environments_dir))

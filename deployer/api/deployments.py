@@ -1,0 +1,120 @@
+"""/v1/deployments: over-clouds as Heat stacks, with plan, progress, events, node logs.
+
+Create validates everything first (template, Heat environments, parameter
+values through Heat's preview, the Chef environment) and then makes the row
+and the stack as one unit, so a refusal leaves neither behind.  Heat owns the
+stack's status; reading one deployment refreshes the cached copy, listing
+refreshes every in-progress one with a single Heat call.
+"""
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from deployer.api.deployment_schemas import (
+    DeploymentCreateSchema, DeploymentListArgsSchema, DeploymentPageSchema, DeploymentSchema,
+    DeploymentUpdateSchema, EventArgsSchema, EventListSchema, NodeLogArgsSchema, NodeLogSchema,
+    PlanSchema)
+from deployer.api.deployment_services import services
+from deployer.api.smorest import ApiBlueprint
+from deployer.deployments import service
+
+blp = ApiBlueprint("deployments", __name__, url_prefix="/v1/deployments",
+                   description="Deployments: over-cloud stacks made from a template and parameters.")
+
+
+def _request(body: dict) -> service.Request:
+    return service.Request(name=body["name"], template=body["template"],
+                           parameter_set=body.get("parameter_set"),
+                           parameters=body.get("parameters") or {},
+                           heat_environments=body.get("heat_environments") or [])
+
+
+@blp.route("")
+class Deployments(MethodView):
+    @blp.arguments(DeploymentListArgsSchema, location="query")
+    @blp.response(200, DeploymentPageSchema)
+    def get(self, args):
+        """Deployments, newest first (filter by status, template, name; page with marker)."""
+        found = services()
+        rows = service.list_deployments(found, state=args.get("status"),
+                                        template=args.get("template"), name=args.get("name"),
+                                        limit=args["limit"], marker=args.get("marker"))
+        found.session.commit()      # the refreshed status cache
+        return {"deployments": [service.summary(row) for row in rows],
+                "next_marker": rows[-1].id if len(rows) == args["limit"] else None}
+
+    @blp.arguments(DeploymentCreateSchema)
+    @blp.response(202, DeploymentSchema)
+    def post(self, body):
+        """Validate, then create the stack; poll GET /v1/deployments/<id> for progress."""
+        found = services()
+        row = service.create(found, _request(body))
+        service.commit_created(found, row)
+        return {**service.summary(row), "outputs": {}, "nodes": [],
+                "progress": {"nodes_total": 0, "nodes_done": 0}}
+
+
+@blp.route("/plan")
+class DeploymentPlan(MethodView):
+    @blp.arguments(DeploymentCreateSchema)
+    @blp.response(200, PlanSchema)
+    def post(self, body):
+        """What a deployment would do: Heat's preview, the Chef environment, node order.
+        Nothing is created anywhere."""
+        return service.plan_deployment(services(), _request(body))
+
+
+@blp.route("/<deployment_id>")
+class DeploymentItem(MethodView):
+    @blp.response(200, DeploymentSchema)
+    def get(self, deployment_id):
+        """Heat's status, outputs once complete, and every node with its latest run."""
+        found = services()
+        row = service.get(found, deployment_id)
+        view = service.detail(found, row)
+        found.session.commit()
+        return view
+
+    @blp.arguments(DeploymentUpdateSchema)
+    @blp.response(202, DeploymentSchema)
+    def put(self, body, deployment_id):
+        """Update the stack with merged parameters (validated first, like create)."""
+        found = services()
+        row = service.update(found, service.get(found, deployment_id),
+                             parameter_set=body.get("parameter_set"),
+                             parameters=body.get("parameters") or {},
+                             heat_environments=body.get("heat_environments"))
+        found.session.commit()
+        return {**service.summary(row), "outputs": {}, "nodes": [],
+                "progress": {"nodes_total": 0, "nodes_done": 0}}
+
+    @blp.response(202, DeploymentSchema)
+    def delete(self, deployment_id):
+        """Delete the stack; the state becomes deleted once Heat has removed it.
+        Deleting again is accepted and changes nothing."""
+        found = services()
+        row = service.delete(found, service.get(found, deployment_id))
+        found.session.commit()
+        return service.summary(row)
+
+
+@blp.route("/<deployment_id>/events")
+class DeploymentEvents(MethodView):
+    @blp.arguments(EventArgsSchema, location="query")
+    @blp.response(200, EventListSchema)
+    def get(self, args, deployment_id):
+        """Heat's events of the stack and its nested stacks, oldest first."""
+        found = services()
+        return {"events": service.events(found, service.get(found, deployment_id),
+                                         args.get("since"))}
+
+
+@blp.route("/<deployment_id>/nodes/<path:resource>/log")
+class NodeLog(MethodView):
+    @blp.arguments(NodeLogArgsSchema, location="query")
+    @blp.response(200, NodeLogSchema)
+    def get(self, args, deployment_id, resource):
+        """A node's latest run log (or run ``run_id``'s)."""
+        found = services()
+        return service.node_log(found, service.get(found, deployment_id), resource,
+                                args.get("run_id"))

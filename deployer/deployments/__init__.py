@@ -1,0 +1,1 @@
+"""Deployments: over-cloud templates, parameter sets and the Heat stacks made from them."""

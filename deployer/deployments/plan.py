@@ -1,0 +1,139 @@
+"""What a deployment would do, read from Heat's stack preview (nothing is created).
+
+- the resources with their types and resolved properties (secrets redacted);
+- the Chef environment the nodes would converge in: for HOT, rendered from the
+  IBM::SCO::ChefEnvironment resource's resolved ``values``; for the origin's
+  CFN form, from the outputs whose names are placeholders of the template the
+  nodes name (EnvironmentTemplate, else the ChefEnvironmentTemplate parameter);
+- the node order groups, ascending: equal orders converge in parallel.
+
+The same rules decide whether a deployment may be created: an unknown
+environment template, a placeholder without a value or a value for no
+placeholder is refused here, before any stack exists.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from deployer.chef.environment_template import (
+    EnvironmentTemplateError, EnvironmentTemplates, UnfilledPlaceholders, environment_name,
+    placeholders)
+from deployer.deployments.catalog import CHEF_ENVIRONMENT_TYPE, NODE_TYPE
+from deployer.deployments.errors import Unprocessable
+from deployer.deployments.secrets import redact_value
+
+# What IBM::SCO::Node renders when neither the node nor the stack names a template
+# (heat_plugins.common [deployer] default_environment_template).
+DEFAULT_ENVIRONMENT_TEMPLATE = "origin"
+ENVIRONMENT_TEMPLATE_PARAMETER = "ChefEnvironmentTemplate"
+
+
+def flatten(resources: list) -> Iterator[dict]:
+    """Heat nests a nested stack's preview resources as lists; walk them all."""
+    for item in resources:
+        if isinstance(item, list):
+            yield from flatten(item)
+        elif isinstance(item, dict):
+            yield item
+
+
+def resource_path(resource: dict, stack_name: str) -> str:
+    """``name`` for a top-level resource, ``<nested stack>/<name>`` for a nested one."""
+    owner = resource.get("stack_name") or stack_name
+    if owner == stack_name:
+        return resource["resource_name"]
+    prefix = owner[len(stack_name) + 1:] if owner.startswith(stack_name + "-") else owner
+    return f"{prefix}/{resource['resource_name']}"
+
+
+def order_groups(resources: list[dict], stack_name: str) -> list[list[dict]]:
+    groups: dict[int, list[dict]] = {}
+    for resource in resources:
+        if resource.get("resource_type") != NODE_TYPE:
+            continue
+        metadata = resource.get("metadata") or {}
+        try:
+            order = int(metadata.get("order", 0))
+        except (TypeError, ValueError):
+            order = 0
+        attributes = resource.get("attributes") or {}
+        groups.setdefault(order, []).append({
+            "resource": resource_path(resource, stack_name),
+            "address": (resource.get("properties") or {}).get("Address"),
+            "run_list": attributes.get("run_list") or [],
+            "order": order,
+        })
+    return [sorted(groups[order], key=lambda node: node["resource"]) for order in sorted(groups)]
+
+
+def _render(templates: EnvironmentTemplates, template: str, name: str,
+            values: dict[str, Any], *, strict: bool) -> dict:
+    """Render, mapping failures onto 422s that name the placeholder.
+
+    ``strict``: a value for no placeholder is an error too (the HOT map is
+    written for one template; CFN outputs may serve other purposes).
+    """
+    try:
+        document = templates.load(template)
+    except EnvironmentTemplateError as error:
+        raise Unprocessable(str(error), field="chef_environment.template") from None
+    if strict:
+        unknown = sorted(set(values) - set(placeholders(document)))
+        if unknown:
+            raise Unprocessable(
+                f"values for no placeholder of Chef environment template {template!r}: "
+                f"{', '.join(unknown)}",
+                errors={f"chef_environment.{n}": ["unknown placeholder"] for n in unknown})
+    try:
+        return templates.render(template, name, values)
+    except UnfilledPlaceholders as error:
+        raise Unprocessable(
+            f"Chef environment template {template!r}: {error}",
+            errors={f"chef_environment.{n}": ["unfilled placeholder"]
+                    for n in sorted(error.missing)}) from None
+    except EnvironmentTemplateError as error:
+        raise Unprocessable(str(error), field="chef_environment") from None
+
+
+def chef_environment(preview: dict, resources: list[dict], stack_name: str,
+                     templates: EnvironmentTemplates) -> dict | None:
+    """The rendered Chef environment of the previewed stack (None: the nodes name an
+    existing environment, or there are no nodes)."""
+    for resource in resources:
+        if resource.get("resource_type") == CHEF_ENVIRONMENT_TYPE:
+            props = resource.get("properties") or {}
+            name = props.get("name") or environment_name(stack_name)
+            return _render(templates, props.get("template") or "", name,
+                           props.get("values") or {}, strict=True)
+    nodes = [r for r in resources if r.get("resource_type") == NODE_TYPE]
+    rendering = [n for n in nodes if not (n.get("properties") or {}).get("ChefEnvironment")]
+    if not rendering:
+        return None
+    parameters = preview.get("parameters") or {}
+    template = ((rendering[0].get("properties") or {}).get("EnvironmentTemplate")
+                or parameters.get(ENVIRONMENT_TEMPLATE_PARAMETER) or DEFAULT_ENVIRONMENT_TEMPLATE)
+    try:
+        wanted = placeholders(templates.load(template))
+    except EnvironmentTemplateError as error:
+        raise Unprocessable(str(error), field="chef_environment.template") from None
+    outputs = {output["output_key"]: output.get("output_value")
+               for output in preview.get("outputs") or ()}
+    values = {name: outputs[name] for name in wanted if name in outputs}
+    return _render(templates, template, environment_name(stack_name), values, strict=False)
+
+
+def build(preview: dict, stack_name: str, templates: EnvironmentTemplates,
+          secrets: list[str], parameters: dict[str, Any]) -> dict:
+    """The plan document; raises Unprocessable for a Chef environment that cannot be rendered."""
+    resources = list(flatten(preview.get("resources") or []))
+    environment = chef_environment(preview, resources, stack_name, templates)
+    stack_preview = [{"resource": resource_path(r, stack_name), "type": r.get("resource_type"),
+                      "properties": r.get("properties") or {}, "metadata": r.get("metadata") or {}}
+                     for r in resources]
+    return redact_value({
+        "stack_name": stack_name,
+        "parameters": parameters,
+        "stack_preview": stack_preview,
+        "chef_environment": environment,
+        "order_groups": order_groups(resources, stack_name),
+    }, secrets)

@@ -1,0 +1,453 @@
+"""Deployments: a Heat stack per deployment, with its parameters kept beside it.
+
+Heat is the source of truth for the stack's status; the row caches it
+(``stack_status``, ``state``) so that listing needs at most one Heat call.
+Everything is validated before anything is created: the template and Heat
+environments must exist, Heat's preview must accept the parameters and the
+Chef environment must render.  The row and the stack are made as one unit:
+the row is flushed (name reserved) but not committed while Heat creates the
+stack; a refused stack rolls the row back, a row that cannot be committed
+deletes the stack again.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from deployer.bootstrap.contract import REDACTED
+from deployer.db.errors import Conflict, InvalidReference, NotFound
+from deployer.db.models import Deployment, Run, RunOutput, utcnow
+from deployer.deployments import heat_stacks, parameter_sets, plan, secrets
+from deployer.deployments.catalog import NODE_TYPE, TemplateSource, static_nodes
+from deployer.deployments.context import Services
+from deployer.deployments.errors import HeatFailure, HeatUnavailable
+
+LOG = logging.getLogger(__name__)
+
+IN_PROGRESS, COMPLETE, FAILED, DELETED = "in_progress", "complete", "failed", "deleted"
+STATES = (IN_PROGRESS, COMPLETE, FAILED, DELETED)
+# Heat stack names, narrowed to what a Chef environment name also allows.
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,62}$"
+DONE_RESOURCE_STATES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "RESUME_COMPLETE",
+                        "CHECK_COMPLETE", "ADOPT_COMPLETE")
+
+
+def state_of(stack_status: str | None) -> str:
+    """Heat's stack_status -> in_progress | complete | failed | deleted."""
+    if not stack_status or stack_status == "DELETE_COMPLETE":
+        return DELETED
+    if stack_status.endswith("_IN_PROGRESS"):
+        return IN_PROGRESS
+    if stack_status.endswith("_FAILED"):
+        return FAILED
+    return COMPLETE
+
+
+@dataclasses.dataclass
+class Request:
+    """A deployment as asked for (create, plan or update), before validation."""
+    name: str
+    template: str
+    parameter_set: str | None
+    parameters: dict[str, Any]
+    heat_environments: list[str]
+
+
+@dataclasses.dataclass
+class Prepared:
+    """A request checked against the catalog and merged with its parameter set."""
+    request: Request
+    source: TemplateSource
+    env_files: dict[str, str]
+    environment: dict
+    values: dict[str, Any]
+    hidden: set[str]
+
+    @property
+    def secrets(self) -> list[str]:
+        return secrets.secret_texts(secrets.split(self.values, self.hidden)[1])
+
+    def redacted_parameters(self) -> dict[str, Any]:
+        return secrets.redact_parameters(self.values, self.hidden)
+
+
+# -- validation and planning ------------------------------------------------------
+
+def prepare(services: Services, request: Request, *, base: dict[str, Any] | None = None) -> Prepared:
+    """Resolve the template, environments and parameter values (set, then inline over it).
+
+    ``base`` holds the values a deployment already has (update); an inline
+    ``******`` for a hidden parameter keeps its current value.
+    """
+    source = services.catalog.template(request.template)
+    env_files, environment = services.catalog.environments(request.heat_environments)
+    hidden = heat_stacks.hidden_names(services.heat, source)
+    values = dict(base or {})
+    if request.parameter_set:
+        chosen = parameter_sets.get(services.session, request.parameter_set, field="parameter_set")
+        if chosen.template != source.name:
+            raise InvalidReference(f"parameter set {chosen.name} is for template "
+                                   f"{chosen.template}, not {source.name}", field="parameter_set")
+        values.update(parameter_sets.values(services.box, chosen))
+    for name, value in request.parameters.items():
+        if not (value == REDACTED and name in hidden and name in values):
+            values[name] = value
+    return Prepared(request, source, env_files, environment, values, hidden)
+
+
+def build_plan(services: Services, prepared: Prepared) -> dict:
+    """Heat's preview of the stack plus the rendered Chef environment; creates nothing."""
+    preview = heat_stacks.preview(services.heat, prepared.request.name, prepared.source,
+                                  prepared.env_files, prepared.environment, prepared.values,
+                                  prepared.secrets)
+    return plan.build(preview, prepared.request.name, services.environment_templates,
+                      prepared.secrets, prepared.redacted_parameters())
+
+
+def plan_deployment(services: Services, request: Request) -> dict:
+    return build_plan(services, prepare(services, request))
+
+
+# -- lifecycle ------------------------------------------------------------------------
+
+def create(services: Services, request: Request) -> Deployment:
+    """Validate, then create the row and the stack together; the caller commits
+    through ``commit_created`` so a failed commit can remove the stack."""
+    prepared = prepare(services, request)
+    build_plan(services, prepared)
+    _free_name(services, request.name)
+    public, secret = secrets.split(prepared.values, prepared.hidden)
+    now = utcnow()
+    row = Deployment(id=str(uuid.uuid4()), name=request.name, active_name=request.name,
+                     template=prepared.source.name, parameter_set=request.parameter_set,
+                     parameters=public, secret_names=sorted(secret),
+                     secret_blob=secrets.seal(services.box, secret),
+                     heat_environments=list(request.heat_environments),
+                     stack_status="CREATE_IN_PROGRESS", status_reason="", state=IN_PROGRESS,
+                     created_at=now, updated_at=now)
+    services.session.add(row)
+    try:
+        services.session.flush()
+    except IntegrityError:
+        services.session.rollback()
+        raise Conflict(f"a deployment named {request.name} already exists", field="name") from None
+    try:
+        row.stack_id = heat_stacks.create(services.heat, request.name, prepared.source,
+                                          prepared.env_files, prepared.environment,
+                                          prepared.values, prepared.secrets)
+    except BaseException:
+        services.session.rollback()
+        raise
+    return row
+
+
+def commit_created(services: Services, row: Deployment) -> None:
+    try:
+        services.session.commit()
+    except SQLAlchemyError:
+        LOG.error("deployment %s: the row could not be stored; deleting stack %s",
+                  row.name, row.stack_id)
+        services.session.rollback()
+        try:
+            heat_stacks.delete(services.heat, row.stack_id)
+        except (HeatUnavailable, HeatFailure) as error:
+            LOG.error("deployment %s: stack %s could not be deleted: %s", row.name,
+                      row.stack_id, error)
+        raise
+
+
+def _free_name(services: Services, name: str) -> None:
+    """409 when a live deployment has ``name``; one whose stack Heat has deleted
+    meanwhile gives its name up first."""
+    holder = services.session.scalars(
+        select(Deployment).where(Deployment.active_name == name)).one_or_none()
+    if holder is None:
+        return
+    refresh(services, holder)
+    if holder.state != DELETED:
+        raise Conflict(f"a deployment named {name} already exists (id {holder.id}, "
+                       f"{holder.stack_status})", field="name")
+    services.session.flush()
+
+
+def update(services: Services, row: Deployment, *, parameter_set: str | None,
+           parameters: dict[str, Any], heat_environments: list[str] | None) -> Deployment:
+    refresh(services, row)
+    if row.state == DELETED:
+        raise Conflict(f"deployment {row.name} is deleted", field="id")
+    if row.state == IN_PROGRESS:
+        raise Conflict(f"deployment {row.name} is {row.stack_status}; update it once that "
+                       f"has finished", field="id")
+    request = Request(row.name, row.template, parameter_set, parameters,
+                      row.heat_environments if heat_environments is None else heat_environments)
+    prepared = prepare(services, request, base=all_values(services, row))
+    build_plan(services, prepared)
+    heat_stacks.update(services.heat, row.stack_id, prepared.source, prepared.env_files,
+                       prepared.environment, prepared.values, prepared.secrets)
+    public, secret = secrets.split(prepared.values, prepared.hidden)
+    row.parameters, row.secret_names = public, sorted(secret)
+    row.secret_blob = secrets.seal(services.box, secret)
+    row.heat_environments = list(request.heat_environments)
+    if parameter_set:
+        row.parameter_set = parameter_set
+    _cache_status(row, "UPDATE_IN_PROGRESS", "")
+    return row
+
+
+def delete(services: Services, row: Deployment) -> Deployment:
+    """Ask Heat to delete the stack (its node resources clean Chef up); deleting a
+    deployment that is deleted or being deleted changes nothing."""
+    refresh(services, row)
+    if row.state == DELETED or row.stack_status == "DELETE_IN_PROGRESS":
+        return row
+    heat_stacks.delete(services.heat, row.stack_id)
+    _cache_status(row, "DELETE_IN_PROGRESS", "")
+    return row
+
+
+def all_values(services: Services, row: Deployment) -> dict[str, Any]:
+    return {**row.parameters, **secrets.unseal(services.box, row.secret_blob)}
+
+
+# -- status ---------------------------------------------------------------------------
+
+def _cache_status(row: Deployment, stack_status: str | None, reason: str) -> None:
+    state = state_of(stack_status)
+    now = utcnow()
+    if (row.stack_status, row.status_reason, row.state) != (stack_status or "DELETE_COMPLETE",
+                                                            reason, state):
+        row.updated_at = now
+    row.stack_status, row.status_reason, row.state = stack_status or "DELETE_COMPLETE", reason, state
+    if state == DELETED and row.deleted_at is None:
+        row.deleted_at, row.active_name = now, None
+
+
+def refresh(services: Services, row: Deployment, *, resolve_outputs: bool = False) -> dict | None:
+    """Bring the cached status up to Heat's; returns Heat's stack (None once deleted)."""
+    if row.state == DELETED:
+        return None
+    stack = heat_stacks.get(services.heat, row.stack_id, resolve_outputs=resolve_outputs)
+    if stack is None:
+        _cache_status(row, None, "the stack no longer exists in Heat")
+    else:
+        _cache_status(row, stack["stack_status"], stack.get("stack_status_reason") or "")
+    return stack if row.state != DELETED else None
+
+
+def refresh_in_progress(services: Services) -> None:
+    """One Heat list call for every deployment whose cached state is in progress;
+    when Heat does not answer the cache is served as it is."""
+    rows = list(services.session.scalars(select(Deployment).where(Deployment.state == IN_PROGRESS)))
+    if not rows:
+        return
+    try:
+        found = heat_stacks.statuses(services.heat, [row.stack_id for row in rows])
+    except (HeatUnavailable, HeatFailure) as error:
+        LOG.warning("deployments: status refresh skipped: %s", error)
+        return
+    for row in rows:
+        status, reason = found.get(row.stack_id, (None, "the stack no longer exists in Heat"))
+        _cache_status(row, status, reason)
+
+
+def get(services: Services, deployment_id: str) -> Deployment:
+    row = services.session.get(Deployment, deployment_id)
+    if row is None:
+        raise NotFound(f"deployment {deployment_id} does not exist", field="id")
+    return row
+
+
+def list_deployments(services: Services, *, state: str | None, template: str | None,
+                     name: str | None, limit: int, marker: str | None) -> list[Deployment]:
+    """Newest first; deleted ones only when asked for (``state=deleted``).
+    ``state`` may also be a Heat stack_status such as CREATE_FAILED."""
+    refresh_in_progress(services)
+    query = select(Deployment)
+    if state in STATES:
+        query = query.where(Deployment.state == state)
+    elif state:
+        query = query.where(Deployment.stack_status == state)
+    if state != DELETED:
+        query = query.where(Deployment.state != DELETED)
+    if template:
+        query = query.where(Deployment.template == template)
+    if name:
+        query = query.where(Deployment.name == name)
+    if marker:
+        last = services.session.get(Deployment, marker)
+        if last is None:
+            raise InvalidReference(f"marker {marker} is not a deployment id", field="marker")
+        query = query.where((Deployment.created_at < last.created_at)
+                            | ((Deployment.created_at == last.created_at)
+                               & (Deployment.id < last.id)))
+    query = query.order_by(Deployment.created_at.desc(), Deployment.id.desc()).limit(limit)
+    return list(services.session.scalars(query))
+
+
+# -- views ------------------------------------------------------------------------------
+
+def summary(row: Deployment) -> dict:
+    """The cached view (lists): no Heat call."""
+    return {
+        "id": row.id, "name": row.name, "template": row.template,
+        "parameter_set": row.parameter_set, "heat_environments": row.heat_environments,
+        "stack_id": row.stack_id, "status": row.stack_status, "stack_status": row.stack_status,
+        "state": row.state, "status_reason": row.status_reason,
+        "created_at": row.created_at, "updated_at": row.updated_at, "deleted_at": row.deleted_at,
+        "parameters": {**row.parameters, **{name: REDACTED for name in row.secret_names}},
+    }
+
+
+def detail(services: Services, row: Deployment) -> dict:
+    """The full view: Heat's status, outputs once complete, nodes joined with their runs."""
+    stack = refresh(services, row)
+    secret_texts = secrets.secret_texts(secrets.unseal(services.box, row.secret_blob))
+    view = summary(row)
+    view["status_reason"] = secrets.redact_text(row.status_reason, secret_texts)
+    view["outputs"] = {}
+    if stack is not None and row.state == COMPLETE:
+        resolved = heat_stacks.get(services.heat, row.stack_id, resolve_outputs=True) or {}
+        view["outputs"] = secrets.redact_value(
+            {output["output_key"]: output.get("output_value")
+             for output in resolved.get("outputs") or ()}, secret_texts)
+    nodes = node_views(services, row) if stack is not None else []
+    view["nodes"] = nodes
+    view["progress"] = {"nodes_total": len(nodes),
+                        "nodes_done": sum(node["resource_status"] in DONE_RESOURCE_STATES
+                                          for node in nodes)}
+    return view
+
+
+def node_views(services: Services, row: Deployment) -> list[dict]:
+    """Heat's IBM::SCO::Node resources (nested stacks included) with their latest runs."""
+    listed = heat_stacks.resources(services.heat, row.stack_id)
+    by_physical_id = {r["physical_resource_id"]: r for r in listed if r.get("physical_resource_id")}
+
+    def path(resource: dict) -> str:
+        parts, owner, seen = [resource["resource_name"]], heat_stacks.stack_id_of(resource), set()
+        while owner and owner != row.stack_id and owner in by_physical_id and owner not in seen:
+            seen.add(owner)
+            parent = by_physical_id[owner]
+            parts.insert(0, parent["resource_name"])
+            owner = heat_stacks.stack_id_of(parent)
+        return "/".join(parts)
+
+    nodes = [r for r in listed if r.get("resource_type") == NODE_TYPE]
+    stack_ids = {heat_stacks.stack_id_of(r) for r in nodes} - {None}
+    latest: dict[tuple[str, str], Run] = {}
+    if stack_ids:
+        for run in services.session.scalars(select(Run).where(Run.stack_id.in_(stack_ids))
+                                            .order_by(Run.created_at, Run.id)):
+            latest[(run.stack_id, run.resource_name)] = run
+    orders = _static_orders(services, row)
+    now = utcnow()
+    views = []
+    for resource in nodes:
+        resource_path = path(resource)
+        run = latest.get((heat_stacks.stack_id_of(resource), resource["resource_name"]))
+        views.append({
+            "resource": resource_path,
+            "resource_status": resource.get("resource_status"),   # e.g. CREATE_IN_PROGRESS
+            "node_name": (run.node_name if run else None) or resource.get("physical_resource_id")
+            or None,
+            "address": ((run.spec_json or {}).get("target") or {}).get("address") if run else None,
+            "order": orders.get(resource_path, orders.get(_group_key(resource_path))),
+            "run_id": run.id if run else None,
+            "run_status": run.status if run else "pending",
+            "phase": run.phase if run else None,
+            "started_at": run.started_at if run else None,
+            "finished_at": run.finished_at if run else None,
+            "elapsed_seconds": _elapsed(run, now),
+        })
+    return sorted(views, key=lambda v: (v["order"] if v["order"] is not None else 1 << 30,
+                                        v["resource"]))
+
+
+def _group_key(resource_path: str) -> str:
+    """``computes/0/node`` -> ``computes/node``: a group member's static definition."""
+    parts = resource_path.split("/")
+    return f"{parts[0]}/{parts[-1]}" if len(parts) > 2 else resource_path
+
+
+def _static_orders(services: Services, row: Deployment) -> dict[str, int | None]:
+    try:
+        source = services.catalog.template(row.template)
+    except NotFound:
+        return {}
+    return {node["resource"]: node["order"] for node in static_nodes(source.body, source.files)}
+
+
+def _elapsed(run: Run | None, now: dt.datetime) -> float | None:
+    if run is None or run.started_at is None:
+        return None
+    return round(((run.finished_at or now) - run.started_at).total_seconds(), 3)
+
+
+def events(services: Services, row: Deployment, since: str | None) -> list[dict]:
+    """Heat's events of the stack and its nested stacks, oldest first; ``since`` is an
+    event id (events after it) or an ISO time (events later than it)."""
+    if row.stack_id is None:
+        return []
+    secret_texts = secrets.secret_texts(secrets.unseal(services.box, row.secret_blob))
+    found = [{"id": event.get("id"), "time": event.get("event_time"),
+              "resource": event.get("resource_name"),
+              "physical_resource_id": event.get("physical_resource_id"),
+              "status": event.get("resource_status"),
+              "reason": secrets.redact_text(event.get("resource_status_reason") or "",
+                                            secret_texts)}
+             for event in heat_stacks.events(services.heat, row.stack_id)]
+    if not since:
+        return found
+    ids = [event["id"] for event in found]
+    if since in ids:
+        return found[ids.index(since) + 1:]
+    since_time = _parse_time(since)
+    return [event for event in found if event["time"] and _parse_time(event["time"]) > since_time]
+
+
+def _parse_time(text: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidReference(f"since: {text!r} is neither an event id of this deployment "
+                               f"nor an ISO 8601 time", field="since") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def node_log(services: Services, row: Deployment, resource: str, run_id: str | None) -> dict:
+    """A node's run log (stdout and stderr in arrival order): its latest run, or ``run_id``."""
+    run = None
+    if run_id:
+        run = services.session.get(Run, run_id)
+        if run is None or not _run_belongs(services, row, run, resource):
+            raise NotFound(f"run {run_id} is not a run of {resource} in deployment {row.name}",
+                           field="run_id")
+    else:
+        node = next((n for n in node_views(services, row) if n["resource"] == resource), None)
+        if node is None:
+            raise NotFound(f"deployment {row.name} has no node resource {resource}",
+                           field="resource")
+        if node["run_id"]:
+            run = services.session.get(Run, node["run_id"])
+    if run is None:
+        return {"resource": resource, "run_id": None, "run_status": "pending", "text": ""}
+    chunks = services.session.scalars(select(RunOutput.text).where(RunOutput.run_id == run.id)
+                                      .order_by(RunOutput.seq))
+    return {"resource": resource, "run_id": run.id, "run_status": run.status,
+            "text": "".join(chunks)}
+
+
+def _run_belongs(services: Services, row: Deployment, run: Run, resource: str) -> bool:
+    if run.resource_name != resource.rsplit("/", 1)[-1]:
+        return False
+    if run.stack_id == row.stack_id:
+        return True
+    return run.stack_id in {heat_stacks.stack_id_of(r)
+                            for r in heat_stacks.resources(services.heat, row.stack_id)}
+
