@@ -6,9 +6,20 @@
 # file system, VIP and mysqld together. The first controller seeds the initial DRBD sync.
 package 'mariadb-server'
 
+mysql_unit = node['deployer']['drbd_mysql']['service']
+
 # Pacemaker starts mysqld where the promoted DRBD copy is; systemd must not start it at boot.
-service node['deployer']['drbd_mysql']['service'] do
+service "#{mysql_unit} (systemd boot)" do
+  service_name mysql_unit
   action :disable
+end
+
+# The package starts it on the local data directory: stop it before the DRBD file system is
+# mounted over that directory, unless Pacemaker already runs it here.
+service "#{mysql_unit} (outside Pacemaker)" do
+  service_name mysql_unit
+  action :stop
+  not_if "crm_resource --resource mysqld --locate 2>/dev/null | grep -qw #{node.name}"
 end
 
 first = DeployerPacemaker::Helpers.cib_writer?(node.to_hash)
