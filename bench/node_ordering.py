@@ -29,31 +29,42 @@ from deployer.undercloud.process import free_port  # noqa: E402
 from tests.fixtures.undercloud import STANDIN, TEST_CONTENT, upload_test_content  # noqa: E402
 
 
-def _template(groups, converge: float) -> dict:
-    """groups: list of node lists; group i gets order i+1."""
-    resources = {"site": {"type": "IBM::SCO::ChefEnvironment", "properties": {
-        "template": "sco-test", "values": {"ENABLE_DEBUG": "false",
-                                           "NETWORK_MANAGER": "nova.network.manager.FlatDHCPManager",
-                                           "CONVERGE_SECONDS": converge}}}}
+def _template(groups, converge: float, *, with_environment_resource: bool) -> dict:
+    """groups: list of node lists; group i gets order i+1.
+
+    With the environment resource every node depends on it; without it (the
+    origin's style: outputs fill the environment) the first group's nodes are
+    the stack's independent "leaf" resources.
+    """
+    values = {"ENABLE_DEBUG": "false", "NETWORK_MANAGER": "nova.network.manager.FlatDHCPManager",
+              "CONVERGE_SECONDS": converge}
+    resources, outputs = {}, {}
+    if with_environment_resource:
+        resources["site"] = {"type": "IBM::SCO::ChefEnvironment",
+                             "properties": {"template": "sco-test", "values": values}}
+        where = {"ChefEnvironment": {"get_resource": "site"}}
+    else:
+        outputs = {name: {"value": value} for name, value in values.items()}
+        where = {"EnvironmentTemplate": "sco-test"}
     for order, nodes in enumerate(groups, start=1):
         for node in nodes:
             resources[f"n{order}-{node.index}"] = {
                 "type": "IBM::SCO::Node",
-                "properties": {"Address": node.ip, "KeyFile": node.key_file,
-                               "ChefEnvironment": {"get_resource": "site"}},
+                "properties": {"Address": node.ip, "KeyFile": node.key_file, **where},
                 "metadata": {"chef-runlist": "role[sco-test-compute]", "order": order}}
-    return {"heat_template_version": "2021-04-16", "resources": resources}
+    return {"heat_template_version": "2021-04-16", "resources": resources, "outputs": outputs}
 
 
 def _ts(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-def measure(uc, groups, converge: float) -> tuple[float, float]:
+def measure(uc, groups, converge: float, with_environment_resource: bool) -> tuple[float, float]:
     heat, api = uc.heat(), uc.api()
+    template = _template(groups, converge, with_environment_resource=with_environment_resource)
     started = time.monotonic()
     stack_id = heat.stacks.create(stack_name=f"bench-{int(time.time() * 1000)}",
-                                  template=_template(groups, converge))["stack"]["id"]
+                                  template=template)["stack"]["id"]
     while (stack := heat.stacks.get(stack_id)).stack_status.endswith("IN_PROGRESS"):
         time.sleep(0.2)
     wall = time.monotonic() - started
@@ -116,20 +127,21 @@ def main() -> None:
     node_set = lease.node_set()
     try:
         nodes = node_set.up(total)
-        print(f"{'engine':<12} {'scenario':<16} {'wall s':>8} {'critical s':>11} {'ratio':>6}")
+        print(f"{'engine':<12} {'scenario':<22} {'wall s':>8} {'critical s':>11} {'ratio':>6}")
         for engine in args.engines.split(","):
             with tempfile.TemporaryDirectory(prefix="bench-ordering-") as state:
                 uc = BenchUndercloud(Path(state), engine == "convergence", run_workers=total)
                 try:
                     uc.manager.up(sync_content=False, report=lambda line: None)
                     upload_test_content(uc.chef())
-                    scenarios = [(f"1 group x {n}", [nodes[:n]]) for n in sizes]
+                    scenarios = [(f"1 group x {n}", [nodes[:n]], True) for n in sizes]
+                    scenarios.append((f"1 group x {sizes[-1]}, leaves", [nodes[:sizes[-1]]], False))
                     scenarios.append((f"{chain_groups} groups x {chain_nodes}",
                                       [nodes[g * chain_nodes:(g + 1) * chain_nodes]
-                                       for g in range(chain_groups)]))
-                    for label, groups in scenarios:
-                        wall, critical = measure(uc, groups, args.converge)
-                        print(f"{engine:<12} {label:<16} {wall:8.2f} {critical:11.2f} "
+                                       for g in range(chain_groups)], True))
+                    for label, groups, env_resource in scenarios:
+                        wall, critical = measure(uc, groups, args.converge, env_resource)
+                        print(f"{engine:<12} {label:<22} {wall:8.2f} {critical:11.2f} "
                               f"{wall / critical:6.2f}", flush=True)
                 finally:
                     uc.manager.down(report=lambda line: None)

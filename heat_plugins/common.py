@@ -20,7 +20,7 @@ OPTS = [
     cfg.IntOpt("api_unreachable_grace", default=300, min=0,
                help="Seconds a node resource keeps polling while the deployer API is "
                     "unreachable (e.g. during a restart) before it fails."),
-    cfg.IntOpt("poll_interval", default=2, min=1,
+    cfg.IntOpt("poll_interval", default=1, min=1,
                help="Seconds between polls of a running node run."),
     cfg.StrOpt("default_environment_template", default="origin",
                help="Chef environment template rendered from the stack outputs when a node "

@@ -15,7 +15,7 @@ class RunTimings:
     heartbeat_interval: float = 5.0   # worker -> DB, per active run
     dead_after: float = 60.0          # no heartbeat for this long = worker gone
     reap_interval: float = 15.0       # how often a worker looks for abandoned runs
-    poll_interval: float = 1.0        # how often an idle worker looks for queued runs
+    poll_interval: float = 0.5        # how often an idle worker looks for queued runs
     timeout_grace: float = 30.0       # past the run's timeout, stop waiting for the runner
 
     @classmethod
