@@ -236,8 +236,9 @@ def events(heat, stack_id: str, nested_depth: int = 5) -> list[dict]:
             found = heat.events.list(stack_id, nested_depth=nested_depth, sort_dir="asc")
         except heat_exc.HTTPNotFound:
             return []
+    # Stable: events of one second keep Heat's own (creation) order.
     return sorted((event.to_dict() for event in found),
-                  key=lambda event: (event.get("event_time") or "", event.get("id") or ""))
+                  key=lambda event: event.get("event_time") or "")
 
 
 def stack_id_of(resource: dict) -> str | None:

@@ -123,11 +123,13 @@ def chef_environment(preview: dict, resources: list[dict], stack_name: str,
 
 
 def build(preview: dict, stack_name: str, templates: EnvironmentTemplates,
-          secrets: list[str], parameters: dict[str, Any]) -> dict:
-    """The plan document; raises Unprocessable for a Chef environment that cannot be rendered."""
+          secrets: list[str], parameters: dict[str, Any], *, preview_name: str | None = None) -> dict:
+    """The plan document; raises Unprocessable for a Chef environment that cannot be rendered.
+    ``preview_name``: the name Heat previewed the stack under, when not ``stack_name``."""
+    previewed = preview_name or stack_name
     resources = list(flatten(preview.get("resources") or []))
     environment = chef_environment(preview, resources, stack_name, templates)
-    stack_preview = [{"resource": resource_path(r, stack_name), "type": r.get("resource_type"),
+    stack_preview = [{"resource": resource_path(r, previewed), "type": r.get("resource_type"),
                       "properties": r.get("properties") or {}, "metadata": r.get("metadata") or {}}
                      for r in resources]
     return redact_value({
@@ -135,5 +137,5 @@ def build(preview: dict, stack_name: str, templates: EnvironmentTemplates,
         "parameters": parameters,
         "stack_preview": stack_preview,
         "chef_environment": environment,
-        "order_groups": order_groups(resources, stack_name),
+        "order_groups": order_groups(resources, previewed),
     }, secrets)

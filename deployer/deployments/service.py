@@ -101,13 +101,19 @@ def prepare(services: Services, request: Request, *, base: dict[str, Any] | None
     return Prepared(request, source, env_files, environment, values, hidden)
 
 
-def build_plan(services: Services, prepared: Prepared) -> dict:
-    """Heat's preview of the stack plus the rendered Chef environment; creates nothing."""
-    preview = heat_stacks.preview(services.heat, prepared.request.name, prepared.source,
+def build_plan(services: Services, prepared: Prepared, *, existing: bool = False) -> dict:
+    """Heat's preview of the stack plus the rendered Chef environment; creates nothing.
+
+    Heat previews only a stack name that is free: an ``existing`` stack is
+    previewed under a stand-in name, and the plan still names the real one.
+    """
+    name = prepared.request.name
+    preview_name = f"{name}-preview-{uuid.uuid4().hex[:8]}" if existing else name
+    preview = heat_stacks.preview(services.heat, preview_name, prepared.source,
                                   prepared.env_files, prepared.environment, prepared.values,
                                   prepared.secrets)
-    return plan.build(preview, prepared.request.name, services.environment_templates,
-                      prepared.secrets, prepared.redacted_parameters())
+    return plan.build(preview, name, services.environment_templates, prepared.secrets,
+                      prepared.redacted_parameters(), preview_name=preview_name)
 
 
 def plan_deployment(services: Services, request: Request) -> dict:
@@ -187,7 +193,7 @@ def update(services: Services, row: Deployment, *, parameter_set: str | None,
     request = Request(row.name, row.template, parameter_set, parameters,
                       row.heat_environments if heat_environments is None else heat_environments)
     prepared = prepare(services, request, base=all_values(services, row))
-    build_plan(services, prepared)
+    build_plan(services, prepared, existing=True)
     heat_stacks.update(services.heat, row.stack_id, prepared.source, prepared.env_files,
                        prepared.environment, prepared.values, prepared.secrets)
     public, secret = secrets.split(prepared.values, prepared.hidden)
