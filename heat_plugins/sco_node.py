@@ -186,6 +186,30 @@ class SCONode(resource.Resource):
             raise exception.StackValidationFailed(
                 message=f"{self.name}: Properties: ChefEnvironment and EnvironmentTemplate "
                         f"are mutually exclusive")
+        self._validate_placeholder_outputs()
+
+    def _validate_placeholder_outputs(self) -> None:
+        """Every placeholder of the stack's environment template needs a same-named output.
+
+        Checked at validation, so a missing one fails the stack before any node
+        is touched.  An unreachable deployer defers the check to create time.
+        """
+        from deployer.client import DeployerAPIError, DeployerUnavailable
+        template = self._environment_template(self.properties)
+        if template is None:
+            return
+        try:
+            placeholders = self._client().environment_template(template)["placeholders"]
+        except DeployerUnavailable:
+            return
+        except DeployerAPIError as exc:
+            raise exception.StackValidationFailed(
+                message=f"{self.name}: environment template {template!r}: {exc.detail}")
+        missing = sorted(set(placeholders) - set(self.stack.outputs))
+        if missing:
+            raise exception.StackValidationFailed(
+                message=f"{self.name}: unfilled placeholders of Chef environment template "
+                        f"{template!r}: {', '.join(missing)} (no stack output of that name)")
 
     # -- helpers ------------------------------------------------------------
 

@@ -252,3 +252,24 @@ def test_password_never_shows_in_events_attributes_or_runs(undercloud, heat, tes
         assert not leaks
     finally:
         _delete(heat, stack)
+
+
+def test_cfn_output_missing_for_a_placeholder_is_rejected_up_front(undercloud, heat, test_nodes_factory):
+    node = test_nodes_factory(1).nodes()[0]
+    template = _origin_cfn([("control", node, "role[sco-test-first]", 1, node.password)])
+    del template["Outputs"]["CONVERGE_SECONDS"]
+    with pytest.raises(heat_exc.HTTPBadRequest) as info:
+        heat.stacks.create(stack_name=f"sco-{uuid.uuid4().hex[:8]}", template=template)
+    assert "CONVERGE_SECONDS" in str(info.value)
+    assert node.exec("test -e /etc/chef/client.rb").returncode != 0
+
+
+def test_delete_when_the_chef_node_is_already_gone(undercloud, heat, test_nodes_factory):
+    node = test_nodes_factory(1).nodes()[0]
+    template = _origin_cfn([("control", node, "role[sco-test-first]", 1, node.password)])
+    name, stack = _create(heat, template)
+    assert stack.stack_status == "CREATE_COMPLETE", stack.stack_status_reason
+    chef = undercloud.chef()
+    chef.delete_node(f"{name}-control")
+    chef.delete_client(f"{name}-control")
+    _delete(heat, stack)  # raises on DELETE_FAILED
