@@ -33,8 +33,11 @@ def _connection(urls: str, timeouts: ClientTimeouts) -> kombu.Connection:
                                                "write_timeout": timeouts.socket})
 
 
-def ha_queue(name: str) -> kombu.Queue:
-    return kombu.Queue(name, exchange=kombu.Exchange(""), routing_key=name, durable=True)
+def durable_queue(name: str, quorum: bool = False) -> kombu.Queue:
+    """A durable queue on the default exchange: classic (mirrored by the HA policy) or quorum."""
+    arguments = {"x-queue-type": "quorum"} if quorum else None
+    return kombu.Queue(name, exchange=kombu.Exchange(""), routing_key=name, durable=True,
+                       queue_arguments=arguments)
 
 
 @dataclass
@@ -47,7 +50,7 @@ class PublishLog:
 
 
 class Publisher:
-    def __init__(self, netns: str, urls: str, queue: str, timeouts: ClientTimeouts,
+    def __init__(self, netns: str, urls: str, queue: kombu.Queue, timeouts: ClientTimeouts,
                  first_id: int = 1, count: int | None = None, interval: float = 0.002,
                  max_seconds: float = 120.0):
         self.log = PublishLog()
@@ -66,14 +69,14 @@ class Publisher:
                 raise TimeoutError("publisher gave up: deadline reached") from exc
             time.sleep(self._timeouts.reconnect_delay)
 
-        queue = ha_queue(self._queue)
+        queue = self._queue
         with _connection(self._urls, self._timeouts) as conn:
             producer = conn.Producer()
             publish = conn.ensure(producer, producer.publish, errback=errback, max_retries=None,
                                   interval_start=0, interval_step=0.1, interval_max=0.5)
             msg_id = self._first_id
             while not self._stop.is_set() and time.monotonic() < deadline:
-                publish({"id": msg_id}, routing_key=self._queue, declare=[queue],
+                publish({"id": msg_id}, routing_key=queue.name, declare=[queue],
                         delivery_mode=2, timeout=self._timeouts.confirm)
                 self.log.confirmed[msg_id] = time.monotonic()
                 if self._count is not None and msg_id >= self._first_id + self._count - 1:
@@ -118,10 +121,10 @@ class _AckingConsumer(ConsumerMixin):
 class Consumer:
     """Consumes with manual acks into a set of ids until stopped (kombu reconnects)."""
 
-    def __init__(self, netns: str, urls: str, queue: str, timeouts: ClientTimeouts):
+    def __init__(self, netns: str, urls: str, queue: kombu.Queue, timeouts: ClientTimeouts):
         self.received: set[int] = set()
         self.deliveries = 0
-        self._mixin = _AckingConsumer(_connection(urls, timeouts), ha_queue(queue), self)
+        self._mixin = _AckingConsumer(_connection(urls, timeouts), queue, self)
         self._thread = NetnsThread(netns, self._mixin.run, name="amqp-consumer")
 
     def __enter__(self) -> "Consumer":

@@ -111,17 +111,18 @@ class Writer:
     """
 
     def __init__(self, netns: str, host: str, port: int, user: str, password: str,
-                 database: str, interval: float = 0.005, max_seconds: float = 300.0):
+                 database: str, first_id: int = 1, interval: float = 0.005,
+                 max_seconds: float = 300.0):
         self.log = WriteLog({}, [])
         self._conn_args = dict(host=host, port=port, user=user, password=password,
                                database=database, autocommit=True, connect_timeout=1,
                                read_timeout=3, write_timeout=3)
-        self._interval, self._max_seconds = interval, max_seconds
+        self._first_id, self._interval, self._max_seconds = first_id, interval, max_seconds
         self._stopping = False
         self._thread = NetnsThread(netns, self._loop, name="galera-writer")
 
     def _loop(self) -> None:
-        next_id, conn = 1, None
+        next_id, conn = self._first_id, None
         end = time.monotonic() + self._max_seconds
         while not self._stopping and time.monotonic() < end:
             try:

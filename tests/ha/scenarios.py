@@ -16,7 +16,7 @@ from typing import Any
 
 import pymysql
 
-from tests.ha.amqp_clients import ClientTimeouts, Consumer, Publisher
+from tests.ha.amqp_clients import ClientTimeouts, Consumer, Publisher, durable_queue
 from tests.ha.cluster_galera import GaleraCluster, Writer
 from tests.ha.cluster_rabbitmq import RabbitCluster
 from tests.ha.cluster_vip import VipCluster
@@ -34,6 +34,10 @@ VIPS = {"api": vip(API_VIP, 51, "vrrp_api"), "db": vip(DB_VIP, 52, "vrrp_db")}
 # The origin's haproxy server checks, and faster ones a site can set in its environment.
 ORIGIN_CHECKS = {"inter": 2000, "rise": 2, "fall": 5}
 TUNED_CHECKS = {"inter": 500, "rise": 2, "fall": 3}
+# Fast enough that a surviving haproxy drops a dead controller (fall x (inter + connect
+# timeout, which is min(timeout connect, inter)) = about 1.25 s) before VRRP can move
+# the VIP (3 x advert_int - 1 s at the earliest), so no request reaches the dead node.
+FAST_CHECKS = {"inter": 250, "rise": 2, "fall": 2}
 
 
 def haproxy_checks(checks: dict[str, int]) -> dict[str, Any]:
@@ -59,12 +63,21 @@ class WriteFault:
     writer_after: str
 
 
-def galera_overcloud(checks: dict[str, int] = ORIGIN_CHECKS) -> Overcloud:
+# Galera evicts a silent member after evs.suspect_timeout (default PT5S); until then
+# the survivors cannot commit, whatever haproxy does.
+FAST_EVICTION = {"evs.keepalive_period": "PT0.5S", "evs.suspect_timeout": "PT1.5S",
+                 "evs.inactive_check_period": "PT0.5S", "evs.inactive_timeout": "PT3S"}
+
+
+def galera_overcloud(checks: dict[str, int] = ORIGIN_CHECKS,
+                     provider_options: dict[str, str] | None = None) -> Overcloud:
+    galera: dict[str, Any] = {"bootstrap_node": "ctl2"}
+    if provider_options:
+        galera["provider_options"] = provider_options
     return Overcloud(
         THREE_CONTROLLERS, vips=VIPS,
         # the deployer chooses the bootstrap node; not simply the first controller
-        attributes=deep_merge({"deployer": {"galera": {"bootstrap_node": "ctl2"}}},
-                              haproxy_checks(checks)),
+        attributes=deep_merge({"deployer": {"galera": galera}}, haproxy_checks(checks)),
         node_attributes=SMALL_GALERA_MEMORY, secrets=vrrp_secrets("vrrp_api", "vrrp_db"))
 
 
@@ -185,20 +198,23 @@ def is_beam(pid: int) -> bool:
     return Path(f"/proc/{pid}/comm").read_text().strip() == "beam.smp"
 
 
-def fault_queue_master(setup: RabbitSetup, queue: str, sig: signal.Signals,
-                       timeouts: ClientTimeouts, resume_timeout: float = 60.0) -> PublishFault:
+def fault_queue_master(setup: RabbitSetup, name: str, sig: signal.Signals,
+                       timeouts: ClientTimeouts, resume_timeout: float = 60.0,
+                       quorum: bool = False) -> PublishFault:
     """Publish with confirms through the seed first, consume via ctl3, signal the master's beam.
 
-    The queue is declared through the seed, so its master lives there.  A
-    SIGSTOPped node stays stopped (the Lab kills it at the end).
+    The queue is declared through the seed, so its master (classic) or leader
+    (quorum) lives there.  A SIGSTOPped node stays stopped (the Lab kills it at
+    the end).
     """
     cluster = setup.cluster
+    queue = durable_queue(name, quorum)
     publisher = Publisher(cluster.client.netns, setup.urls(RABBIT_SEED), queue, timeouts,
                           max_seconds=resume_timeout + 60).start()
     try:
         wait_until(lambda: len(publisher.log.confirmed) >= 100, timeout=30,
                    what="confirmed publishes before the fault")
-        master_before = cluster.queue_info("ctl2", queue)["master"]
+        master_before = cluster.queue_info("ctl2", name)["master"]
         with Consumer(cluster.client.netns, setup.urls("ctl3"), queue, timeouts) as consumer:
             wait_until(lambda: consumer.received, timeout=30, what="the consumer to receive")
             victim = cluster.nodes[RABBIT_SEED]
@@ -285,11 +301,13 @@ def settle_vip(setup: VipSetup, master: str) -> None:
                    what="10 good polls in a row through the VIP")
 
 
-def fault_vip_master(setup: VipSetup, fault: str, after_takeover: float = 2.0) -> VipFault:
+def fault_vip_master(setup: VipSetup, fault: str, after_takeover: float = 2.0,
+                     poll_timeout: float = 0.2) -> VipFault:
     """Poll the API VIP through ``fault`` ('link' or 'haproxy') on ctl1 and its repair.
 
     Polling goes on ``after_takeover`` seconds on the backup, then through the
-    repair until the VIP is back on ctl1 (preempt) plus two seconds.
+    repair until the VIP is back on ctl1 (preempt) plus two seconds.  A failed
+    poll lasts up to ``poll_timeout``, which bounds the timing resolution.
     """
     cluster = setup.cluster
     master = cluster.lbs["ctl1"]
@@ -297,7 +315,7 @@ def fault_vip_master(setup: VipSetup, fault: str, after_takeover: float = 2.0) -
         "link": (lambda: master.link(False), lambda: master.link(True)),
         "haproxy": (lambda: master.kill("haproxy"), lambda: cluster.start_haproxy(master)),
     }[fault]
-    with HttpPoller(cluster.client.netns, API_VIP, setup.port) as poller:
+    with HttpPoller(cluster.client.netns, API_VIP, setup.port, timeout=poll_timeout) as poller:
         wait_until(lambda: len(poller.log.polls) >= 20, timeout=10, what="baseline polls")
         fault_at = time.monotonic()
         inject()

@@ -10,10 +10,15 @@ backup); the writer's mariadbd is killed mid-stream.
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from tests.ha.cluster_galera import Writer
 from tests.ha.conftest import require_ha
-from tests.ha.scenarios import build_galera, galera_overcloud, kill_galera_writer
+from tests.ha.scenarios import (DB_VIP, build_galera, galera_overcloud, kill_galera_writer,
+                                served_by, stored_ids)
+from tests.ha.waiting import wait_until
 
 pytestmark = pytest.mark.ha
 
@@ -36,3 +41,25 @@ def test_killing_the_writer_loses_no_acknowledged_write(galera, record_property)
         assert not missing, (f"{survivor} lacks {len(missing)} acknowledged ids, "
                              f"e.g. {sorted(missing)[:5]}")
     assert result.writer_after == "ctl2", "the first backup server takes the writes"
+
+
+def test_restarted_writer_rejoins_and_takes_the_writes_back(galera):
+    """The killed node rejoins (IST) and haproxy moves the writes back to it (on-marked-up)."""
+    cluster = galera.cluster
+    if "mariadbd" in cluster.dbs["ctl1"].processes:  # run alone: take the writer down first
+        cluster.dbs["ctl1"].kill("mariadbd")
+        wait_until(lambda: served_by(galera) == "ctl2", timeout=60, what="ctl2 to take the writes")
+    with Writer(cluster.client.netns, DB_VIP, galera.port, "nova", galera.password, "nova",
+                first_id=1_000_000) as writer:  # above the ids the first test wrote
+        wait_until(lambda: len(writer.log.acked) >= 100, timeout=30, what="writes through ctl2")
+        cluster.start_node("ctl1")
+        cluster.wait_synced("ctl1", cluster_size=3)
+        wait_until(lambda: served_by(galera) == "ctl1", timeout=60,
+                   what="haproxy to send new connections to ctl1 again")
+        back_at = time.monotonic()
+        wait_until(lambda: sum(t > back_at for t in writer.log.acked.values()) >= 100,
+                   timeout=60, what="writes after the switch back")
+    acked = set(writer.log.acked)
+    for name in cluster.dbs:
+        missing = acked - stored_ids(cluster, name)
+        assert not missing, f"{name} lacks {len(missing)} acknowledged ids"

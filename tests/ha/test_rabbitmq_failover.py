@@ -13,7 +13,7 @@ import signal
 
 import pytest
 
-from tests.ha.amqp_clients import ClientTimeouts, Consumer, Publisher
+from tests.ha.amqp_clients import ClientTimeouts, Consumer, Publisher, durable_queue
 from tests.ha.cluster_rabbitmq import RABBIT_BIN
 from tests.ha.conftest import require_ha
 from tests.ha.scenarios import RABBIT_SEED, build_rabbit, fault_queue_master, rabbit_overcloud
@@ -49,11 +49,13 @@ def test_killing_the_queue_master_loses_no_confirmed_message(rabbit, record_prop
 
 def test_restarted_node_gets_a_synchronised_mirror(rabbit):
     cluster = rabbit.cluster
-    queue, backlog = "ha.sync", 300
+    wait_until(lambda: cluster.running_nodes("ctl2") == set(cluster.node_names.values()),
+               timeout=60, what="all nodes running before the fault")
+    queue, backlog = durable_queue("ha.sync"), 300
     urls = rabbit.urls(first="ctl2")
     Publisher(cluster.client.netns, urls, queue, ClientTimeouts(), count=backlog).start().join(60)
     victim = next(name for name, node in cluster.node_names.items()
-                  if node in cluster.queue_info("ctl2", queue)["synchronised"])
+                  if node in cluster.queue_info("ctl2", queue.name)["synchronised"])
     cluster.nodes[victim].kill("rabbit")
     # messages published while the mirror is down exist on the other two nodes only
     Publisher(cluster.client.netns, urls, queue, ClientTimeouts(), first_id=backlog + 1,
@@ -62,9 +64,22 @@ def test_restarted_node_gets_a_synchronised_mirror(rabbit):
     cluster.wait_started(victim)
     survivor = next(name for name in cluster.nodes if name != victim)
     wait_until(lambda: cluster.node_names[victim] in
-               cluster.queue_info(survivor, queue)["synchronised"],
+               cluster.queue_info(survivor, queue.name)["synchronised"],
                timeout=60, what=f"the mirror on {victim} to synchronise (ha-sync-mode automatic)")
     with Consumer(cluster.client.netns, urls, queue, ClientTimeouts()) as consumer:
         wait_until(lambda: len(consumer.received) >= 2 * backlog, timeout=60,
                    what="the whole backlog to be consumed")
     assert consumer.received == set(range(1, 2 * backlog + 1))
+
+
+def test_killing_the_quorum_queue_leader_loses_no_confirmed_message(rabbit, record_property):
+    """queue_type 'quorum' (oslo's rabbit_quorum_queue) gives the same guarantee."""
+    cluster = rabbit.cluster
+    wait_until(lambda: cluster.running_nodes("ctl2") == set(cluster.node_names.values()),
+               timeout=60, what="all nodes running before the fault")
+    result = fault_queue_master(rabbit, "qq.kill", signal.SIGKILL, ClientTimeouts(), quorum=True)
+    record_property("quorum_publish_outage_s", round(result.outage, 2))
+    print(f"publish outage after kill -9 of the quorum leader: {result.outage:.2f} s; "
+          f"{len(result.confirmed)} confirmed, {len(result.publisher_errors)} publisher errors")
+    assert result.master_before == [cluster.node_names[RABBIT_SEED]]
+    assert not result.confirmed - result.received, "confirmed messages were lost"

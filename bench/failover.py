@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Failover times of the rendered HA configs under injected faults: origin vs tuned timings.
+
+Runs the scenarios of tests/ha (real mariadbd/Galera + haproxy, RabbitMQ,
+keepalived + haproxy, in network namespaces ``havb-*`` on 10.252.0.0/24) with
+the origin's timings and with tuned ones, and prints a table of the outage a
+client saw.  Figures only; tests/ha checks the behaviour.
+
+    sudo .venv/bin/python bench/failover.py                   # everything (~8 min on 2 cores)
+    sudo .venv/bin/python bench/failover.py --scenario vip db --repeat 3
+
+Outage: DB = kill -> first acknowledged write; broker = fault -> first publisher
+confirm; VIP = fault -> first successful HTTP poll through the VIP (50 ms polls,
+new connection each), plus the time of the last failed poll (the API outage,
+which includes haproxy still sending to the dead controller).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.ha import scenarios as sc  # noqa: E402
+from tests.ha.amqp_clients import ClientTimeouts  # noqa: E402
+from tests.ha.netlab import Lab  # noqa: E402
+
+LAB_PREFIX = "havb"
+
+
+@dataclass
+class Measure:
+    outage: float
+    notes: str
+    api_outage: float | None = None
+
+
+@dataclass
+class Variant:
+    scenario: str
+    fault: str
+    settings: str
+    run: Callable[[Lab], Measure]
+
+
+def db_variant(label: str, checks: dict[str, int],
+               provider_options: dict[str, str] | None = None) -> Variant:
+    def run(lab: Lab) -> Measure:
+        overcloud = sc.galera_overcloud(checks, provider_options)
+        result = sc.kill_galera_writer(sc.build_galera(lab, overcloud))
+        lost = sum(len(missing) for missing in result.missing.values())
+        return Measure(result.outage, f"{lost} acked writes lost of {len(result.acked)}, "
+                                      f"{result.client_errors} client errors, "
+                                      f"writer {result.writer_before}->{result.writer_after}")
+    settings = f"{label}: check inter {checks['inter']} rise {checks['rise']} fall {checks['fall']}"
+    if provider_options:
+        settings += ", " + ", ".join(f"{k}={v}" for k, v in provider_options.items())
+    return Variant("DB writes", "kill -9 writer mariadbd", settings, run)
+
+
+def broker_variant(label: str, net_ticktime: int, sig: signal.Signals,
+                   reconnect_delay: float) -> Variant:
+    timeouts = ClientTimeouts(reconnect_delay=reconnect_delay)
+    resume = 3 * net_ticktime + 60   # a hung node is declared down after ~net_ticktime
+
+    def run(lab: Lab) -> Measure:
+        setup = sc.build_rabbit(lab, sc.rabbit_overcloud(net_ticktime))
+        result = sc.fault_queue_master(setup, "bench", sig, timeouts, resume_timeout=resume)
+        lost = len(result.confirmed - result.received)
+        return Measure(result.outage,
+                       f"{lost} confirmed lost of {len(result.confirmed)}, "
+                       f"{result.deliveries - len(result.received)} duplicates, "
+                       f"{len(result.publisher_errors)} publisher errors")
+    fault = "kill -9 master beam" if sig == signal.SIGKILL else "SIGSTOP master beam (hung)"
+    settings = (f"{label}: net_ticktime {net_ticktime}, reconnect delay {reconnect_delay:g} s, "
+                f"socket timeout {timeouts.socket:g} s")
+    return Variant("broker publishes", fault, settings, run)
+
+
+def vip_variant(label: str, checks: dict[str, int], base_priority: int, fault: str) -> Variant:
+    def run(lab: Lab) -> Measure:
+        setup = sc.build_vip(lab, sc.vip_overcloud(checks, base_priority))
+        # keep polling long enough for haproxy to drop the dead controller (inter x fall)
+        hold = checks["inter"] * (checks["fall"] + 1) / 1000 + 2
+        result = sc.fault_vip_master(setup, fault, after_takeover=hold)
+        after = result.failures_after_takeover()
+        return Measure(result.takeover, f"{len(after)} failed polls after takeover",
+                       api_outage=result.last_failure())
+    skew = (256 - base_priority) / 256
+    settings = (f"{label}: advert_int 1, backup priority {base_priority} (skew {skew:.2f} s), "
+                f"check inter {checks['inter']} fall {checks['fall']}")
+    what = {"link": "link down on MASTER", "haproxy": "kill -9 haproxy on MASTER"}[fault]
+    return Variant("API VIP", what, settings, run)
+
+
+VARIANTS = {
+    "db": [db_variant("origin", sc.ORIGIN_CHECKS), db_variant("tuned", sc.TUNED_CHECKS),
+           db_variant("tuned", sc.TUNED_CHECKS, sc.FAST_EVICTION)],
+    "broker": [
+        broker_variant("origin", 60, signal.SIGKILL, 0.0),
+        broker_variant("origin, oslo delay", 60, signal.SIGKILL, 1.0),
+        broker_variant("tuned", 15, signal.SIGKILL, 0.0),
+        broker_variant("origin", 60, signal.SIGSTOP, 0.0),
+        broker_variant("tuned", 15, signal.SIGSTOP, 0.0),
+    ],
+    "vip": [
+        vip_variant("origin", sc.ORIGIN_CHECKS, 100, "link"),
+        vip_variant("tuned", sc.TUNED_CHECKS, 250, "link"),
+        vip_variant("fast", sc.FAST_CHECKS, 250, "link"),
+        vip_variant("origin", sc.ORIGIN_CHECKS, 100, "haproxy"),
+        vip_variant("fast", sc.FAST_CHECKS, 250, "haproxy"),
+    ],
+}
+
+
+def run_variant(variant: Variant, repeat: int, state_dir: Path) -> list[Measure]:
+    measures = []
+    for attempt in range(repeat):
+        lab = Lab(LAB_PREFIX, state_dir / f"{len(os.listdir(state_dir))}")
+        try:
+            measures.append(variant.run(lab))
+        finally:
+            lab.close()
+        print(f"  {variant.scenario} / {variant.fault} / {variant.settings} [{attempt + 1}/{repeat}]: "
+              f"{measures[-1].outage:.2f} s; {measures[-1].notes}", flush=True)
+    return measures
+
+
+def spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench/failover.py needs root (network namespaces)")
+    if args.repeat < 1:
+        sys.exit("--repeat: must be at least 1")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="havb-") as state:
+        for name in args.scenario:
+            for variant in VARIANTS[name]:
+                measures = run_variant(variant, args.repeat, Path(state))
+                api = [m.api_outage for m in measures if m.api_outage is not None]
+                rows.append((variant.scenario, variant.fault, variant.settings,
+                             spread([m.outage for m in measures]), spread(api) if api else "",
+                             measures[-1].notes))
+    header = ("scenario", "fault", "settings", "outage s", "API outage s", "last run")
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    print()
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print(" | ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+
+
+if __name__ == "__main__":
+    main()
