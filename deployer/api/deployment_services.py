@@ -11,8 +11,10 @@ from flask import current_app
 
 from deployer.api.context import db_session, state
 from deployer.chef.environment_template import EnvironmentTemplates
+from deployer.config import ConfigError
 from deployer.deployments.catalog import Catalog
 from deployer.deployments.context import Services
+from deployer.deployments.errors import HeatUnavailable
 
 HEAT_EXTENSION = "deployer.heat"
 _lock = threading.Lock()
@@ -25,13 +27,17 @@ def heat():
         if client is None:
             from deployer.heat_client import heat_client
             factory = current_app.config.get("HEAT_CLIENT_FACTORY") or heat_client
-            client = current_app.extensions[HEAT_EXTENSION] = factory(state().cfg)
+            try:
+                client = factory(state().cfg)
+            except ConfigError as error:    # e.g. remote Heat credentials incomplete
+                raise HeatUnavailable(f"Heat cannot be used: {error}") from None
+            current_app.extensions[HEAT_EXTENSION] = client
     return client
 
 
 def services() -> Services:
     app = state()
-    return Services(session=db_session(), heat=heat(), box=app.secret_box,
+    return Services(session=db_session(), heat_factory=heat, box=app.secret_box,
                     catalog=Catalog(app.cfg.content),
                     environment_templates=EnvironmentTemplates(
                         app.cfg.content.chef_environments_dir))

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import functools
+from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,12 @@ from deployer.runs.secrets import SecretBox
 @dataclasses.dataclass
 class Services:
     session: Session                # the caller commits
-    heat: Any                       # a heatclient v1 Client
+    heat_factory: Callable[[], Any]  # builds a heatclient v1 Client when first needed
     box: SecretBox                  # seals hidden parameter values
     catalog: Catalog
     environment_templates: EnvironmentTemplates
+
+    @functools.cached_property
+    def heat(self) -> Any:
+        """Built on first use: listing parameter sets needs no Heat (nor its credentials)."""
+        return self.heat_factory()

@@ -30,8 +30,9 @@ PARAMETER_PROBLEMS = (
      "is not a parameter of the template"),
     (re.compile(r"Parameter '(?P<name>[^']+)' is invalid"), None),
 )
-UNFILLED_PLACEHOLDERS = re.compile(r"unfilled placeholders of template '(?P<template>[^']+)': "
-                                   r"(?P<names>[A-Za-z0-9_, ]+)")
+# IBM::SCO::ChefEnvironment (HOT values map) and IBM::SCO::Node (CFN outputs) validation.
+UNFILLED_PLACEHOLDERS = re.compile(r"unfilled placeholders of (?:Chef environment )?template "
+                                   r"'(?P<template>[^']+)': (?P<names>[A-Z0-9_]+(?:, [A-Z0-9_]+)*)")
 HEAT_TYPES = {"String": "string", "Number": "number", "CommaDelimitedList": "comma_delimited_list",
               "Json": "json", "Boolean": "boolean"}
 _ERROR_PREFIX = re.compile(r"^(ERROR: )+")

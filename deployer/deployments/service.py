@@ -26,7 +26,7 @@ from deployer.db.models import Deployment, Run, RunOutput, utcnow
 from deployer.deployments import heat_stacks, parameter_sets, plan, secrets
 from deployer.deployments.catalog import NODE_TYPE, TemplateSource, static_nodes
 from deployer.deployments.context import Services
-from deployer.deployments.errors import HeatFailure, HeatUnavailable
+from deployer.deployments.errors import HeatFailure, HeatUnavailable, Unprocessable
 
 LOG = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def prepare(services: Services, request: Request, *, base: dict[str, Any] | None
     if request.parameter_set:
         chosen = parameter_sets.get(services.session, request.parameter_set, field="parameter_set")
         if chosen.template != source.name:
-            raise InvalidReference(f"parameter set {chosen.name} is for template "
+            raise Unprocessable(f"parameter set {chosen.name} is for template "
                                    f"{chosen.template}, not {source.name}", field="parameter_set")
         values.update(parameter_sets.values(services.box, chosen))
     for name, value in request.parameters.items():

@@ -308,3 +308,48 @@ def test_deployment_lifecycle_survives_an_api_restart(undercloud, test_nodes_fac
         undercloud.chef().get_environment(name)
     chef = undercloud.chef()
     assert not any(chef.node_exists(f"{name}-{r}") for r in ("control", "standby", "compute"))
+
+
+def test_list_pages_and_refreshes_in_progress_deployments_with_heat(undercloud):
+    """Deployments whose nodes cannot be reached fail; listing alone (one Heat list
+    call, no GET of each) moves them from in_progress to failed."""
+    api = undercloud.api()
+    prefix = _name("page")
+    unreachable = {"NodeAddresses": "127.0.0.1,127.0.0.1,127.0.0.1",
+                   "NodeKeyFiles": "/nonexistent-key,/nonexistent-key,/nonexistent-key",
+                   "NodeFingerprints": ",".join(["SHA256:" + "A" * 43] * 3)}
+    ids = [api.create_deployment({"name": f"{prefix}-{i}", "template": "sco-test-three",
+                                  "parameters": unreachable})["id"] for i in range(3)]
+    try:
+        deadline = time.monotonic() + FLOW_TIMEOUT
+        while True:
+            listed = {d["id"]: d for d in api.list_deployments(template="sco-test-three",
+                                                                limit=500)["deployments"]
+                      if d["id"] in ids}
+            if all(d["state"] != "in_progress" for d in listed.values()):
+                break
+            assert time.monotonic() < deadline, listed
+            time.sleep(1)
+        assert {d["state"] for d in listed.values()} == {"failed"}
+        assert all("control" in d["status_reason"] for d in listed.values()), listed
+        failed = api.list_deployments(status="failed", limit=500)["deployments"]
+        assert set(ids) <= {d["id"] for d in failed}
+        assert api.list_deployments(status="CREATE_FAILED", name=f"{prefix}-1")[
+            "deployments"][0]["id"] == ids[1]
+
+        seen, marker = [], None
+        while True:
+            page = api.list_deployments(template="sco-test-three", limit=2, marker=marker)
+            assert len(page["deployments"]) <= 2
+            seen += [d["id"] for d in page["deployments"]]
+            marker = page["next_marker"]
+            if marker is None:
+                break
+        mine = [deployment_id for deployment_id in seen if deployment_id in ids]
+        assert mine == list(reversed(ids))            # newest first, each exactly once
+        assert len(seen) == len(set(seen))
+        error = _problem(lambda: api.list_deployments(marker="no-such-id"))
+        assert error.status == 400 and "marker" in error.errors
+    finally:
+        for deployment_id in ids:
+            delete_deployment(api, deployment_id)

@@ -53,7 +53,7 @@ def make_services(tmp_path):
 
     def build(create) -> Services:
         heat = mock.Mock(stacks=FakeStacks(create))
-        return Services(session=factory(), heat=heat, box=SecretBox.in_dir(tmp_path),
+        return Services(session=factory(), heat_factory=lambda: heat, box=SecretBox.in_dir(tmp_path),
                         catalog=Catalog(ContentSettings()),
                         environment_templates=EnvironmentTemplates(REPO / "environments" / "chef"))
     return build
@@ -96,6 +96,8 @@ def test_row_that_cannot_be_committed_deletes_its_stack(make_services):
      "parameters.SshPort"),
     ("ERROR: Property error: resources.site: site: values: unfilled placeholders of template "
      "'sco-test': CONVERGE_SECONDS, NETWORK_MANAGER", "chef_environment.NETWORK_MANAGER"),
+    ("ERROR: control: unfilled placeholders of Chef environment template 'sco-test': "
+     "CONVERGE_SECONDS (no stack output of that name)", "chef_environment.CONVERGE_SECONDS"),
     ("ERROR: something else entirely", "template"),
 ])
 def test_heat_refusals_name_the_field(message, field):
@@ -137,6 +139,17 @@ def test_plan_from_a_cfn_preview_renders_outputs_and_orders_nodes():
     with pytest.raises(Unprocessable) as info:
         plan.build(preview, "s1", templates, [], {})
     assert list(info.value.errors) == ["chef_environment.CONVERGE_SECONDS"]
+
+
+def test_hot_values_for_no_placeholder_are_refused():
+    templates = EnvironmentTemplates(REPO / "tests" / "integration" / "content" / "environments")
+    site = {"resource_type": "IBM::SCO::ChefEnvironment", "resource_name": "site",
+            "stack_name": "s1", "properties": {"template": "sco-test", "values": {
+                "ENABLE_DEBUG": "x", "NETWORK_MANAGER": "m", "CONVERGE_SECONDS": 0,
+                "TYPO_NAME": 1}}}
+    with pytest.raises(Unprocessable) as info:
+        plan.build({"resources": [site]}, "s1", templates, [], {})
+    assert info.value.errors == {"chef_environment.TYPO_NAME": ["unknown placeholder"]}
 
 
 def test_states_follow_heat():
