@@ -242,8 +242,18 @@ def refresh(services: Services, row: Deployment, *, resolve_outputs: bool = Fals
     if stack is None:
         _cache_status(row, None, "the stack no longer exists in Heat")
     else:
-        _cache_status(row, stack["stack_status"], stack.get("stack_status_reason") or "")
+        _cache_status(row, stack["stack_status"], _redacted_reason(services, row, stack))
     return stack if row.state != DELETED else None
+
+
+def _redacted_reason(services: Services, row: Deployment, stack: dict) -> str:
+    """Heat's status reason as cached: a hidden value it may echo never reaches the row."""
+    reason = stack.get("stack_status_reason") or ""
+    return secrets.redact_text(reason, secret_values(services, row)) if reason else ""
+
+
+def secret_values(services: Services, row: Deployment) -> list[str]:
+    return secrets.secret_texts(secrets.unseal(services.box, row.secret_blob))
 
 
 def refresh_in_progress(services: Services) -> None:
@@ -259,7 +269,8 @@ def refresh_in_progress(services: Services) -> None:
         return
     for row in rows:
         status, reason = found.get(row.stack_id, (None, "the stack no longer exists in Heat"))
-        _cache_status(row, status, reason)
+        _cache_status(row, status, _redacted_reason(services, row,
+                                                    {"stack_status_reason": reason}))
 
 
 def get(services: Services, deployment_id: str) -> Deployment:
@@ -313,9 +324,8 @@ def summary(row: Deployment) -> dict:
 def detail(services: Services, row: Deployment) -> dict:
     """The full view: Heat's status, outputs once complete, nodes joined with their runs."""
     stack = refresh(services, row)
-    secret_texts = secrets.secret_texts(secrets.unseal(services.box, row.secret_blob))
+    secret_texts = secret_values(services, row)
     view = summary(row)
-    view["status_reason"] = secrets.redact_text(row.status_reason, secret_texts)
     view["outputs"] = {}
     if stack is not None and row.state == COMPLETE:
         resolved = heat_stacks.get(services.heat, row.stack_id, resolve_outputs=True) or {}
@@ -400,7 +410,7 @@ def events(services: Services, row: Deployment, since: str | None) -> list[dict]
     event id (events after it) or an ISO time (events later than it)."""
     if row.stack_id is None:
         return []
-    secret_texts = secrets.secret_texts(secrets.unseal(services.box, row.secret_blob))
+    secret_texts = secret_values(services, row)
     found = [{"id": event.get("id"), "time": event.get("event_time"),
               "resource": event.get("resource_name"),
               "physical_resource_id": event.get("physical_resource_id"),
