@@ -1,0 +1,163 @@
+"""The real ``deployer`` command (subprocess) against the real API, Heat, Chef server and test nodes."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from deployer.undercloud.process import free_port
+from tests.integration.deployment_helpers import TEMPLATE, delete_deployment, node_parameters
+
+pytestmark = [pytest.mark.integration]
+
+DEPLOYER = Path(sys.executable).with_name("deployer")
+COMMAND_TIMEOUT = 300
+
+
+def deployer(api_url: str, *argv: str, timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess:
+    """Run the CLI with its output captured (so stdout is not a TTY)."""
+    env = {**os.environ, "DEPLOYER_API_URL": api_url}
+    env.pop("OS_TOKEN", None)
+    return subprocess.run([str(DEPLOYER), *argv], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def parameter_args(parameters: dict[str, str]) -> list[str]:
+    return [arg for key, value in parameters.items() for arg in ("-p", f"{key}={value}")]
+
+
+@pytest.fixture
+def api_url(undercloud) -> str:
+    return undercloud.cfg.api.url
+
+
+def test_create_wait_shows_progress_lines_then_outputs_and_the_other_commands_work(
+        undercloud, api_url, test_nodes_factory):
+    nodes = test_nodes_factory(3).nodes()
+    name = f"cli-{uuid.uuid4().hex[:6]}"
+    created = deployer(api_url, "create", name, "-t", TEMPLATE, "--wait",
+                       *parameter_args(node_parameters(nodes, converge_seconds=3)))
+    api = undercloud.api()
+    deployment_id = None
+    try:
+        assert created.returncode == 0, created.stderr + created.stdout
+        lines = created.stdout.splitlines()
+        deployment_id = re.search(r"id (\S+)", lines[0]).group(1)
+        # Line-by-line history (not a TTY): control converging in order 1, then succeeded.
+        assert any(re.search(r"order 1 \S+-control \(%s\): converge" % re.escape(nodes[0].ip), line)
+                   for line in lines), created.stdout
+        succeeded = [line for line in lines if re.search(r"order \d \S+ \([\d.]+\): succeeded", line)]
+        assert len(succeeded) == 3, created.stdout
+        assert not any("\x1b[" in line for line in lines), "cursor movement on a non-TTY"
+        outputs = lines[lines.index("outputs:"):]
+        assert outputs[-2:] == [f"  CONTROL_ADDRESS = {nodes[0].ip}",
+                                "  NETWORK_MANAGER = nova.network.manager.FlatDHCPManager"], outputs
+
+        listed = deployer(api_url, "list", "--status", "complete")
+        assert listed.returncode == 0, listed.stderr
+        row = next(line for line in listed.stdout.splitlines() if line.startswith(deployment_id))
+        assert name in row and "complete" in row and "CREATE_COMPLETE" in row
+
+        shown = deployer(api_url, "show", name)       # by name
+        assert shown.returncode == 0, shown.stderr
+        assert "order 1:\n  control:" in shown.stdout and "order 2:" in shown.stdout
+        assert "not-shown-anywhere" not in shown.stdout
+        as_json = json.loads(deployer(api_url, "show", deployment_id, "--json").stdout)
+        assert as_json["id"] == deployment_id and as_json["state"] == "complete"
+
+        events = deployer(api_url, "events", deployment_id)
+        assert events.returncode == 0, events.stderr
+        assert "compute" in events.stdout and "CREATE_COMPLETE" in events.stdout
+
+        log = deployer(api_url, "logs", deployment_id, "control")
+        assert log.returncode == 0, log.stderr
+        assert "stand-in" in (log.stdout + log.stderr).lower()
+
+        environment = deployer(api_url, "environments", name)
+        assert environment.returncode == 0, environment.stderr
+        assert json.loads(environment.stdout)["default_attributes"]["network"] == {
+            "network_manager": "nova.network.manager.FlatDHCPManager"}
+
+        deleted = deployer(api_url, "delete", deployment_id, "--wait")
+        assert deleted.returncode == 0, deleted.stderr + deleted.stdout
+        assert "delete accepted" in deleted.stdout
+        gone = api.get_deployment(deployment_id)
+        assert gone["state"] == "deleted"
+        gone_environment = deployer(api_url, "environments", name)
+        assert gone_environment.returncode == 2 and "HTTP 404" in gone_environment.stderr
+    finally:
+        if deployment_id:
+            delete_deployment(api, deployment_id)
+
+
+def test_plan_prints_order_groups_and_the_rendered_environment(api_url, test_nodes_factory):
+    nodes = test_nodes_factory(3).nodes()
+    result = deployer(api_url, "plan", f"plan-{uuid.uuid4().hex[:6]}", "-t", TEMPLATE,
+                      "-p", "NetworkManager=nova.network.manager.VlanManager",
+                      *parameter_args(node_parameters(nodes)))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.index("step 1:") < out.index("control") < out.index("step 2 (in parallel):")
+    step2 = out[out.index("step 2"):out.index("chef environment:")]
+    assert "standby" in step2 and "compute" in step2 and "role[sco-test-compute]" in step2
+    environment = json.loads(out[out.index("chef environment:") + len("chef environment:"):])
+    assert environment["default_attributes"]["network"]["network_manager"].endswith("VlanManager")
+
+
+def test_bad_input_is_one_line_naming_the_field(undercloud, api_url, test_nodes_factory):
+    nodes = test_nodes_factory(3).nodes()
+    result = deployer(api_url, "create", f"bad-{uuid.uuid4().hex[:6]}", "-t", TEMPLATE,
+                      "-p", "NetworkManager=nova.network.manager.NoSuchManager",
+                      *parameter_args(node_parameters(nodes)))
+    assert result.returncode == 2
+    assert result.stderr.startswith("deployer: error: parameters.NetworkManager:"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+    unknown = deployer(api_url, "create", "x", "-t", "no-such-template")
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("deployer: error: template:"), unknown.stderr
+
+    malformed = deployer(api_url, "create", "x", "-t", TEMPLATE, "-p", "NoEqualsSign")
+    assert malformed.returncode == 2 and "KEY=VALUE" in malformed.stderr
+
+    missing = deployer(api_url, "show", f"none-{uuid.uuid4().hex[:6]}")
+    assert missing.returncode == 2 and "no deployment" in missing.stderr
+
+
+def test_templates_show_parameters_with_hidden_defaults_masked(api_url):
+    listed = deployer(api_url, "templates")
+    assert listed.returncode == 0, listed.stderr
+    assert TEMPLATE in [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
+    one = deployer(api_url, "templates", TEMPLATE)
+    assert one.returncode == 0, one.stderr
+    assert "NetworkManager (string)" in one.stdout and "VlanManager" in one.stdout
+    assert "not-shown-anywhere" not in one.stdout
+
+
+def test_environments_lists_the_chef_servers_environments(undercloud, api_url):
+    chef = undercloud.chef()
+    name = f"cli-listed-{uuid.uuid4().hex[:6]}"
+    chef.upsert_environment({
+        "name": name, "json_class": "Chef::Environment", "chef_type": "environment",
+        "description": "", "default_attributes": {}, "override_attributes": {},
+        "cookbook_versions": {}})
+    try:
+        listed = deployer(api_url, "environments")
+        assert listed.returncode == 0, listed.stderr
+        assert name in listed.stdout.split() and "_default" in listed.stdout.split()
+    finally:
+        chef.delete_environment(name)
+
+
+def test_unreachable_api_is_a_clear_message():
+    url = f"http://127.0.0.1:{free_port()}"
+    result = deployer(url, "list")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"deployer: error: cannot reach the deployer API at {url} "
+                                      f"(is it running? set --api-url or DEPLOYER_API_URL)")
