@@ -236,4 +236,4 @@ class DeployerClient:
 
     def list_environments(self) -> list[str]:
         """Names of the Chef environments on the Chef server."""
-        return self._request("GET", "/v1/chef/environments")
+        return self._request("GET", "/v1/chef/environments")["environments"]

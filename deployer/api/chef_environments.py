@@ -41,6 +41,10 @@ class EnvironmentSchema(ma.Schema):
     cookbook_versions = fields.Dict(keys=fields.String(), values=fields.String())
 
 
+class EnvironmentNamesSchema(ma.Schema):
+    environments = fields.List(fields.String(), metadata={"description": "names on the Chef server"})
+
+
 class EnvironmentPutSchema(ma.Schema):
     """Either a template with values (rendered) or attributes edited directly."""
     template = fields.String(validate=ENVIRONMENT_NAME,
@@ -115,10 +119,10 @@ class TemplateItem(MethodView):
 
 @blp.route("/environments")
 class EnvironmentList(MethodView):
-    @blp.response(200, fields.List(fields.String()))
+    @blp.response(200, EnvironmentNamesSchema)
     def get(self):
         """Names of the environments on the Chef server."""
-        return _chef_call(lambda chef: chef.list_environments())
+        return {"environments": _chef_call(lambda chef: sorted(chef.list_environments()))}
 
 
 @blp.route("/environments/<name>")

@@ -32,3 +32,10 @@ def test_render_read_and_delete_environment(deployer_api_factory, chef_server):
     with pytest.raises(DeployerAPIError) as gone:
         client.get_environment("client-env")
     assert gone.value.status == 404
+
+
+def test_list_environments_names_what_the_chef_server_has(deployer_api_factory, chef_server):
+    api = deployer_api_factory(chef_server=chef_server)
+    chef_server.admin().upsert_environment({"name": "listed-env", "json_class": "Chef::Environment",
+                                            "chef_type": "environment"})
+    assert "listed-env" in api.client.list_environments()
