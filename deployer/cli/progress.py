@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Callable, TextIO
 
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -71,18 +72,20 @@ def render(deployment: dict):
     reason = deployment.get("status_reason")
     if deployment.get("state") == "failed" and reason:
         parts.append(Text(f"reason: {reason}", style="red"))
+    # One table, a section per order group, so the columns line up across groups.
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for column in ("order", "node", "address", "phase", "step", "elapsed"):
+        table.add_column(column)
     for order, nodes in order_groups(deployment.get("nodes") or []):
-        table = Table(title=f"order {order}", title_justify="left", box=None,
-                      show_edge=False, pad_edge=False)
-        for column in ("node", "address", "phase", "step", "elapsed"):
-            table.add_column(column)
-        for node in nodes:
+        for index, node in enumerate(nodes):
             label = node_label(node)
-            table.add_row(node.get("node_name") or node.get("resource") or "?",
+            table.add_row(str(order) if index == 0 else "",
+                          node.get("node_name") or node.get("resource") or "?",
                           node.get("address") or "-",
                           Text(label, style=LABEL_STYLES.get(label, "")),
                           phase_step(node), format_elapsed(node.get("elapsed_seconds")))
-        parts.append(table)
+        table.add_section()
+    parts.append(table)
     return Group(*parts)
 
 

@@ -96,6 +96,50 @@ def test_create_wait_shows_progress_lines_then_outputs_and_the_other_commands_wo
             delete_deployment(api, deployment_id)
 
 
+def test_watch_on_a_terminal_redraws_the_view_in_place(undercloud, api_url, test_nodes_factory):
+    nodes = test_nodes_factory(3).nodes()
+    api = undercloud.api()
+    name = f"tty-{uuid.uuid4().hex[:6]}"
+    deployment = api.create_deployment({"name": name, "template": TEMPLATE,
+                                        "parameters": node_parameters(nodes, converge_seconds=3)})
+    try:
+        status, screen = run_on_terminal([str(DEPLOYER), "watch", name],
+                                         {**os.environ, "DEPLOYER_API_URL": api_url})
+        assert status == 0, screen
+        assert "\x1b[1A" in screen or "\x1b[2K" in screen, "no in-place redraw"
+        last_frame = screen[screen.rindex(f"{name}: "):]
+        assert f"{name}: complete (CREATE_COMPLETE), 3/3 nodes done" in last_frame
+        assert last_frame.count("succeeded") == 3
+        assert re.search(rf"^1 +{name}-control ", last_frame, re.M), last_frame
+        assert re.search(rf"^2 +{name}-(compute|standby) ", last_frame, re.M), last_frame
+    finally:
+        delete_deployment(api, deployment["id"])
+
+
+def run_on_terminal(argv: list[str], env: dict) -> tuple[int, str]:
+    """Run ``argv`` with a pseudo-terminal as stdout; returns (exit status, all output)."""
+    import pty
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=secondary,
+                               stderr=secondary, env={**env, "COLUMNS": "120", "TERM": "xterm"})
+    os.close(secondary)
+    chunks = []
+    try:
+        while True:
+            try:
+                data = os.read(primary, 65536)
+            except OSError:        # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        return process.wait(timeout=COMMAND_TIMEOUT), b"".join(chunks).decode(errors="replace")
+    finally:
+        os.close(primary)
+        if process.poll() is None:
+            process.kill()
+
+
 def test_plan_prints_order_groups_and_the_rendered_environment(api_url, test_nodes_factory):
     nodes = test_nodes_factory(3).nodes()
     result = deployer(api_url, "plan", f"plan-{uuid.uuid4().hex[:6]}", "-t", TEMPLATE,
