@@ -11,8 +11,9 @@ client saw.  Figures only; tests/ha checks the behaviour.
 
 Outage: DB = kill -> first acknowledged write; broker = fault -> first publisher
 confirm; VIP = fault -> first successful HTTP poll through the VIP (50 ms polls,
-new connection each), plus the time of the last failed poll (the API outage,
-which includes haproxy still sending to the dead controller).
+new connection each, 0.2 s timeout), plus the time of the last failed poll
+before the repair (the API outage, which includes haproxy still sending to
+the dead controller).
 """
 from __future__ import annotations
 
@@ -91,8 +92,11 @@ def vip_variant(label: str, checks: dict[str, int], base_priority: int, fault: s
         hold = checks["inter"] * (checks["fall"] + 1) / 1000 + 2
         result = sc.fault_vip_master(setup, fault, after_takeover=hold)
         after = result.failures_after_takeover()
-        return Measure(result.takeover, f"{len(after)} failed polls after takeover",
-                       api_outage=result.last_failure())
+        repaired = result.failures_after_repair()
+        return Measure(result.takeover,
+                       f"{len(after)} failed polls after takeover, "
+                       f"{len(repaired)} after the repair (VIP back, preempt)",
+                       api_outage=result.last_failure_before_repair())
     skew = (256 - base_priority) / 256
     settings = (f"{label}: advert_int 1, backup priority {base_priority} (skew {skew:.2f} s), "
                 f"check inter {checks['inter']} fall {checks['fall']}")

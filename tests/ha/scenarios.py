@@ -251,6 +251,7 @@ class VipSetup:
 class VipFault:
     log: PollLog
     fault_at: float
+    repair_at: float
 
     @property
     def takeover(self) -> float:
@@ -258,11 +259,16 @@ class VipFault:
         return self.log.first_ok_after(self.fault_at).at - self.fault_at
 
     def failures_after_takeover(self) -> list:
-        return self.log.failures_after(self.fault_at + self.takeover)
+        """Failed polls between the takeover and the repair."""
+        return [p for p in self.log.failures_after(self.fault_at + self.takeover)
+                if p.at < self.repair_at]
 
-    def last_failure(self) -> float:
-        """Fault -> start of the last failed poll (0 when none failed)."""
-        failed = self.log.failures_after(self.fault_at)
+    def failures_after_repair(self) -> list:
+        return self.log.failures_after(self.repair_at)
+
+    def last_failure_before_repair(self) -> float:
+        """Fault -> start of the last failed poll before the repair (0 when none failed)."""
+        failed = [p for p in self.log.failures_after(self.fault_at) if p.at < self.repair_at]
         return failed[-1].at - self.fault_at if failed else 0.0
 
 
@@ -324,8 +330,9 @@ def fault_vip_master(setup: VipSetup, fault: str, after_takeover: float = 2.0,
         wait_until(lambda: poller.log.first_ok_after(fault_at), timeout=30,
                    what="a poll to succeed after the fault", interval=0.1)
         time.sleep(after_takeover)
+        repair_at = time.monotonic()
         repair()
         wait_until(lambda: cluster.vip_holders() == ["ctl1"], timeout=30,
                    what="the VIP to return to ctl1 (preempt)", interval=0.1)
         time.sleep(2)
-    return VipFault(poller.log, fault_at)
+    return VipFault(poller.log, fault_at, repair_at)
