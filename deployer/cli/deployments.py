@@ -1,4 +1,4 @@
-"""``deployer create|plan|list|show|watch|events|logs|delete|templates|environments``:
+"""``deployer create|plan|list|show|watch|events|logs|update|delete|templates|environments``:
 deployments over the deployer REST API.
 
 The API is found at --api-url, $DEPLOYER_API_URL or the configuration's
@@ -63,6 +63,14 @@ def register(subparsers) -> None:
     logs = add("logs", _logs, "the output of a node's latest run")
     logs.add_argument("deployment", metavar="ID|NAME")
     logs.add_argument("resource", metavar="RESOURCE", help="the node's resource name")
+    update = add("update", _update, "change a deployment's parameters (a Heat stack update)")
+    update.add_argument("deployment", metavar="ID|NAME")
+    update.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
+                        help="a new parameter value (repeatable); the others are kept")
+    update.add_argument("--parameter-set", help="take values from this parameter set")
+    update.add_argument("-e", "--heat-environment", action="append", default=[],
+                        metavar="HEATENV", help="replace the Heat environments (repeatable)")
+    update.add_argument("--wait", action="store_true", help="show progress until it ends")
     delete = add("delete", _delete, "delete a deployment (its stack, Chef nodes and environment)")
     delete.add_argument("deployment", metavar="ID|NAME")
     delete.add_argument("--wait", action="store_true", help="show progress until it is gone")
@@ -120,14 +128,19 @@ def _resolve(client: DeployerClient, ref: str) -> dict:
     raise UserError(f"no deployment with id or name {ref!r}")
 
 
-def _request_body(args) -> dict:
+def _parameters(items: list[str]) -> dict[str, str]:
     from deployer.cli.main import UserError
     parameters = {}
-    for item in args.parameter:
+    for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UserError(f"-p/--parameter: expected KEY=VALUE, got {item!r}")
         parameters[key] = value
+    return parameters
+
+
+def _request_body(args) -> dict:
+    parameters = _parameters(args.parameter)
     body = {"name": args.name, "template": args.template}
     if parameters:
         body["parameters"] = parameters
@@ -155,15 +168,28 @@ def _print_outputs(outputs) -> None:
         print(f"  {key} = {value if isinstance(value, str) else json.dumps(value)}")
 
 
-def _follow(client: DeployerClient, deployment_id: str, *, gone_is_done: bool = False) -> dict:
+def _follow(client: DeployerClient, deployment_id: str, *, action: str = "CREATE") -> dict:
+    """Show progress until the stack's ``action`` (CREATE, UPDATE, DELETE) has ended.
+    Heat may still report the previous final status just after the request, so a
+    final state counts once the deployment was seen in progress or names ``action``."""
+    seen_in_progress = False
+
     def fetch() -> dict:
+        nonlocal seen_in_progress
         try:
-            return client.get_deployment(deployment_id)
+            deployment = client.get_deployment(deployment_id)
         except DeployerAPIError as exc:
-            if gone_is_done and exc.status == 404:
+            if action == "DELETE" and exc.status == 404:
                 return {"id": deployment_id, "state": "deleted", "nodes": []}
             raise
-    return progress.follow(fetch, sys.stdout)
+        seen_in_progress = seen_in_progress or deployment.get("state") == "in_progress"
+        return deployment
+
+    def ended(deployment: dict) -> bool:
+        return deployment.get("state") == "deleted" or (
+            deployment.get("state") in progress.FINAL_DEPLOYMENT_STATES
+            and (seen_in_progress or (deployment.get("stack_status") or "").startswith(action)))
+    return progress.follow(fetch, sys.stdout, until=ended)
 
 
 def _finish(deployment: dict) -> int:
@@ -254,7 +280,8 @@ def _show(args) -> int:
 def _watch(args) -> int:
     with _api(args) as client:
         deployment = _resolve(client, args.deployment)
-        return _finish(_follow(client, deployment["id"]))
+        return _finish(progress.follow(lambda: client.get_deployment(deployment["id"]),
+                                       sys.stdout))
 
 
 def _events(args) -> int:
@@ -290,6 +317,22 @@ def _logs(args) -> int:
     return 0
 
 
+def _update(args) -> int:
+    from deployer.cli.main import UserError
+    parameters = _parameters(args.parameter)
+    if not (parameters or args.parameter_set or args.heat_environment):
+        raise UserError("update: give -p KEY=VALUE, --parameter-set or -e HEATENV")
+    with _api(args) as client:
+        deployment = _resolve(client, args.deployment)
+        client.update_deployment(deployment["id"], parameters=parameters,
+                                 parameter_set=args.parameter_set,
+                                 heat_environments=args.heat_environment or None)
+        print(f"deployment {deployment['name']} ({deployment['id']}): update accepted")
+        if not args.wait:
+            return 0
+        return _finish(_follow(client, deployment["id"], action="UPDATE"))
+
+
 def _delete(args) -> int:
     with _api(args) as client:
         deployment = _resolve(client, args.deployment)
@@ -297,7 +340,7 @@ def _delete(args) -> int:
         print(f"deployment {deployment['name']} ({deployment['id']}): delete accepted")
         if not args.wait:
             return 0
-        final = _follow(client, deployment["id"], gone_is_done=True)
+        final = _follow(client, deployment["id"], action="DELETE")
     if final.get("state") == "failed":
         print(f"delete of {deployment['name']} failed: "
               f"{final.get('status_reason') or 'no reason given'}", file=sys.stderr)

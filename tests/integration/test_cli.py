@@ -79,10 +79,17 @@ def test_create_wait_shows_progress_lines_then_outputs_and_the_other_commands_wo
         assert log.returncode == 0, log.stderr
         assert "stand-in" in (log.stdout + log.stderr).lower()
 
+        updated = deployer(api_url, "update", name, "--wait",
+                           "-p", "NetworkManager=nova.network.manager.VlanManager")
+        assert updated.returncode == 0, updated.stderr + updated.stdout
+        assert "UPDATE_COMPLETE" in updated.stdout, updated.stdout
+        assert updated.stdout.rstrip().endswith(
+            "NETWORK_MANAGER = nova.network.manager.VlanManager"), updated.stdout
+
         environment = deployer(api_url, "environments", name)
         assert environment.returncode == 0, environment.stderr
         assert json.loads(environment.stdout)["default_attributes"]["network"] == {
-            "network_manager": "nova.network.manager.FlatDHCPManager"}
+            "network_manager": "nova.network.manager.VlanManager"}
 
         deleted = deployer(api_url, "delete", deployment_id, "--wait")
         assert deleted.returncode == 0, deleted.stderr + deleted.stdout
