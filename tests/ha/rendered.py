@@ -19,10 +19,14 @@ REPO = Path(__file__).resolve().parents[2]
 CONTROLLER_ROLE = REPO / "roles" / "controller.json"
 DATA_BAG = "deployer_secrets"
 
-# Test hosts are small: the origin's 4 GB buffer pool would not fit 3 times.
-SMALL_GALERA_MEMORY = {"deployer": {"galera": {"tuning": {
-    "max_connections": 200, "key_buffer_size": "8M", "innodb_buffer_pool_size": "32M",
-    "thread_cache_size": 8, "table_open_cache": 256}}}}
+# Test hosts are small: the origin's 4 GB buffer pool would not fit 3 times, and the
+# default redo log and 128 MB gcache per node would fill the disk run after run.
+SMALL_GALERA_NODE = {"deployer": {"galera": {
+    "tuning": {"max_connections": 200, "key_buffer_size": "8M",
+               "innodb_buffer_pool_size": "32M", "thread_cache_size": 8,
+               "table_open_cache": 256},
+    "mysqld_options": {"innodb_log_file_size": "16M"},
+    "provider_options": {"gcache.size": "16M"}}}}
 
 
 def deep_merge(lower: dict, higher: dict) -> dict:

@@ -22,7 +22,7 @@ from tests.ha.cluster_rabbitmq import RabbitCluster
 from tests.ha.cluster_vip import VipCluster
 from tests.ha.netlab import Lab, call_in_netns
 from tests.ha.poller import HttpPoller, PollLog
-from tests.ha.rendered import SMALL_GALERA_MEMORY, Overcloud, deep_merge, vip, vrrp_secrets
+from tests.ha.rendered import SMALL_GALERA_NODE, Overcloud, deep_merge, vip, vrrp_secrets
 from tests.ha.waiting import wait_until
 
 CLIENT_IP = "10.252.0.50"
@@ -78,7 +78,7 @@ def galera_overcloud(checks: dict[str, int] = ORIGIN_CHECKS,
         THREE_CONTROLLERS, vips=VIPS,
         # the deployer chooses the bootstrap node; not simply the first controller
         attributes=deep_merge({"deployer": {"galera": galera}}, haproxy_checks(checks)),
-        node_attributes=SMALL_GALERA_MEMORY, secrets=vrrp_secrets("vrrp_api", "vrrp_db"))
+        node_attributes=SMALL_GALERA_NODE, secrets=vrrp_secrets("vrrp_api", "vrrp_db"))
 
 
 def build_galera(lab: Lab, oc: Overcloud) -> GaleraSetup:
