@@ -76,7 +76,11 @@ function renderSummary(d) {
   const summary = document.getElementById("summary");
   summary.dataset.state = d.state;
   const progress = d.progress || {};
-  const set = (id, text) => { document.getElementById(id).textContent = text; };
+  // Only real changes touch the live region, so screen readers announce just those.
+  const set = (id, text) => {
+    const node = document.getElementById(id);
+    if (node.textContent !== text) node.textContent = text;
+  };
   set("state", d.state);
   set("stack-status", d.stack_status || "no stack yet");
   set("template", d.template);
@@ -85,7 +89,7 @@ function renderSummary(d) {
   const reason = document.getElementById("reason");
   const failed = d.state === "failed";
   reason.hidden = !(failed && d.status_reason);
-  reason.textContent = failed && d.status_reason ? `Failed: ${d.status_reason}` : "";
+  set("reason", failed && d.status_reason ? `Failed: ${d.status_reason}` : "");
 
   const outputs = document.getElementById("outputs");
   const entries = Array.isArray(d.outputs)
