@@ -1,8 +1,10 @@
 """A private L2 segment of network namespaces for HA fault tests.
 
 Layout (nothing is added to the root namespace): a switch namespace
-``<prefix>-sw`` holds bridge ``br0``; every host is a namespace
-``<prefix>-<name>`` whose ``eth0`` is a veth plugged into the bridge.  Daemons
+``<prefix><pid>-sw`` holds bridge ``br0``; every host is a namespace
+``<prefix><pid>-<name>`` whose ``eth0`` is a veth plugged into the bridge.  Each
+lab is its own L2 segment, so labs of concurrent runs (distinct PIDs) may use
+the same addresses; leftovers of dead runs are removed on the next start.  Daemons
 run in a host's namespace *and* in a private mount namespace in which the
 host's directories are bind-mounted over the real paths (``/etc/mysql``,
 ``/var/lib/mysql``, ``/run`` ...), so rendered configs are used unchanged at
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -161,14 +164,15 @@ class Host:
 
 
 class Lab:
-    """Namespaces ``<prefix>-*`` on one bridge; ``close()`` removes every trace."""
+    """Namespaces ``<prefix><pid>-*`` on one bridge; ``close()`` removes every trace."""
 
     def __init__(self, prefix: str, state_dir: Path):
-        if not prefix.isalnum() or len(prefix) > 6:
-            raise LabError("prefix: must be alphanumeric and at most 6 characters")
+        if not prefix.isalpha() or len(prefix) > 6:
+            raise LabError("prefix: must be letters only, at most 6")
         self.prefix = prefix
+        self.tag = f"{prefix}{os.getpid()}"
         self.state_dir = Path(state_dir)
-        self.switch = f"{prefix}-sw"
+        self.switch = f"{self.tag}-sw"
         self.hosts: dict[str, Host] = {}
         self.remove_leftovers(prefix)
         _ip("netns", "add", self.switch)
@@ -178,7 +182,7 @@ class Lab:
 
     def add_host(self, name: str, ip: str, private_dirs: Sequence[str] = (),
                  nonlocal_bind: bool = False) -> Host:
-        netns = f"{self.prefix}-{name}"
+        netns = f"{self.tag}-{name}"
         if len(f"p-{name}") > 15:
             raise LabError(f"host name {name!r}: too long for an interface name")
         _ip("netns", "add", netns)
@@ -201,15 +205,21 @@ class Lab:
         for host in self.hosts.values():
             for key in list(host.processes):
                 host.kill(key)
-        self.remove_leftovers(self.prefix)
+        self._remove([n for n in _netns_names() if n.startswith(f"{self.tag}-")])
+
+    @classmethod
+    def remove_leftovers(cls, prefix: str) -> None:
+        """Remove ``<prefix><pid>-*`` namespaces of runs that are gone (or of this process)."""
+        stale = []
+        for netns in _netns_names():
+            match = re.fullmatch(rf"{prefix}(\d+)-.+", netns)
+            if match and (int(match[1]) == os.getpid() or not _alive(int(match[1]))):
+                stale.append(netns)
+        cls._remove(stale)
 
     @staticmethod
-    def remove_leftovers(prefix: str) -> None:
-        """Kill what runs in ``<prefix>-*`` namespaces (all ours) and delete them."""
-        listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
-                                 timeout=10).stdout
-        names = [line.split()[0] for line in listing.splitlines()
-                 if line.split() and line.split()[0].startswith(f"{prefix}-")]
+    def _remove(names: list[str]) -> None:
+        """Kill what runs in these namespaces (all ours) and delete them."""
         for netns in names:
             def pids() -> list[int]:
                 out = subprocess.run(["ip", "netns", "pids", netns], capture_output=True,
@@ -223,6 +233,12 @@ class Lab:
                     pass
             wait_until(lambda: not pids(), timeout=15, what=f"processes in {netns} to exit")
             _ip("netns", "del", netns)
+
+
+def _netns_names() -> list[str]:
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
+                             timeout=10).stdout
+    return [line.split()[0] for line in listing.splitlines() if line.split()]
 
 
 def _alive(pid: int) -> bool:
