@@ -114,6 +114,7 @@ def test_deployment_picture_updates_live_and_shows_the_failed_node(
         assert running["standby"]["label"] == "queued" and running["compute"]["label"] == "queued"
         assert running["control"]["address"] == nodes[0].ip
         _assert_boxes_consistent(running)
+        browser.save_screenshot(str(tmp_path / "status-order1-running.png"))
         groups = browser.execute_script(
             "return [...document.querySelectorAll('#flow > *')].map(e => e.className)")
         assert groups == ["order-group", "arrow", "order-group"]
