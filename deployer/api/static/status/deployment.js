@@ -37,7 +37,7 @@ async function nodeBox(node) {
   const box = el("li", { class: `node label-${label}`, "data-resource": node.resource,
                          "data-label": label, "data-run-status": node.run_status || "none" },
     el("span", { class: "node-name" }, node.node_name || node.resource),
-    el("span", { class: "node-resource" }, `resource ${node.resource}`),
+    node.node_name ? el("span", { class: "node-resource" }, `resource ${node.resource}`) : null,
     el("span", { class: "node-address" }, node.address || "no address"),
     el("span", { class: "node-label" }, label, step ? el("small", {}, ` (${step})`) : null),
     el("span", { class: "node-elapsed" }, `elapsed ${formatElapsed(node.elapsed_seconds)}`));
