@@ -2,9 +2,9 @@
 
 Each DB host gets a private copy of the host's stock ``/etc/mysql`` with the
 rendered server config written at the cookbook's path, and private
-``/var/lib/mysql``, ``/var/log/mysql`` and ``/run``, so ``mariadbd`` runs with
-its packaged defaults plus exactly what the cookbook renders.  The cluster is
-bootstrapped explicitly on the first node and joined by the others (rsync SST).
+``/var/lib/mysql``, ``/var/log`` and ``/run``, so ``mariadbd`` runs with its
+packaged defaults plus exactly what the cookbook renders.  The cluster is
+bootstrapped explicitly on the chosen node and joined by the others (rsync SST).
 """
 from __future__ import annotations
 
@@ -48,9 +48,9 @@ class GaleraCluster:
         self.lb.add_address(db_vip)
         self.client = lab.add_host("client", client_ip)
 
-    def sql(self, name: str, statement: str, timeout: float = 30.0) -> list[list[str]]:
-        """Run SQL as root over the node's own socket; rows as lists of strings."""
-        out = self.dbs[name].run(["mariadb", "-N", "-B", "-e", statement], timeout=timeout).stdout
+    def sql(self, name: str, statements: str, timeout: float = 30.0) -> list[list[str]]:
+        """Run SQL as root over the node's own socket (on stdin: it may hold passwords)."""
+        out = self.dbs[name].run(["mariadb", "-N", "-B"], timeout=timeout, stdin=statements).stdout
         return [line.split("\t") for line in out.splitlines()]
 
     def status(self, name: str, variable: str) -> str | None:
@@ -66,8 +66,7 @@ class GaleraCluster:
         def synced() -> bool:
             proc = self.dbs[name].processes.get("mariadbd")
             if proc is None or proc.poll() is not None:
-                raise GiveUp(f"mariadbd on {name} exited:\n"
-                                   f"{self.dbs[name].log_tail('mariadbd')}")
+                raise GiveUp(f"mariadbd on {name} exited:\n{self.dbs[name].log_tail('mariadbd')}")
             return (self.status(name, "wsrep_local_state_comment") == "Synced"
                     and self.status(name, "wsrep_cluster_size") == str(cluster_size))
         try:
@@ -75,17 +74,16 @@ class GaleraCluster:
                                                      f"{cluster_size}", interval=0.5)
         except TimeoutError as exc:
             raise TimeoutError(f"{exc}\n{self.dbs[name].log_tail('mariadbd')}") from None
-        except GiveUp as exc:
-            raise RuntimeError(str(exc)) from None
 
-    def bootstrap(self, first: str, setup_sql: str) -> None:
-        """Initialise the first node's datadir, bootstrap it, run ``setup_sql``, join the rest."""
-        self.dbs[first].run(["mariadb-install-db", "--user=mysql", "--skip-test-db",
-                             "--auth-root-authentication-method=socket"], timeout=120)
-        self.start_node(first, bootstrap=True)
-        self.wait_synced(first, 1)
-        self.sql(first, setup_sql)
-        for size, name in enumerate([n for n in self.dbs if n != first], start=2):
+    def bootstrap(self, bootstrap_node: str, setup_sql: str) -> None:
+        """Initialise the chosen node's datadir, start a new cluster there, run ``setup_sql``,
+        then join the others one at a time (each one's SST done before the next)."""
+        self.dbs[bootstrap_node].run(["mariadb-install-db", "--user=mysql", "--skip-test-db",
+                                      "--auth-root-authentication-method=socket"], timeout=120)
+        self.start_node(bootstrap_node, bootstrap=True)
+        self.wait_synced(bootstrap_node, 1)
+        self.sql(bootstrap_node, setup_sql)
+        for size, name in enumerate([n for n in self.dbs if n != bootstrap_node], start=2):
             self.start_node(name)
             self.wait_synced(name, size)
 

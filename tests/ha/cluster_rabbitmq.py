@@ -3,8 +3,8 @@
 Each node is a namespace with its own epmd and private /etc/rabbitmq,
 /var/lib/rabbitmq (HOME, so the shared .erlang.cookie is found by the server and
 by rabbitmqctl) and /var/log/rabbitmq; the rendered rabbitmq.conf and
-advanced.config sit at their packaged paths.  Nodes are named rabbit@<ip>
-(long names), so no name resolution is needed.  Clustering follows the origin:
+advanced.config and rabbitmq-env.conf sit at their packaged paths (the env file
+names the node).  Clustering follows the origin:
 shared cookie, ``stop_app`` / ``join_cluster`` / ``start_app``, then the HA policy.
 """
 from __future__ import annotations
@@ -50,10 +50,11 @@ class RabbitCluster:
             "RUNNING_UNDER_SYSTEMD": "true",
         }
 
-    def ctl(self, name: str, *args: str, timeout: float = 60.0, check: bool = True):
+    def ctl(self, name: str, *args: str, timeout: float = 60.0, check: bool = True,
+            stdin: str | None = None):
         host = self.nodes[name]
         return host.run([f"{RABBIT_BIN}/rabbitmqctl", *args], env=self._env(),
-                        timeout=timeout, check=check)
+                        timeout=timeout, check=check, stdin=stdin)
 
     def start_node(self, name: str) -> None:
         host = self.nodes[name]
@@ -70,10 +71,7 @@ class RabbitCluster:
             # await_startup fails at once until the node registered with epmd: retry by time
             return self.ctl(name, "await_startup", "--timeout", "10", timeout=20,
                             check=False).returncode == 0
-        try:
-            wait_until(started, timeout=timeout, what=f"RabbitMQ on {name} to boot", interval=1)
-        except GiveUp as exc:
-            raise RuntimeError(str(exc)) from None
+        wait_until(started, timeout=timeout, what=f"RabbitMQ on {name} to boot", interval=1)
 
     def form(self, seed: str, policy_args: list[str] | None) -> None:
         """Boot every node, join the others to ``seed`` as the origin does, apply the policy."""
@@ -90,8 +88,10 @@ class RabbitCluster:
             self.ctl(seed, *policy_args)
 
     def add_user(self, user: str, password: str) -> None:
-        self.ctl(next(iter(self.nodes)), "add_user", user, password)
-        self.ctl(next(iter(self.nodes)), "set_permissions", "-p", "/", user, ".*", ".*", ".*")
+        """A client user with full rights on /; the password goes in on stdin, never argv."""
+        first = next(iter(self.nodes))
+        self.ctl(first, "add_user", user, stdin=password + "\n")
+        self.ctl(first, "set_permissions", "-p", "/", user, ".*", ".*", ".*")
 
     def running_nodes(self, name: str) -> set[str]:
         out = self.ctl(name, "cluster_status", "--formatter", "json", timeout=30).stdout

@@ -113,10 +113,10 @@ class Host:
                 "sh", "-c", script, "sh", *argv]
 
     def run(self, argv: Sequence[str], timeout: float = 60.0, env: dict | None = None,
-            check: bool = True) -> subprocess.CompletedProcess:
-        """Run a command on the host and wait for it (bounded)."""
+            check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
+        """Run a command on the host and wait for it (bounded); secrets go in on ``stdin``."""
         result = subprocess.run(self._wrap(argv), capture_output=True, text=True, timeout=timeout,
-                                env=env)
+                                env=env, input=stdin)
         if check and result.returncode != 0:
             raise LabError(f"{self.name}: {argv[0]} exited {result.returncode}: "
                            f"{(result.stderr or result.stdout).strip()[-800:]}")
