@@ -31,7 +31,9 @@ HEAT_ENV_DIR = REPO / "environments" / "heat"
 TEMPLATES_DIR = REPO / "hot_templates"
 MY_COOKBOOKS = ["deployer_pacemaker", "deployer_drbd_mysql", "deployer_openstack", "deployer_compute", "deployer_roles"]
 ROLE_NAMES = sorted(path.stem for path in ROLES_DIR.glob("*.json"))
-ENV_NAMES = sorted(path.stem for path in ENV_DIR.glob("*.json"))
+# A topology ships a Chef environment, a HOT and a CFN template and a Heat environment;
+# environments/chef/origin.json is the origin document's example, checked on its own.
+ENV_NAMES = sorted(path.stem for path in HEAT_ENV_DIR.glob("*.yaml"))
 RUN_LIST_ITEM = re.compile(r"^(role|recipe)\[([A-Za-z0-9_.:-]+)\]$")
 
 COMMON_PLACEHOLDERS = {"ENABLE_DEBUG", "NETWORK_TYPE", "NETWORK_MANAGER", "REGION_NAME", "VIP_INTERFACE", "VIP_PREFIX"}
@@ -130,6 +132,21 @@ def test_resources_are_unified_mode(cookbook):
 
 
 # --- environments --------------------------------------------------------------------------
+
+def test_every_chef_environment_is_a_topology_or_the_origin_example():
+    assert {path.stem for path in ENV_DIR.glob("*.json")} == {*ENV_NAMES, "origin"}
+
+
+def test_origin_environment_holds_the_origin_blocks_filled_by_the_seed_outputs():
+    document = json.loads((ENV_DIR / "origin.json").read_text())
+    assert document["default_attributes"] == {
+        "orchestration": {"debug": "ENABLE_DEBUG", "identity_service_chef_role": "os-identity",
+                          "rabbit_server_chef_role": "os-ops-messaging"},
+        "network": {"service_type": "NETWORK_TYPE", "network_manager": "NETWORK_MANAGER"}}
+    seed = json.loads((TEMPLATES_DIR / "origin-seed.json").read_text())
+    assert set(placeholders(document)) == set(seed["Outputs"])
+    assert {r["Metadata"]["chef-runlist"]: r["Metadata"]["order"] for r in seed["Resources"].values()} == \
+        {"role[primary]": 1, "role[secondary]": 2}
 
 @pytest.mark.parametrize("name", ENV_NAMES)
 def test_environment_is_chef_environment_json_with_the_documented_placeholders(name):

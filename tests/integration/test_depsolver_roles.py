@@ -12,7 +12,8 @@ import pytest
 from deployer.chef.cookbooks import find_cookbooks, read_metadata, upload_all
 from deployer.chef.environment_template import EnvironmentTemplates
 from deployer.chef.errors import ChefDependencyError
-from tests.cookbooks.test_roles_and_environments import COOKBOOKS, ENV_DIR, ROLE_NAMES, ROLES_DIR, hot_values
+from tests.cookbooks.test_roles_and_environments import (COOKBOOKS, ENV_DIR, ENV_NAMES, ROLE_NAMES,
+                                                        ROLES_DIR, hot_values)
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,7 @@ def loaded_server(chef_server):
     suffix = uuid.uuid4().hex[:6]
     environments = {}
     templates = EnvironmentTemplates(ENV_DIR)
-    for topology in templates.names():
+    for topology in ENV_NAMES:
         _, values = hot_values(topology)
         environment = templates.render(topology, f"{topology}-{suffix}", values)
         admin.upsert_environment(environment)

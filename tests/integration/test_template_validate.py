@@ -21,7 +21,10 @@ pytestmark = pytest.mark.integration
 TEMPLATES_DIR = REPO_ROOT / "hot_templates"
 HEAT_ENVIRONMENTS = REPO_ROOT / "environments" / "heat"
 TOPOLOGIES = sorted(path.stem for path in HEAT_ENVIRONMENTS.glob("*.yaml"))
-TEMPLATES = sorted(p for p in TEMPLATES_DIR.iterdir() if p.suffix in (".yaml", ".json"))
+# Every template belongs to a topology, except the origin document's example (checked below).
+ORIGIN_SEED = TEMPLATES_DIR / "origin-seed.json"
+TEMPLATES = sorted(p for p in TEMPLATES_DIR.iterdir()
+                   if p.suffix in (".yaml", ".json") and p != ORIGIN_SEED)
 
 
 def topology_of(template: Path) -> str:
@@ -181,3 +184,16 @@ def wait_until_done(heat, stack_id: str, timeout: float = 240.0, gone_ok: bool =
             return stack
         time.sleep(1)
     raise AssertionError(f"stack {stack_id} still in progress after {timeout} s")
+
+
+def test_origin_seed_template_validates_and_hides_the_password(embedded_heat):
+    _, body = template_utils.get_template_contents(str(ORIGIN_SEED))
+    result = embedded_heat.client.stacks.validate(template=body)
+    assert str(result["Parameters"]["NodePassword"]["NoEcho"]).lower() == "true"
+    assert result["Parameters"]["NetworkManager"]["Default"] == "nova.network.manager.VlanManager"
+    with pytest.raises(heat_exc.HTTPBadRequest, match="NetworkManager"):
+        embedded_heat.client.stacks.preview(
+            stack_name="preview-origin", template=body,
+            parameters={"ControlAddress": "10.0.0.1", "StandbyAddress": "10.0.0.2",
+                        "NetworkManager": "nova.network.manager.BogusManager"})
+
