@@ -21,7 +21,10 @@ from deployer.config import Config, ConfigError
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 WRITE_ROLES = frozenset({"admin", "deployer"})
-PUBLIC_ENDPOINTS = frozenset({"health.Health", "api-docs.openapi_json"})
+# The status pages hold no data (their script reads the API with the user's token).
+PUBLIC_ENDPOINTS = frozenset({"health.Health", "api-docs.openapi_json",
+                              "status_page.deployment_list", "status_page.deployment_picture",
+                              "status_page.static"})
 KEYSTONE_SECTION = "keystone_authtoken"
 
 WsgiMiddleware = Callable[[Callable], Callable]

@@ -93,3 +93,11 @@ def test_real_auth_token_refuses_missing_token(tmp_path):
     response = client.post("/v1/runs", json=RUN, headers=forged)
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
+
+
+def test_status_pages_load_without_a_token_but_their_data_needs_one(client):
+    page = client.get("/status/")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert client.get("/status/some-id").status_code == 200
+    assert client.get("/status/static/status.css").status_code == 200
+    assert client.get("/v1/deployments").status_code == 401
