@@ -26,7 +26,8 @@ from deployer import config  # noqa: E402
 from deployer.testnodes.registry import Registry  # noqa: E402
 from deployer.undercloud.manager import Undercloud  # noqa: E402
 from deployer.undercloud.process import free_port  # noqa: E402
-from tests.fixtures.undercloud import STANDIN, TEST_CONTENT, upload_test_content  # noqa: E402
+from tests.fixtures.undercloud import (  # noqa: E402
+    STANDIN, TEST_CONTENT, RunningUndercloud, upload_test_content)
 
 
 def _template(groups, converge: float, *, with_environment_resource: bool) -> dict:
@@ -87,28 +88,15 @@ def measure(uc, groups, converge: float, with_environment_resource: bool) -> tup
     return wall, sum(slowest.values())
 
 
-class BenchUndercloud:
-    def __init__(self, state: Path, convergence: bool, run_workers: int):
-        config.write_file(state / "deployer.conf", {
-            "heat": {"port": free_port(), "convergence_engine": convergence},
-            "chef": {"port": free_port(), "bind_host": "0.0.0.0"},
-            "api": {"port": free_port(), "run_workers": run_workers},
-            "content": {"chef_environments_dir": TEST_CONTENT / "environments"},
-            "bootstrap": {"chef_client_install": "copy", "chef_client_location": STANDIN}})
-        self.cfg = config.load(env={"DEPLOYER_STATE_DIR": str(state)})
-        self.manager = Undercloud(self.cfg)
-
-    def heat(self):
-        from deployer.heat_client import heat_client
-        return heat_client(self.cfg)
-
-    def chef(self):
-        from deployer.chef.server import ChefServer
-        return ChefServer.from_config(self.cfg)
-
-    def api(self):
-        from deployer.client import DeployerClient
-        return DeployerClient(self.cfg.api.url)
+def bench_undercloud(state: Path, convergence: bool, run_workers: int) -> RunningUndercloud:
+    config.write_file(state / "deployer.conf", {
+        "heat": {"port": free_port(), "convergence_engine": convergence},
+        "chef": {"port": free_port(), "bind_host": "0.0.0.0"},
+        "api": {"port": free_port(), "run_workers": run_workers},
+        "content": {"chef_environments_dir": TEST_CONTENT / "environments"},
+        "bootstrap": {"chef_client_install": "copy", "chef_client_location": STANDIN}})
+    cfg = config.load(env={"DEPLOYER_STATE_DIR": str(state)})
+    return RunningUndercloud(cfg, Undercloud(cfg))
 
 
 def main() -> None:
@@ -130,7 +118,7 @@ def main() -> None:
         print(f"{'engine':<12} {'scenario':<22} {'wall s':>8} {'critical s':>11} {'ratio':>6}")
         for engine in args.engines.split(","):
             with tempfile.TemporaryDirectory(prefix="bench-ordering-") as state:
-                uc = BenchUndercloud(Path(state), engine == "convergence", run_workers=total)
+                uc = bench_undercloud(Path(state), engine == "convergence", run_workers=total)
                 try:
                     uc.manager.up(sync_content=False, report=lambda line: None)
                     upload_test_content(uc.chef())

@@ -15,12 +15,13 @@ from flask_smorest import abort
 import marshmallow as ma
 from marshmallow import fields
 
+from deployer.api.chef_calls import chef_call
 from deployer.api.context import state
 from deployer.api.schemas import ENVIRONMENT_NAME
 from deployer.api.smorest import ApiBlueprint
 from deployer.chef.environment_template import (
     EnvironmentTemplateError, EnvironmentTemplates, UnfilledPlaceholders, placeholders)
-from deployer.chef.errors import ChefNotFound, ChefServerError, ChefUnavailable
+from deployer.chef.errors import ChefNotFound
 
 blp = ApiBlueprint("chef_environments", __name__, url_prefix="/v1/chef",
                    description="Chef environments (site parameters) and their templates.")
@@ -83,21 +84,6 @@ def _load_template(name: str) -> dict:
         abort(404, message=str(exc))
 
 
-def _chef_call(action):
-    """Run a Chef server call, mapping its failures onto problem responses."""
-    chef = state().chef_server()
-    try:
-        return action(chef)
-    except ChefNotFound as exc:
-        abort(404, message=str(exc))
-    except ChefUnavailable as exc:
-        abort(503, message=str(exc))
-    except ChefServerError as exc:
-        abort(502, message=str(exc))
-    finally:
-        chef.close()
-
-
 @blp.route("/environment-templates")
 class TemplateList(MethodView):
     @blp.response(200, TemplateSchema(many=True, exclude=("document",)))
@@ -122,7 +108,7 @@ class EnvironmentList(MethodView):
     @blp.response(200, EnvironmentNamesSchema)
     def get(self):
         """Names of the environments on the Chef server."""
-        return {"environments": _chef_call(lambda chef: sorted(chef.list_environments()))}
+        return {"environments": chef_call(lambda chef: sorted(chef.list_environments()))}
 
 
 @blp.route("/environments/<name>")
@@ -130,7 +116,7 @@ class EnvironmentItem(MethodView):
     @blp.response(200, EnvironmentSchema)
     def get(self, name):
         """An environment as stored on the Chef server."""
-        return _chef_call(lambda chef: chef.get_environment(name))
+        return chef_call(lambda chef: chef.get_environment(name))
 
     @blp.arguments(EnvironmentPutSchema)
     @blp.response(200, EnvironmentSchema)
@@ -158,7 +144,7 @@ class EnvironmentItem(MethodView):
                         "cookbook_versions": {}}
             document.update({key: body[key] for key in EnvironmentSchema().fields
                              if key in body and key != "name"})
-        _chef_call(lambda chef: chef.upsert_environment(document))
+        chef_call(lambda chef: chef.upsert_environment(document))
         return document
 
     @blp.arguments(DeleteArgsSchema, location="query")
@@ -175,4 +161,4 @@ class EnvironmentItem(MethodView):
                 chef.delete_environment(name)
             except ChefNotFound:
                 pass  # already gone
-        _chef_call(remove)
+        chef_call(remove)

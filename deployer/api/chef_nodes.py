@@ -10,10 +10,10 @@ import re
 from flask.views import MethodView
 from flask_smorest import abort
 
-from deployer.api.context import state
+from deployer.api.chef_calls import chef_call
 from deployer.api.schemas import CHEF_NAME_ERROR, CHEF_NAME_PATTERN
 from deployer.api.smorest import ApiBlueprint
-from deployer.chef.errors import ChefNotFound, ChefServerError, ChefUnavailable
+from deployer.chef.errors import ChefNotFound
 
 blp = ApiBlueprint("chef_nodes", __name__, url_prefix="/v1/chef/nodes",
                    description="Chef nodes and clients registered by node runs.")
@@ -26,16 +26,11 @@ class ChefNode(MethodView):
         """Delete the Chef node and the client of the same name (gone = success)."""
         if not re.match(CHEF_NAME_PATTERN, node_name):
             abort(400, errors={"node_name": [CHEF_NAME_ERROR]})
-        chef = state().chef_server()
-        try:
-            for remove in (chef.delete_node, chef.delete_client):
+
+        def remove(chef):
+            for delete in (chef.delete_node, chef.delete_client):
                 try:
-                    remove(node_name)
+                    delete(node_name)
                 except ChefNotFound:
-                    pass
-        except ChefUnavailable as exc:
-            abort(503, message=str(exc))
-        except ChefServerError as exc:
-            abort(502, message=str(exc))
-        finally:
-            chef.close()
+                    pass  # already gone counts as removed
+        chef_call(remove)

@@ -12,11 +12,10 @@ import dataclasses
 import os
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from deployer.config import REPO_ROOT, Config
-from deployer.undercloud.process import ManagedProcess, ProcessError, tcp_ready
+from deployer.undercloud.process import ManagedProcess, ProcessError, http_ready
 
 
 @dataclasses.dataclass
@@ -38,16 +37,6 @@ def _survives(seconds: float):
 
     def probe() -> bool:
         return time.monotonic() - started >= seconds
-    return probe
-
-
-def _http_ok(url: str):
-    def probe() -> bool:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            return False
     return probe
 
 
@@ -93,7 +82,7 @@ class Undercloud:
         return ManagedProcess(
             name="deployer API (gunicorn)", argv=self._cli("api", "serve"),
             pid_file=self.cfg.api_dir / "api.pid", log_file=self.cfg.log_dir / "api.log",
-            ready=_http_ok(f"{api.url}/healthcheck"), host=api.bind_host, port=api.port,
+            ready=http_ready(f"{api.url}/healthcheck"), host=api.bind_host, port=api.port,
             env=self._service_env())
 
     def worker(self) -> ManagedProcess:

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -46,6 +47,17 @@ def tcp_ready(host: str, port: int) -> Callable[[], bool]:
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return True
+        except OSError:
+            return False
+    return probe
+
+
+def http_ready(url: str) -> Callable[[], bool]:
+    """A probe that passes once ``url`` answers 200."""
+    def probe() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return response.status == 200
         except OSError:
             return False
     return probe
