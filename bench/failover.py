@@ -6,7 +6,7 @@ keepalived + haproxy, in network namespaces ``havb-*`` on 10.252.0.0/24) with
 the origin's timings and with tuned ones, and prints a table of the outage a
 client saw.  Figures only; tests/ha checks the behaviour.
 
-    sudo .venv/bin/python bench/failover.py                   # everything (~8 min on 2 cores)
+    sudo .venv/bin/python bench/failover.py                   # everything (~11 min on 2 cores)
     sudo .venv/bin/python bench/failover.py --scenario vip db --repeat 3
 
 Outage: DB = kill -> first acknowledged write; broker = fault -> first publisher
@@ -67,19 +67,21 @@ def db_variant(label: str, checks: dict[str, int],
 
 
 def broker_variant(label: str, net_ticktime: int, sig: signal.Signals,
-                   reconnect_delay: float) -> Variant:
+                   reconnect_delay: float, quorum: bool = False) -> Variant:
     timeouts = ClientTimeouts(reconnect_delay=reconnect_delay)
     resume = 3 * net_ticktime + 60   # a hung node is declared down after ~net_ticktime
 
     def run(lab: Lab) -> Measure:
         setup = sc.build_rabbit(lab, sc.rabbit_overcloud(net_ticktime))
-        result = sc.fault_queue_master(setup, "bench", sig, timeouts, resume_timeout=resume)
+        result = sc.fault_queue_master(setup, "bench", sig, timeouts, resume_timeout=resume,
+                                       quorum=quorum)
         lost = len(result.confirmed - result.received)
         return Measure(result.outage,
                        f"{lost} confirmed lost of {len(result.confirmed)}, "
                        f"{result.deliveries - len(result.received)} duplicates, "
                        f"{len(result.publisher_errors)} publisher errors")
-    fault = "kill -9 master beam" if sig == signal.SIGKILL else "SIGSTOP master beam (hung)"
+    role = "quorum leader" if quorum else "mirrored master"
+    fault = f"kill -9 {role} beam" if sig == signal.SIGKILL else f"SIGSTOP {role} beam (hung)"
     settings = (f"{label}: net_ticktime {net_ticktime}, reconnect delay {reconnect_delay:g} s, "
                 f"socket timeout {timeouts.socket:g} s")
     return Variant("broker publishes", fault, settings, run)
@@ -113,6 +115,8 @@ VARIANTS = {
         broker_variant("tuned", 15, signal.SIGKILL, 0.0),
         broker_variant("origin", 60, signal.SIGSTOP, 0.0),
         broker_variant("tuned", 15, signal.SIGSTOP, 0.0),
+        broker_variant("tuned", 15, signal.SIGKILL, 0.0, quorum=True),
+        broker_variant("tuned", 15, signal.SIGSTOP, 0.0, quorum=True),
     ],
     "vip": [
         vip_variant("origin", sc.ORIGIN_CHECKS, 100, "link"),
@@ -132,8 +136,9 @@ def run_variant(variant: Variant, repeat: int, state_dir: Path) -> list[Measure]
             measures.append(variant.run(lab))
         finally:
             lab.close()
-        print(f"  {variant.scenario} / {variant.fault} / {variant.settings} [{attempt + 1}/{repeat}]: "
-              f"{measures[-1].outage:.2f} s; {measures[-1].notes}", flush=True)
+        print(f"  {variant.scenario} / {variant.fault} / {variant.settings} "
+              f"[{attempt + 1}/{repeat}]: {measures[-1].outage:.2f} s; {measures[-1].notes}",
+              flush=True)
     return measures
 
 
@@ -152,6 +157,8 @@ def main() -> None:
         sys.exit("bench/failover.py needs root (network namespaces)")
     if args.repeat < 1:
         sys.exit("--repeat: must be at least 1")
+    # SIGTERM ends the run through the finally blocks that tear the labs down
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rows = []
     with tempfile.TemporaryDirectory(prefix="havb-") as state:
         for name in args.scenario:

@@ -45,9 +45,6 @@ class PublishLog:
     confirmed: dict[int, float] = field(default_factory=dict)   # id -> monotonic confirm time
     errors: list[tuple[float, str]] = field(default_factory=list)
 
-    def first_confirm_after(self, moment: float) -> float | None:
-        return min((t for t in self.confirmed.values() if t >= moment), default=None)
-
 
 class Publisher:
     def __init__(self, netns: str, urls: str, queue: kombu.Queue, timeouts: ClientTimeouts,

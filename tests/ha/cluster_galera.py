@@ -32,7 +32,6 @@ class GaleraCluster:
 
     def __init__(self, lab: Lab, dbs: dict[str, str], server_cnf: dict[str, tuple[str, str]],
                  lb_name: str, haproxy_cfg: str, db_vip: str, client_ip: str):
-        self.lab = lab
         self.dbs: dict[str, Host] = {}
         for name, ip in dbs.items():
             host = lab.add_host(name, ip, MYSQL_DIRS + HAPROXY_DIRS, nonlocal_bind=True)
@@ -149,6 +148,3 @@ class Writer:
     def __exit__(self, *exc) -> None:
         self._stopping = True
         self._thread.join(10)
-
-    def first_ack_after(self, moment: float) -> float | None:
-        return min((t for t in self.log.acked.values() if t >= moment), default=None)

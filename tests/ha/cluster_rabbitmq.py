@@ -26,7 +26,6 @@ class RabbitCluster:
 
     def __init__(self, lab: Lab, nodes: dict[str, tuple[str, str, dict[str, str]]], cookie: str,
                  client_ip: str):
-        self.lab = lab
         self.nodes: dict[str, Host] = {}
         self.node_names: dict[str, str] = {}
         for name, (ip, node_name, files) in nodes.items():

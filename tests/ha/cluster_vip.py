@@ -27,7 +27,7 @@ class VipCluster:
 
     def __init__(self, lab: Lab, vip: str, lbs: dict[str, tuple[str, str, str]],
                  backend_port: int, client_ip: str):
-        self.lab, self.vip, self.backend_port = lab, vip, backend_port
+        self.vip, self.backend_port = vip, backend_port
         self.lbs: dict[str, Host] = {}
         for name, (ip, keepalived_conf, haproxy_cfg) in lbs.items():
             host = lab.add_host(name, ip, ("/etc/keepalived", "/etc/haproxy"), nonlocal_bind=True)
@@ -67,7 +67,4 @@ class VipCluster:
             if f" {self.vip}/" in out:
                 holders.append(name)
         return holders
-
-    def keepalived_log(self, name: str) -> str:
-        return self.lbs[name].log_tail("keepalived", 40)
 

@@ -21,7 +21,6 @@ import re
 import signal
 import subprocess
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -143,16 +142,12 @@ class Host:
     def send(self, key: str, sig: signal.Signals) -> None:
         os.kill(self.processes[key].pid, sig)
 
-    def kill(self, key: str, sig: signal.Signals = signal.SIGKILL, wait: float = 10.0) -> None:
-        """Signal a daemon and reap it (bounded)."""
+    def kill(self, key: str, wait: float = 10.0) -> None:
+        """kill -9 a daemon (a crash, not a shutdown) and reap it."""
         proc = self.processes.pop(key)
         if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(wait)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            proc.kill()
+            proc.wait(wait)
 
     def add_address(self, address: str) -> None:
         """An extra address on eth0 (a VIP placed statically, as keepalived would)."""

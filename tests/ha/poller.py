@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from tests.ha.netlab import NetnsThread
+from tests.ha.timeline import outage
 
 
 @dataclass
@@ -27,13 +28,8 @@ class PollLog:
         return [p for p in self.polls if p.at >= moment and not p.ok]
 
     def longest_gap(self, since: float) -> float:
-        """Longest time between two successful polls after ``since``."""
-        oks = [p.at for p in self.polls if p.ok and p.at >= since]
-        last_before = [p.at for p in self.polls if p.ok and p.at < since]
-        if last_before:
-            oks.insert(0, last_before[-1])
-        return max((b - a for a, b in zip(oks, oks[1:])), default=0.0)
-
+        """Longest time without a successful poll around ``since`` (see timeline.outage)."""
+        return outage((p.at for p in self.polls if p.ok), since)
 
 def http_get_once(host: str, port: int, path: str, timeout: float) -> str:
     """One GET over a fresh connection; returns the status line, raises unless 2xx/3xx."""

@@ -23,6 +23,7 @@ from tests.ha.cluster_vip import VipCluster
 from tests.ha.netlab import Lab, call_in_netns
 from tests.ha.poller import HttpPoller, PollLog
 from tests.ha.rendered import SMALL_GALERA_NODE, Overcloud, deep_merge, vip, vrrp_secrets
+from tests.ha.timeline import outage
 from tests.ha.waiting import wait_until
 
 CLIENT_IP = "10.252.0.50"
@@ -56,7 +57,7 @@ class GaleraSetup:
 @dataclass
 class WriteFault:
     acked: set[int]
-    outage: float                        # kill -> first acknowledged write after it
+    outage: float                        # longest stall of acknowledged writes around the kill
     client_errors: int
     missing: dict[str, set[int]]         # survivor -> acked ids it lacks
     writer_before: str
@@ -82,12 +83,14 @@ def galera_overcloud(checks: dict[str, int] = ORIGIN_CHECKS,
 
 
 def build_galera(lab: Lab, oc: Overcloud) -> GaleraSetup:
-    """Rendered galera.cnf on 3 controllers, bootstrap + joins, the cookbook's SQL, haproxy on ctl1."""
+    """Rendered galera.cnf on 3 controllers, bootstrap + joins, the cookbook's SQL,
+    and the rendered haproxy.cfg on ctl1."""
     attrs = oc.merged("deployer_galera", "ctl1")["deployer"]
     cnf_path = attrs["galera"]["config_file"]
     cluster = GaleraCluster(
         lab, oc.controllers,
-        {name: (cnf_path, oc.render("deployer_galera", "galera.cnf", name)) for name in oc.controllers},
+        {name: (cnf_path, oc.render("deployer_galera", "galera.cnf", name))
+         for name in oc.controllers},
         lb_name="ctl1", haproxy_cfg=oc.render("deployer_haproxy", "haproxy.cfg", "ctl1"),
         db_vip=DB_VIP, client_ip=CLIENT_IP)
     passwords = {service: secrets.token_urlsafe(12) for service in attrs["databases"]}
@@ -123,7 +126,8 @@ def stored_ids(cluster: GaleraCluster, name: str) -> set[int]:
 
 
 def kill_galera_writer(setup: GaleraSetup, resume_timeout: float = 90.0) -> WriteFault:
-    """Write continuously through the VIP, kill -9 the writer's mariadbd, wait for writes to resume."""
+    """Write continuously through the VIP, kill -9 the writer's mariadbd, wait for the
+    writes to resume through a backup."""
     cluster = setup.cluster
     writer_before = served_by(setup)
     with Writer(cluster.client.netns, DB_VIP, setup.port, "nova", setup.password, "nova") as writer:
@@ -134,7 +138,7 @@ def kill_galera_writer(setup: GaleraSetup, resume_timeout: float = 90.0) -> Writ
                    timeout=resume_timeout, what="writes to resume through a backup server")
     acked = set(writer.log.acked)
     survivors = [name for name in cluster.dbs if name != writer_before]
-    return WriteFault(acked, writer.first_ack_after(killed_at) - killed_at,
+    return WriteFault(acked, outage(writer.log.acked.values(), killed_at),
                       len(writer.log.errors),
                       {name: acked - stored_ids(cluster, name) for name in survivors},
                       writer_before, served_by(setup))
@@ -161,7 +165,7 @@ class PublishFault:
     confirmed: set[int]
     received: set[int]
     deliveries: int
-    outage: float                  # fault -> first confirm after it
+    outage: float                  # longest stall of publisher confirms around the fault
     publisher_errors: list[str] = field(default_factory=list)
     master_before: list[str] = field(default_factory=list)
 
@@ -234,7 +238,7 @@ def fault_queue_master(setup: RabbitSetup, name: str, sig: signal.Signals,
     finally:
         publisher.stop(timeout=resume_timeout)
     return PublishFault(confirmed, set(consumer.received), consumer.deliveries,
-                        publisher.log.first_confirm_after(fault_at) - fault_at,
+                        outage(publisher.log.confirmed.values(), fault_at),
                         [error for _, error in publisher.log.errors], master_before)
 
 

@@ -39,7 +39,8 @@ def check_takeover(result, bound: float, record_property, label: str) -> None:
     print(f"{label}: first good poll {result.takeover:.2f} s after the fault, longest gap "
           f"{log.longest_gap(result.fault_at):.2f} s, "
           f"{len(log.failures_after(result.fault_at))} failed polls")
-    assert result.takeover <= bound + POLL_SLACK, f"takeover took {result.takeover:.2f} s (> {bound} s)"
+    assert result.takeover <= bound + POLL_SLACK, \
+        f"takeover took {result.takeover:.2f} s (> {bound} s)"
     failures = result.failures_after_takeover()
     assert not failures, f"{len(failures)} polls failed after the takeover: {failures[:3]}"
     # failback (preempt) may cost a poll while both nodes swap the VIP; it must end served
