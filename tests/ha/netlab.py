@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from deployer.undercloud.process import pid_alive
 from tests.ha.waiting import wait_until
 
 _CLONE_NEWNET = 0x40000000
@@ -208,7 +209,7 @@ class Lab:
         stale = []
         for netns in _netns_names():
             match = re.fullmatch(rf"{prefix}(\d+)-.+", netns)
-            if match and (int(match[1]) == os.getpid() or not _alive(int(match[1]))):
+            if match and (int(match[1]) == os.getpid() or not pid_alive(int(match[1]))):
                 stale.append(netns)
         cls._remove(stale)
 
@@ -219,7 +220,7 @@ class Lab:
             def pids() -> list[int]:
                 out = subprocess.run(["ip", "netns", "pids", netns], capture_output=True,
                                      text=True, timeout=10).stdout
-                return [int(p) for p in out.split() if int(p) != os.getpid() and _alive(int(p))]
+                return [int(p) for p in out.split() if int(p) != os.getpid() and pid_alive(int(p))]
             for pid in pids():
                 try:
                     os.kill(pid, signal.SIGCONT)  # a paused process must be able to die
@@ -235,10 +236,3 @@ def _netns_names() -> list[str]:
                              timeout=10).stdout
     return [line.split()[0] for line in listing.splitlines() if line.split()]
 
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
