@@ -11,6 +11,7 @@ forwards to goiardi; client.rb points at the relay (``chef_server_url``).
 """
 from __future__ import annotations
 
+import base64
 import concurrent.futures
 import http.server
 import shutil
@@ -338,9 +339,11 @@ def test_install_present_fails_without_chef_client_then_command_installs_it(node
     assert absent.reason.startswith(f"node {name} ({node.ip}): install failed: chef-client is not installed")
     assert_not_registered(admin, name)
 
-    # kind=command: a site's own install command, run as root on the node (host-mode
-    # test nodes see the repository, so it can copy the stand-in from there).
-    command = f"install -m 0755 {STANDIN} /usr/local/bin/chef-client && echo site-installer-done"
+    # kind=command: a site's own install command, run as root on the node.  It carries
+    # the stand-in itself: the checkout may sit where nodes see nothing (e.g. /tmp).
+    payload = base64.b64encode(Path(STANDIN).read_bytes()).decode()
+    command = (f"echo {payload} | base64 -d > /usr/local/bin/chef-client && "
+               f"chmod 0755 /usr/local/bin/chef-client && echo site-installer-done")
     reporter = Collect()
     installed = execute(spec_for(node, name, node_chef_url,
                                  install=ChefInstallSource(kind="command", location=command)),
