@@ -28,7 +28,9 @@ class UserError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deployer", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="deployer",
+        description="Under-cloud deployer: Heat + Chef deployments of HA OpenStack over-clouds.")
     parser.add_argument("--config", help="deployer.conf to read (default: $DEPLOYER_CONFIG, "
                         "<state_dir>/deployer.conf, /etc/deployer/deployer.conf)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
