@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import subprocess
 import time
 from dataclasses import dataclass
+from typing import Protocol, Sequence
 
 import pymysql
 
@@ -21,31 +23,54 @@ from tests.ha.waiting import GiveUp, wait_until
 MYSQL_DIRS = ("/etc/mysql", "/var/lib/mysql", "/var/log")  # /var/log/mysql is absent on the host
 HAPROXY_DIRS = ("/etc/haproxy",)
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
+# Root runs what the package's service manager would: created here if missing.
+RUNTIME_DIRS = "install -d -o mysql -g mysql /run/mysqld /var/log/mysql && install -d /run/haproxy"
+
+
+class Member(Protocol):
+    """A controller the cluster runs on: a lab Host or a shared test node (see adapters)."""
+
+    ip: str
+
+    def run(self, argv: Sequence[str], timeout: float = 60.0, env: dict | None = None,
+            check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess: ...
+    def spawn(self, key: str, argv: Sequence[str], env: dict | None = None) -> object: ...
+    def kill(self, key: str) -> None: ...
+    def running(self, key: str) -> bool: ...
+    def write(self, real_path: str, text: str, mode: int = 0o644) -> object: ...
+    def log_tail(self, key: str, lines: int = 30) -> str: ...
+    def add_address(self, address: str) -> None: ...
+
+
+def lab_members(lab: Lab, dbs: dict[str, str]) -> dict[str, Host]:
+    """Lab hosts with a private copy of the stock /etc/mysql and empty private datadirs."""
+    members = {}
+    for name, ip in dbs.items():
+        host = lab.add_host(name, ip, MYSQL_DIRS + HAPROXY_DIRS, nonlocal_bind=True)
+        shutil.copytree("/etc/mysql", host.path("/etc/mysql"), dirs_exist_ok=True)
+        shutil.chown(host.path("/var/lib/mysql"), "mysql", "mysql")
+        members[name] = host
+    return members
 
 
 class GaleraCluster:
-    """``dbs``: controller name -> address; ``server_cnf``: name -> (path, rendered text).
+    """``members``: controller name -> Member; ``server_cnf``: name -> (path, rendered text).
 
     haproxy runs on ``lb_name`` (one of the controllers, as in the origin) and
     binds the DB VIP, which is put on that controller as keepalived would.
+    Clients run in ``client_netns`` (None: this process's own namespace).
     """
 
-    def __init__(self, lab: Lab, dbs: dict[str, str], server_cnf: dict[str, tuple[str, str]],
-                 lb_name: str, haproxy_cfg: str, db_vip: str, client_ip: str):
-        self.dbs: dict[str, Host] = {}
-        for name, ip in dbs.items():
-            host = lab.add_host(name, ip, MYSQL_DIRS + HAPROXY_DIRS, nonlocal_bind=True)
-            shutil.copytree("/etc/mysql", host.path("/etc/mysql"), dirs_exist_ok=True)
-            host.write(*server_cnf[name])
-            for private in ("/var/lib/mysql", "/var/log/mysql", "/run/mysqld"):
-                host.path(private).mkdir(parents=True, exist_ok=True)
-                shutil.chown(host.path(private), "mysql", "mysql")
-            self.dbs[name] = host
-        self.lb = self.dbs[lb_name]
+    def __init__(self, members: dict[str, Member], server_cnf: dict[str, tuple[str, str]],
+                 lb_name: str, haproxy_cfg: str, db_vip: str, client_netns: str | None):
+        self.dbs = members
+        for name, member in members.items():
+            member.run(["sh", "-c", RUNTIME_DIRS])
+            member.write(*server_cnf[name])
+        self.lb = members[lb_name]
         self.lb.write(HAPROXY_CFG, haproxy_cfg)
-        self.lb.path("/run/haproxy").mkdir(parents=True, exist_ok=True)
         self.lb.add_address(db_vip)
-        self.client = lab.add_host("client", client_ip)
+        self.client_netns = client_netns
 
     def sql(self, name: str, statements: str, timeout: float = 30.0) -> list[list[str]]:
         """Run SQL as root over the node's own socket (on stdin: it may hold passwords)."""
@@ -63,8 +88,7 @@ class GaleraCluster:
 
     def wait_synced(self, name: str, cluster_size: int, timeout: float = 120.0) -> None:
         def synced() -> bool:
-            proc = self.dbs[name].processes.get("mariadbd")
-            if proc is None or proc.poll() is not None:
+            if not self.dbs[name].running("mariadbd"):
                 raise GiveUp(f"mariadbd on {name} exited:\n{self.dbs[name].log_tail('mariadbd')}")
             return (self.status(name, "wsrep_local_state_comment") == "Synced"
                     and self.status(name, "wsrep_cluster_size") == str(cluster_size))
@@ -75,10 +99,11 @@ class GaleraCluster:
             raise TimeoutError(f"{exc}\n{self.dbs[name].log_tail('mariadbd')}") from None
 
     def bootstrap(self, bootstrap_node: str, setup_sql: str) -> None:
-        """Initialise the chosen node's datadir, start a new cluster there, run ``setup_sql``,
-        then join the others one at a time (each one's SST done before the next)."""
-        self.dbs[bootstrap_node].run(["mariadb-install-db", "--user=mysql", "--skip-test-db",
-                                      "--auth-root-authentication-method=socket"], timeout=120)
+        """Initialise the chosen node's datadir unless the package did, start a new cluster
+        there, run ``setup_sql``, then join the others one at a time (each SST before the next)."""
+        self.dbs[bootstrap_node].run(
+            ["sh", "-c", "test -d /var/lib/mysql/mysql || mariadb-install-db --user=mysql "
+                         "--skip-test-db --auth-root-authentication-method=socket"], timeout=120)
         self.start_node(bootstrap_node, bootstrap=True)
         self.wait_synced(bootstrap_node, 1)
         self.sql(bootstrap_node, setup_sql)
@@ -107,7 +132,7 @@ class Writer:
     bounded by the caller's stop) and carries on with the next id.
     """
 
-    def __init__(self, netns: str, host: str, port: int, user: str, password: str,
+    def __init__(self, netns: str | None, host: str, port: int, user: str, password: str,
                  database: str, first_id: int = 1, interval: float = 0.005,
                  max_seconds: float = 300.0):
         self.log = WriteLog({}, [])

@@ -51,23 +51,25 @@ def enter_netns(netns: str) -> None:
 
 
 class NetnsThread(threading.Thread):
-    """A daemon thread whose sockets live in ``netns``; keeps the target's result or error."""
+    """A daemon thread whose sockets live in ``netns`` (None: this process's own namespace);
+    keeps the target's result or error."""
 
-    def __init__(self, netns: str, target: Callable, *args, name: str | None = None):
-        super().__init__(daemon=True, name=name or f"in-{netns}")
+    def __init__(self, netns: str | None, target: Callable, *args, name: str | None = None):
+        super().__init__(daemon=True, name=name or f"in-{netns or 'root'}")
         self._netns, self._target, self._args = netns, target, args
         self.result = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            enter_netns(self._netns)
+            if self._netns is not None:  # None: the namespace this process runs in
+                enter_netns(self._netns)
             self.result = self._target(*self._args)
         except BaseException as exc:  # handed to the joining thread
             self.error = exc
 
 
-def call_in_netns(netns: str, fn: Callable, *args, timeout: float = 60.0):
+def call_in_netns(netns: str | None, fn: Callable, *args, timeout: float = 60.0):
     """Run ``fn(*args)`` in a thread inside ``netns`` and return its result."""
     thread = NetnsThread(netns, fn, *args)
     thread.start()
@@ -139,6 +141,10 @@ class Host:
                              .splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+    def running(self, key: str) -> bool:
+        proc = self.processes.get(key)
+        return proc is not None and proc.poll() is None
 
     def send(self, key: str, sig: signal.Signals) -> None:
         os.kill(self.processes[key].pid, sig)

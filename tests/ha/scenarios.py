@@ -17,7 +17,7 @@ from typing import Any
 import pymysql
 
 from tests.ha.amqp_clients import ClientTimeouts, Consumer, Publisher, durable_queue
-from tests.ha.cluster_galera import GaleraCluster, Writer
+from tests.ha.cluster_galera import GaleraCluster, Member, Writer, lab_members
 from tests.ha.cluster_rabbitmq import RabbitCluster
 from tests.ha.cluster_vip import VipCluster
 from tests.ha.netlab import Lab, call_in_netns
@@ -50,7 +50,8 @@ def haproxy_checks(checks: dict[str, int]) -> dict[str, Any]:
 @dataclass
 class GaleraSetup:
     cluster: GaleraCluster
-    port: int            # the nova listener: writer ctl1, ctl2 and ctl3 backup
+    db_vip: str
+    port: int            # the nova listener: writer = first controller, the others backup
     password: str
 
 
@@ -71,30 +72,40 @@ FAST_EVICTION = {"evs.keepalive_period": "PT0.5S", "evs.suspect_timeout": "PT1.5
 
 
 def galera_overcloud(checks: dict[str, int] = ORIGIN_CHECKS,
-                     provider_options: dict[str, str] | None = None) -> Overcloud:
-    galera: dict[str, Any] = {"bootstrap_node": "ctl2"}
+                     provider_options: dict[str, str] | None = None,
+                     controllers: dict[str, str] = THREE_CONTROLLERS,
+                     vips: dict[str, dict[str, Any]] = VIPS) -> Overcloud:
+    # the deployer chooses the bootstrap node; not simply the first controller
+    galera: dict[str, Any] = {"bootstrap_node": list(controllers)[1]}
     if provider_options:
         galera["provider_options"] = provider_options
     return Overcloud(
-        THREE_CONTROLLERS, vips=VIPS,
-        # the deployer chooses the bootstrap node; not simply the first controller
+        controllers, vips=vips,
         attributes=deep_merge({"deployer": {"galera": galera}}, haproxy_checks(checks)),
         node_attributes=SMALL_GALERA_NODE, secrets=vrrp_secrets("vrrp_api", "vrrp_db"))
 
 
 def build_galera(lab: Lab, oc: Overcloud) -> GaleraSetup:
-    """Rendered galera.cnf on 3 controllers, bootstrap + joins, the cookbook's SQL,
-    and the rendered haproxy.cfg on ctl1."""
-    attrs = oc.merged("deployer_galera", "ctl1")["deployer"]
+    """The Galera scenario on lab hosts, with the client on its own lab host."""
+    client = lab.add_host("client", CLIENT_IP)
+    return build_galera_on(lab_members(lab, oc.controllers), oc, client.netns)
+
+
+def build_galera_on(members: dict[str, Member], oc: Overcloud,
+                    client_netns: str | None) -> GaleraSetup:
+    """Rendered galera.cnf on the controllers, bootstrap + joins, the cookbook's SQL,
+    and the rendered haproxy.cfg on the first controller."""
+    first = next(iter(oc.controllers))
+    attrs = oc.merged("deployer_galera", first)["deployer"]
     cnf_path = attrs["galera"]["config_file"]
     cluster = GaleraCluster(
-        lab, oc.controllers,
+        members,
         {name: (cnf_path, oc.render("deployer_galera", "galera.cnf", name))
          for name in oc.controllers},
-        lb_name="ctl1", haproxy_cfg=oc.render("deployer_haproxy", "haproxy.cfg", "ctl1"),
-        db_vip=DB_VIP, client_ip=CLIENT_IP)
+        lb_name=first, haproxy_cfg=oc.render("deployer_haproxy", "haproxy.cfg", first),
+        db_vip=oc.vips["db"]["address"], client_netns=client_netns)
     passwords = {service: secrets.token_urlsafe(12) for service in attrs["databases"]}
-    database_sql = oc.helper("deployer_galera", "DeployerGalera::Helpers.database_sql", "ctl1",
+    database_sql = oc.helper("deployer_galera", "DeployerGalera::Helpers.database_sql", first,
                              passwords)
     cluster.bootstrap(attrs["galera"]["bootstrap_node"],
                       database_sql["apply"] + "CREATE TABLE nova.writes (id INT PRIMARY KEY);")
@@ -103,7 +114,8 @@ def build_galera(lab: Lab, oc: Overcloud) -> GaleraSetup:
             raise AssertionError(f"database SQL check failed on {name}")
     cluster.check_haproxy_config()
     cluster.start_haproxy()
-    setup = GaleraSetup(cluster, attrs["databases"]["nova"]["port"], passwords["nova"])
+    setup = GaleraSetup(cluster, oc.vips["db"]["address"], attrs["databases"]["nova"]["port"],
+                        passwords["nova"])
     wait_until(lambda: served_by(setup), timeout=30, what="haproxy to forward the nova listener")
     return setup
 
@@ -111,12 +123,12 @@ def build_galera(lab: Lab, oc: Overcloud) -> GaleraSetup:
 def served_by(setup: GaleraSetup) -> str:
     """wsrep node name of the server a new connection through the DB VIP reaches."""
     def ask() -> str:
-        with pymysql.connect(host=DB_VIP, port=setup.port, user="nova", password=setup.password,
+        with pymysql.connect(host=setup.db_vip, port=setup.port, user="nova", password=setup.password,
                              database="nova", connect_timeout=2, read_timeout=5) as conn:
             with conn.cursor() as cursor:
                 cursor.execute("SELECT @@wsrep_node_name")
                 return cursor.fetchone()[0]
-    return call_in_netns(setup.cluster.client.netns, ask, timeout=15)
+    return call_in_netns(setup.cluster.client_netns, ask, timeout=15)
 
 
 def stored_ids(cluster: GaleraCluster, name: str) -> set[int]:
@@ -130,7 +142,8 @@ def kill_galera_writer(setup: GaleraSetup, resume_timeout: float = 90.0) -> Writ
     writes to resume through a backup."""
     cluster = setup.cluster
     writer_before = served_by(setup)
-    with Writer(cluster.client.netns, DB_VIP, setup.port, "nova", setup.password, "nova") as writer:
+    with Writer(cluster.client_netns, setup.db_vip, setup.port, "nova", setup.password,
+                "nova") as writer:
         wait_until(lambda: len(writer.log.acked) >= 200, timeout=30, what="writes before the fault")
         killed_at = time.monotonic()
         cluster.dbs[writer_before].kill("mariadbd")

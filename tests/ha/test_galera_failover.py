@@ -16,7 +16,7 @@ import pytest
 
 from tests.ha.cluster_galera import Writer
 from tests.ha.conftest import require_ha
-from tests.ha.scenarios import (DB_VIP, build_galera, galera_overcloud, kill_galera_writer,
+from tests.ha.scenarios import (build_galera, galera_overcloud, kill_galera_writer,
                                 served_by, stored_ids)
 from tests.ha.waiting import wait_until
 
@@ -49,7 +49,7 @@ def test_restarted_writer_rejoins_and_takes_the_writes_back(galera):
     if "mariadbd" in cluster.dbs["ctl1"].processes:  # run alone: take the writer down first
         cluster.dbs["ctl1"].kill("mariadbd")
         wait_until(lambda: served_by(galera) == "ctl2", timeout=60, what="ctl2 to take the writes")
-    with Writer(cluster.client.netns, DB_VIP, galera.port, "nova", galera.password, "nova",
+    with Writer(cluster.client_netns, galera.db_vip, galera.port, "nova", galera.password, "nova",
                 first_id=1_000_000) as writer:  # above the ids the first test wrote
         wait_until(lambda: len(writer.log.acked) >= 100, timeout=30, what="writes through ctl2")
         cluster.start_node("ctl1")
