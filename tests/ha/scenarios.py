@@ -123,8 +123,9 @@ def build_galera_on(members: dict[str, Member], oc: Overcloud,
 def served_by(setup: GaleraSetup) -> str:
     """wsrep node name of the server a new connection through the DB VIP reaches."""
     def ask() -> str:
-        with pymysql.connect(host=setup.db_vip, port=setup.port, user="nova", password=setup.password,
-                             database="nova", connect_timeout=2, read_timeout=5) as conn:
+        with pymysql.connect(host=setup.db_vip, port=setup.port, user="nova",
+                             password=setup.password, database="nova", connect_timeout=2,
+                             read_timeout=5) as conn:
             with conn.cursor() as cursor:
                 cursor.execute("SELECT @@wsrep_node_name")
                 return cursor.fetchone()[0]
