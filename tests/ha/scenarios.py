@@ -2,7 +2,8 @@
 
 Each scenario has an over-cloud description (``*_overcloud``: controllers,
 VIPs and the attributes a variant changes), a builder that brings the daemons
-up in a Lab, and a fault run that returns what the client saw.  Tests assert on
+up in a Lab (Galera also on the shared test nodes), and a fault run that
+returns what the client saw.  Tests assert on
 the results; bench/failover.py prints them.
 """
 from __future__ import annotations
