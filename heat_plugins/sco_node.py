@@ -310,9 +310,18 @@ class SCONode(resource.Resource):
         self.data_set("stderr", (run.get("stderr_tail") or "")[-OUTPUT_TAIL_CHARS:])
 
     def _cancel_active_run(self) -> None:
+        """Ask the node's last run to stop; a run the deployer no longer knows is no matter."""
+        from deployer.client import DeployerAPIError
         run_id = self.data().get("run_id")
-        if run_id:
-            self._client().cancel_run(run_id)
+        if not run_id:
+            return
+        client = self._client()
+        try:
+            if client.get_run(run_id)["status"] in ACTIVE_RUN_STATES:
+                client.cancel_run(run_id)
+        except DeployerAPIError as exc:
+            if exc.status != 404:
+                raise
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -349,10 +358,8 @@ class SCONode(resource.Resource):
     def handle_delete(self):
         if self.resource_id is None:
             return None
+        self._cancel_active_run()
         client = self._client()
-        run_id = self.data().get("run_id")
-        if run_id and client.get_run(run_id)["status"] in ACTIVE_RUN_STATES:
-            client.cancel_run(run_id)
         client.delete_chef_node(self.resource_id)  # already gone is fine
         rendered = self.data().get("rendered_environment")
         if rendered:

@@ -273,3 +273,31 @@ def test_delete_when_the_chef_node_is_already_gone(undercloud, heat, test_nodes_
     chef.delete_node(f"{name}-control")
     chef.delete_client(f"{name}-control")
     _delete(heat, stack)  # raises on DELETE_FAILED
+
+
+def test_deleting_a_stack_mid_converge_cancels_the_run_and_cleans_chef(undercloud, heat,
+                                                                       test_nodes_factory):
+    node = test_nodes_factory(1).nodes()[0]
+    template = _hot_group([("slow", node, "role[sco-test-first]", 1)], converge_seconds=120)
+    name = f"sco-{uuid.uuid4().hex[:8]}"
+    stack_id = heat.stacks.create(stack_name=name, template=template)["stack"]["id"]
+    api = undercloud.api()
+    deadline = time.monotonic() + 90
+    run = None
+    while time.monotonic() < deadline:
+        runs = api.list_runs(stack_id=stack_id)["runs"]
+        if runs and runs[0]["phase"] == "converge":
+            run = runs[0]
+            break
+        time.sleep(0.5)
+    assert run is not None, "the node run never reached converge"
+    _delete(heat, heat.stacks.get(stack_id))
+    # The worker stops the run at its next safe point (it closes the SSH channel).
+    deadline = time.monotonic() + 30
+    while (status := api.get_run(run["id"])["status"]) == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert status == "cancelled"
+    # ([c] keeps pgrep from matching the shell that runs it)
+    assert node.exec("pgrep -f '[c]hef-client'").returncode != 0, "chef-client still runs on the node"
+    assert not undercloud.chef().node_exists(f"{name}-slow")
+    assert not undercloud.chef().client_exists(f"{name}-slow")
