@@ -8,6 +8,7 @@ by whichever process needs it first (API and worker may start together).
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -31,13 +32,8 @@ class SecretBox:
     def in_dir(cls, directory: Path) -> "SecretBox":
         path = directory / KEY_FILE_NAME
         directory.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(Fernet.generate_key())
+        if not path.exists():
+            _publish_new_key(path)
         try:
             key = path.read_bytes().strip()
         except OSError as exc:
@@ -54,3 +50,25 @@ class SecretBox:
             raise SecretKeyError(
                 f"a run secret cannot be decrypted with {self.source}; "
                 f"was the key replaced after the run was created?") from None
+
+
+def _publish_new_key(path: Path) -> None:
+    """Create the key file whole or not at all.
+
+    The key is written to a private temporary file and then hard-linked into
+    place, which fails if another process got there first; so a reader never
+    sees a half-written (empty) key, and exactly one key wins.
+    """
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(Fernet.generate_key())
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process published its key first; use that one
+    finally:
+        os.unlink(temporary)
+

@@ -150,3 +150,17 @@ def test_openapi_document_comes_from_the_schemas(client):
     assert set(spec_schema["required"]) >= {"node_name", "target", "run_list", "environment"}
     assert "post" in document["paths"]["/v1/runs"]
     assert "202" in document["paths"]["/v1/runs"]["post"]["responses"]
+
+
+def test_secret_key_created_concurrently_is_whole_and_shared(tmp_path):
+    """API workers and the run worker start together; each must read the one complete key."""
+    import concurrent.futures
+    from deployer.runs.secrets import SecretBox
+    for attempt in range(20):
+        directory = tmp_path / str(attempt)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            boxes = list(pool.map(lambda _: SecretBox.in_dir(directory), range(8)))
+        blob = boxes[0].encrypt("s3cret")
+        assert all(box.decrypt(blob) == "s3cret" for box in boxes)
+        assert (directory / "run-secrets.key").stat().st_mode & 0o777 == 0o600
+        assert [p.name for p in directory.iterdir()] == ["run-secrets.key"]
