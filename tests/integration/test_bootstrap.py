@@ -28,7 +28,8 @@ from deployer.bootstrap.runner import execute
 from deployer.chef.cookbooks import upload_cookbook
 from deployer.chef.errors import ChefAuthError
 from deployer.chef.server import ChefServer
-from deployer.undercloud.process import free_port, tcp_ready
+from deployer.undercloud.process import free_port
+from tests.fixtures.chef import relay_for_nodes
 from tests.fixtures.common import require_root_and
 
 pytestmark = pytest.mark.timeout(300)
@@ -84,20 +85,8 @@ def gateway(node_set) -> str:
 @pytest.fixture(scope="module")
 def node_chef_url(chef_server, gateway):
     """A socat relay gateway:port -> goiardi, the Chef server URL as nodes see it."""
-    port = free_port(gateway)
-    chef_port = chef_server.url.rsplit(":", 1)[1]
-    relay = subprocess.Popen(
-        ["socat", f"TCP-LISTEN:{port},bind={gateway},fork,reuseaddr", f"TCP:127.0.0.1:{chef_port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not tcp_ready(gateway, port)():
-            assert relay.poll() is None and time.monotonic() < deadline, "socat relay did not start"
-            time.sleep(0.05)
-        yield f"http://{gateway}:{port}"
-    finally:
-        relay.terminate()
-        relay.wait(timeout=10)
+    with relay_for_nodes(chef_server.url, gateway) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

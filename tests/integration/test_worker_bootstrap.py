@@ -4,14 +4,12 @@ with its default executor (the SSH bootstrap runner) -> a real test node
 chef-client on the node is the stand-in from tests/standin."""
 from __future__ import annotations
 
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from deployer.runs.executor import DEFAULT_FACTORY
-from deployer.undercloud.process import free_port, tcp_ready
+from tests.fixtures.chef import relay_for_nodes
 from tests.fixtures.common import require_root_and
 from tests.integration.runs_helpers import wait_for
 
@@ -34,21 +32,8 @@ def node(test_nodes_factory):
 @pytest.fixture
 def chef_url_for_nodes(node, chef_server):
     """A socat relay on the nodes' bridge to goiardi (which listens on loopback)."""
-    gateway = f"{node[0].subnet}.1"
-    port = free_port(gateway)
-    relay = subprocess.Popen(
-        ["socat", f"TCP-LISTEN:{port},bind={gateway},fork,reuseaddr",
-         f"TCP:127.0.0.1:{chef_server.url.rsplit(':', 1)[1]}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not tcp_ready(gateway, port)():
-            assert relay.poll() is None and time.monotonic() < deadline, "socat did not start"
-            time.sleep(0.05)
-        yield f"http://{gateway}:{port}"
-    finally:
-        relay.terminate()
-        relay.wait(timeout=10)
+    with relay_for_nodes(chef_server.url, f"{node[0].subnet}.1") as url:
+        yield url
 
 
 def test_run_through_api_worker_and_ssh(deployer_api_factory, chef_server, node,
