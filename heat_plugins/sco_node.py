@@ -16,7 +16,6 @@ properties changed; delete removes the Chef node and client.
 """
 from __future__ import annotations
 
-import re
 import time
 
 from heat.common import exception
@@ -25,27 +24,19 @@ from heat.engine import attributes, constraints, properties, resource, support
 
 from heat_plugins import common
 
-RUN_LIST_ITEM = re.compile(r"^(?:role|recipe)\[[A-Za-z0-9_.:@ -]+\]$")
-BARE_RECIPE = re.compile(r"^[A-Za-z0-9_.:@-]+$")
-PLACEHOLDER_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 OUTPUT_TAIL_CHARS = 4096
 ACTIVE_RUN_STATES = ("queued", "running")
 
 
 def run_list_of(metadata) -> list[str]:
     """The normalised run-list from ``chef-runlist`` (a comma string or a list)."""
+    from deployer.bootstrap.chef_config import normalize_run_list
     raw = (metadata or {}).get("chef-runlist") or []
     items = raw.split(",") if isinstance(raw, str) else list(raw)
-    run_list = []
-    for item in (str(i).strip() for i in items):
-        if not item:
-            continue
-        if BARE_RECIPE.match(item) and "[" not in item:
-            item = f"recipe[{item}]"  # Chef's own normalisation of a bare name
-        if not RUN_LIST_ITEM.match(item):
-            raise ValueError(f"chef-runlist: {item!r} is not role[name] or recipe[name]")
-        run_list.append(item)
-    return run_list
+    try:
+        return normalize_run_list([item for item in (str(i).strip() for i in items) if item])
+    except ValueError as exc:
+        raise ValueError(f"chef-runlist: {exc}") from None
 
 
 def order_of(metadata) -> int:
