@@ -19,6 +19,11 @@ APT_PACKAGES=(
   haproxy keepalived mariadb-server galera-4 rsync rabbitmq-server
   pacemaker-cli-utils drbd-utils postgresql
   chromium chromium-driver wrk
+  # Test nodes boot systemd as PID 1 in their own namespaces (systemd-nspawn).
+  systemd-container
+  # The chef-client stand-in (tests/standin) is built on the libraries Chef itself uses.
+  ohai libyajl-dev ruby-chef-config ruby-chef-utils ruby-mixlib-shellout ruby-mixlib-log
+  ruby-mixlib-cli ruby-mixlib-config ruby-ffi-yajl ruby-erubis ruby-rspec
 )
 # Services the packages above would start on a systemd host; never ssh.
 QUIET_UNITS=(goiardi rabbitmq-server epmd.socket epmd mariadb keepalived haproxy postgresql)
