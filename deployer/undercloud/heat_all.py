@@ -1,8 +1,8 @@
 """Heat engine and Heat API in one process: the embedded under-cloud Heat.
 
 Heat 25 and later ship no ``heat-all``, and ``heat-engine`` forks its worker
-through a process launcher, so the in-memory ``fake://`` RPC transport could
-never connect a separate API process to it.  This launcher therefore starts
+through a process launcher, so an in-memory RPC transport (``inproc://``, see
+inproc_transport.py) could never connect a separate API process to it.  This launcher therefore starts
 ``EngineService`` in-process (never ``oslo_service.service.launch``) and
 serves the ``heat-api`` paste pipeline from the same process with a threaded
 WSGI server (Werkzeug's, already installed with Flask: HTTP/1.1 keep-alive and
@@ -45,6 +45,8 @@ from heat.common import config as heat_config  # noqa: E402
 from heat.common import messaging  # noqa: E402
 from heat.engine import template  # noqa: E402
 from heat.rpc import api as rpc_api  # noqa: E402
+
+from deployer.undercloud import inproc_transport  # noqa: E402
 
 API_GROUP = "heat_api"
 API_OPTS = [
@@ -146,7 +148,7 @@ def _serialize_sqlite_transactions() -> None:
 def _fail_orphaned_stacks(engine) -> None:
     """Fail convergence stacks left IN_PROGRESS by a previous run of this process.
 
-    Heat resets such stacks only for the legacy engine.  With ``fake://`` this
+    Heat resets such stacks only for the legacy engine.  With an in-memory transport this
     process is the only engine there can be, so at start nothing is working on
     them: without this they would stay IN_PROGRESS until someone cancels them.
     """
@@ -191,7 +193,7 @@ def run(argv: list[str]) -> int:
     server = _bind_api(api.bind_host, api.bind_port)
     engine = engine_service.EngineService(conf.host, rpc_api.ENGINE_TOPIC)
     engine.start()
-    if conf.transport_url.startswith("fake://"):
+    if conf.transport_url.startswith(inproc_transport.SCHEMES):
         _fail_orphaned_stacks(engine)
     server.app = heat_config.load_paste_app("heat-api")
 

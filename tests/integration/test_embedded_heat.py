@@ -315,7 +315,7 @@ def test_configure_renders_extra_conf_and_keeps_the_key(tmp_path):
     conf.read(heat.configure())
     assert conf["deployer"]["api_url"] == "http://127.0.0.1:18100"
     assert conf["DEFAULT"]["debug"] == "true"  # overridden, not duplicated
-    assert conf["DEFAULT"]["transport_url"] == "fake://"
+    assert conf["DEFAULT"]["transport_url"] == "inproc://"
     assert conf["DEFAULT"]["plugin_dirs"] == str(PLUGIN_DIR)
     assert Path(conf["DEFAULT"]["environment_dir"], "default.yaml").is_file()
     assert conf["heat_api"]["bind_port"] == "18123"
