@@ -245,7 +245,11 @@ class EmbeddedHeat(ManagedProcess):
     # -- lifecycle --------------------------------------------------------------
 
     def start(self) -> int:
-        """Write the current configuration, migrate if needed, start, wait for the API."""
+        """Write the current configuration, start, wait for the API.
+
+        The launcher migrates the schema itself before its engine starts
+        (heat_all._migrate_schema), so a cold start imports Heat once.
+        """
         if importlib.util.find_spec("heat") is None:
             raise ProcessError(f"Heat: the {HEAT_DISTRIBUTION} package is not installed for "
                                f"{sys.executable} (pip install -e . or run scripts/install.sh)")
@@ -253,7 +257,6 @@ class EmbeddedHeat(ManagedProcess):
             return self.pid()
         # Always re-rendered: a file left by an earlier run may name another port or plugin dir.
         self.configure()
-        self.db_sync()
         return super().start()
 
     def status(self) -> HeatStatus:

@@ -171,6 +171,22 @@ def _fail_orphaned_stacks(engine) -> None:
             f"Heat restarted during stack {stack.action}")
 
 
+def _migrate_schema() -> None:
+    """Bring Heat's schema to the installed head before the engine touches it.
+
+    Done here rather than by a separate ``heat-manage db_sync`` process, which
+    would import Heat a second time on every cold start; at the head it is a
+    version check only.  Runs before the engine starts and before
+    ``_serialize_sqlite_transactions`` (alembic holds one connection's
+    transaction while it opens another, which BEGIN IMMEDIATE would lock out).
+    """
+    from heat.db import migration
+    try:
+        migration.db_sync()
+    except Exception as exc:  # noqa: BLE001 - any failure stops the start, with its cause
+        raise LauncherError(f"database migration failed: {exc}") from exc
+
+
 def _stop_engine(engine, timeout: float) -> None:
     stopper = threading.Thread(target=engine.stop, name="engine-stop", daemon=True)
     stopper.start()
@@ -187,6 +203,7 @@ def run(argv: list[str]) -> int:
     # that the sanity check reads.
     from heat.engine import service as engine_service
     heat_config.startup_sanity_check()
+    _migrate_schema()
     _serialize_sqlite_transactions()
 
     api = conf[API_GROUP]

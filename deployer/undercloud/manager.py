@@ -1,15 +1,18 @@
 """The embedded under-cloud as one unit: start, stop and report its servers.
 
 Start order follows the data flow: the Chef server first (the API needs its
-keys), then the deployer database migrations, the deployer API and its
-worker, and Heat last (its node resources call the API).  Stop runs in
-reverse.  In remote mode a part is not started here; ``status`` says where it
-is reached instead.
+keys), then the deployer database migrations, then the deployer API and its
+worker side by side.  Heat needs none of them to start (its node resources
+call the API only when a stack runs), so it starts at once, beside the rest;
+``up`` returns when every part is ready.  Stop runs in reverse.  In remote
+mode a part is not started here; ``status`` says where it is reached instead.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import os
+import threading
 import sys
 import time
 from pathlib import Path
@@ -94,25 +97,36 @@ class Undercloud:
     # -- lifecycle --------------------------------------------------------------
 
     def up(self, sync_content: bool = True, report=print) -> dict[str, float]:
-        """Start every embedded part; returns seconds spent per part."""
+        """Start every embedded part; returns seconds spent per part (parts overlap).
+
+        Independent parts start in parallel; when one fails, ``up`` still waits
+        for the others to settle before raising the first failure, so nothing
+        is left half-started behind the error.
+        """
         self.cfg.state_dir.mkdir(parents=True, exist_ok=True)
         timings: dict[str, float] = {}
+        lock = threading.Lock()
 
         def step(label, action):
             started = time.monotonic()
             action()
-            timings[label] = time.monotonic() - started
-            report(f"{label}: ready in {timings[label]:.2f} s")
+            with lock:
+                timings[label] = time.monotonic() - started
+                report(f"{label}: ready in {timings[label]:.2f} s")
 
-        if self.cfg.chef.mode == "embedded":
-            chef = self.chef_server()
-            step("chef server", lambda: (chef.configure(), chef.start()))
-        step("database", self._migrate)
-        step("deployer API", self.api().start)
-        step("deployer worker", self.worker().start)
+        def chef_then_deployer():
+            if self.cfg.chef.mode == "embedded":
+                chef = self.chef_server()
+                step("chef server", lambda: (chef.configure(), chef.start()))
+            step("database", self._migrate)
+            _run_parallel([lambda: step("deployer API", self.api().start),
+                           lambda: step("deployer worker", self.worker().start)])
+
+        branches = [chef_then_deployer]
         if self.cfg.heat.mode == "embedded":
             heat = self.heat()
-            step("heat", lambda: (heat.configure(), heat.start()))
+            branches.append(lambda: step("heat", lambda: (heat.configure(), heat.start())))
+        _run_parallel(branches)
         if sync_content:
             step("chef content", self.sync_chef_content)
         return timings
@@ -164,6 +178,14 @@ class Undercloud:
                                         self.cfg.heat.endpoint or f"cloud {self.cfg.heat.cloud or 'OS_*'}",
                                         note="remote"))
         return rows
+
+
+def _run_parallel(actions) -> None:
+    """Run ``actions`` in threads; after all have finished, raise the first failure."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(actions)) as pool:
+        futures = [pool.submit(action) for action in actions]
+    for future in futures:
+        future.result()
 
 
 __all__ = ["Undercloud", "ComponentStatus", "ProcessError"]
