@@ -5,6 +5,9 @@ a ``ManagedProcess``: started detached in its own session so that a crashed
 CLI does not take it down, recorded in a PID file, waited for until a
 readiness probe passes, and stopped by PID (SIGTERM, then SIGKILL after a grace
 period).  A port that is already taken is reported before anything starts.
+While a stop is in progress a ``<pid file>.stopping`` marker names the PID
+being stopped, so a ``start`` from another command waits for that process to
+exit instead of taking it for a running server (it would be gone a moment later).
 """
 from __future__ import annotations
 
@@ -102,8 +105,21 @@ class ManagedProcess:
     def running(self) -> bool:
         return self.pid() is not None
 
+    @property
+    def stopping_file(self) -> Path:
+        return self.pid_file.with_name(self.pid_file.name + ".stopping")
+
+    def _being_stopped(self, pid: int) -> bool:
+        try:
+            return int(self.stopping_file.read_text().strip()) == pid
+        except (OSError, ValueError):
+            return False
+
     def start(self) -> int:
         existing = self.pid()
+        if existing and self._being_stopped(existing):
+            self._wait_exit(existing, self.stop_timeout + 10.0)
+            existing = None
         if existing:
             return existing
         if self.port is not None and port_in_use(self.host, self.port):
@@ -141,6 +157,24 @@ class ManagedProcess:
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
+        self.stopping_file.write_text(f"{pid}\n")
+        try:
+            self._terminate(pid)
+        finally:
+            _unlink_if_names(self.stopping_file, pid)
+        # A start that waited for this stop may already have written its own PID.
+        _unlink_if_names(self.pid_file, pid)
+        return True
+
+    def _wait_exit(self, pid: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while pid_alive(pid):
+            if time.monotonic() > deadline:
+                raise ProcessError(f"{self.name}: process {pid} is still stopping after "
+                                   f"{timeout:.0f} s; not starting a second one beside it")
+            time.sleep(0.05)
+
+    def _terminate(self, pid: int) -> None:
         for sig, wait in ((signal.SIGTERM, self.stop_timeout), (signal.SIGKILL, 5.0)):
             try:
                 os.killpg(pid, sig)
@@ -157,8 +191,6 @@ class ManagedProcess:
                 time.sleep(0.05)
             if not pid_alive(pid):
                 break
-        self.pid_file.unlink(missing_ok=True)
-        return True
 
     def log_tail(self, lines: int = 20) -> str:
         try:
@@ -181,6 +213,14 @@ class ManagedProcess:
             except OSError:
                 pass
         return total
+
+
+def _unlink_if_names(path: Path, pid: int) -> None:
+    try:
+        if int(path.read_text().strip()) == pid:
+            path.unlink(missing_ok=True)
+    except (OSError, ValueError):
+        pass
 
 
 def _descendants(pid: int) -> list[int]:
