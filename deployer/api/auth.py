@@ -1,7 +1,8 @@
 """Who may call the API.
 
 - ``noauth``: no checks at all, so it is refused unless the API listens on a
-  loopback address only.
+  loopback address only (here for the configuration; the gunicorn
+  configuration checks the socket it really bound).
 - ``keystone``: keystonemiddleware's auth_token validates the token (options
   from the ``[keystone_authtoken]`` section of deployer.conf, as in every
   OpenStack service).  It runs with delay_auth_decision so that a missing or
@@ -11,13 +12,13 @@
 from __future__ import annotations
 
 import configparser
-import ipaddress
 from typing import Callable
 
 from flask import Flask, request
 from flask_smorest import abort
 
 from deployer.config import Config, ConfigError
+from deployer.listeners import is_loopback
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 WRITE_ROLES = frozenset({"admin", "deployer"})
@@ -46,15 +47,6 @@ def check_settings(cfg: Config) -> None:
             f"[api] auth_strategy = noauth is only allowed when [api] bind_host is a "
             f"loopback address, not {cfg.api.bind_host!r}; bind to 127.0.0.1 or set "
             f"auth_strategy = keystone")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def keystone_auth_token(cfg: Config) -> WsgiMiddleware:

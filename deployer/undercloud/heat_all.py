@@ -14,9 +14,12 @@ SIGTERM or SIGINT stops the API first, then gives the engine
 ``[heat_api] shutdown_timeout`` seconds to finish its stack threads; stacks
 still in progress then are marked FAILED at the next start.
 
-Two things differ from a stock Heat, both for this single-process SQLite set-up:
-SQLite transactions begin IMMEDIATE (see ``_serialize_sqlite_transactions``),
-and orphaned convergence stacks are failed at start (``_fail_orphaned_stacks``).
+What differs from a stock Heat, all for this single-process set-up: RPC is
+in-memory and event-driven (``inproc://``); the schema is migrated here at
+start (``_migrate_schema``); SQLite transactions begin IMMEDIATE (see
+``_serialize_sqlite_transactions``); orphaned convergence stacks are failed at
+start (``_fail_orphaned_stacks``); and the noauth API refuses to listen where
+other machines reach it (``_refuse_unauthenticated_exposure``).
 """
 from __future__ import annotations
 
@@ -46,6 +49,7 @@ from heat.common import messaging  # noqa: E402
 from heat.engine import template  # noqa: E402
 from heat.rpc import api as rpc_api  # noqa: E402
 
+from deployer.listeners import exposed  # noqa: E402
 from deployer.undercloud import inproc_transport  # noqa: E402
 
 API_GROUP = "heat_api"
@@ -109,6 +113,18 @@ def _bind_api(host: str, port: int) -> serving.BaseWSGIServer:
             raise LauncherError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         # Werkzeug duplicates the descriptor; ours is closed when this block ends.
         return serving.ThreadedWSGIServer(host, port, app=None, fd=sock.fileno())
+
+
+def _refuse_unauthenticated_exposure(conf: cfg.ConfigOpts, server: serving.BaseWSGIServer) -> None:
+    """The noauth pipeline trusts every caller: it may only be reachable from this host."""
+    if conf.paste_deploy.flavor != "noauth":
+        return
+    outside = exposed([server.socket.getsockname()])
+    if outside:
+        raise LauncherError(
+            f"the Heat API runs without authentication ([paste_deploy] flavor = noauth) and "
+            f"would listen on {', '.join(outside)}, which other machines (test nodes included) "
+            f"reach; bind it to 127.0.0.1 ([heat] bind_host) or run a Heat with Keystone")
 
 
 def _serialize_sqlite_transactions() -> None:
@@ -208,6 +224,7 @@ def run(argv: list[str]) -> int:
 
     api = conf[API_GROUP]
     server = _bind_api(api.bind_host, api.bind_port)
+    _refuse_unauthenticated_exposure(conf, server)
     engine = engine_service.EngineService(conf.host, rpc_api.ENGINE_TOPIC)
     engine.start()
     if conf.transport_url.startswith(inproc_transport.SCHEMES):

@@ -4,6 +4,7 @@ Bind address and worker count come from the deployer configuration
 ([api] bind_host, port, workers); command-line options override them.
 """
 from deployer import config as _config
+from deployer.listeners import exposed as _exposed
 
 _cfg = _config.load()
 
@@ -23,3 +24,21 @@ loglevel = "info"
 # The control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl),
 # shared by every gunicorn on the machine; the deployer does not use it.
 control_socket_disable = True
+
+
+def when_ready(server):
+    """Refuse to serve the unauthenticated API on an address other machines reach.
+
+    Runs after gunicorn has bound its sockets and before any worker starts, so
+    ``--bind`` from GUNICORN_CMD_ARGS or the command line is checked too.
+    """
+    if _cfg.api.auth_strategy != "noauth":
+        return
+    bound = [listener.sock.getsockname() for listener in server.LISTENERS] or server.cfg.address
+    outside = _exposed(bound)
+    if outside:
+        server.log.error(
+            "refusing to serve: [api] auth_strategy = noauth, but gunicorn is bound to %s, which "
+            "other machines can reach; bind to 127.0.0.1 or set auth_strategy = keystone",
+            ", ".join(outside))
+        server.halt(reason="unauthenticated API bound off loopback", exit_status=3)
