@@ -230,6 +230,21 @@ class EmbeddedHeat(ManagedProcess):
                                f"{detail}\nfull log: {self.log_file}")
         return True
 
+    def purge_deleted(self, age: int = 0, granularity: str = "days") -> int:
+        """Remove stacks deleted at least ``age`` ``granularity`` ago, with all their rows.
+
+        Works while Heat runs.  Returns how many stacks were purged.
+        """
+        result = subprocess.run(
+            [sys.executable, "-m", "deployer.undercloud.heat_purge", "--config-file",
+             str(self.conf_file), "--age", str(age), "--granularity", granularity],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, env=self.env,
+            cwd=self.state_dir)
+        if result.returncode != 0:
+            detail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
+            raise ProcessError(f"Heat: purging deleted stacks failed (exit {result.returncode}):\n{detail}")
+        return int(result.stdout.split()[1])
+
     def _schema_current(self) -> bool:
         if self.extra_conf.get("database", {}).get("connection"):
             return False  # another database: let heat-manage decide, it is idempotent

@@ -103,7 +103,7 @@ class Undercloud:
         for the others to settle before raising the first failure, so nothing
         is left half-started behind the error.
         """
-        self.cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        _make_private_dir(self.cfg.state_dir)
         timings: dict[str, float] = {}
         lock = threading.Lock()
 
@@ -142,8 +142,12 @@ class Undercloud:
             report(f"{label}: {'stopped' if part.stop() else 'was not running'}")
 
     def _migrate(self) -> None:
+        from sqlalchemy.engine import make_url
         from deployer.db.migrate import upgrade
         upgrade(self.cfg)
+        url = make_url(self.cfg.database_url)
+        if url.get_backend_name() == "sqlite" and url.database:
+            os.chmod(url.database, 0o600)   # created by this process, under its own umask
 
     def sync_chef_content(self) -> None:
         """Upload the shipped cookbooks and roles to the Chef server (unchanged ones are kept)."""
@@ -178,6 +182,12 @@ class Undercloud:
                                         self.cfg.heat.endpoint or f"cloud {self.cfg.heat.cloud or 'OS_*'}",
                                         note="remote"))
         return rows
+
+
+def _make_private_dir(path: Path) -> None:
+    """The state dir holds keys, databases and logs: nobody but its owner may enter it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
 
 
 def _run_parallel(actions) -> None:

@@ -5,6 +5,7 @@ a ``ManagedProcess``: started detached in its own session so that a crashed
 CLI does not take it down, recorded in a PID file, waited for until a
 readiness probe passes, and stopped by PID (SIGTERM, then SIGKILL after a grace
 period).  A port that is already taken is reported before anything starts.
+Servers run with umask 077: what they write is readable by their owner only.
 While a stop is in progress a ``<pid file>.stopping`` marker names the PID
 being stopped, so a ``start`` from another command waits for that process to
 exit instead of taking it for a running server (it would be gone a moment later).
@@ -21,6 +22,11 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Callable, Sequence
+
+
+# Every file a server writes (databases, keys, logs) is its owner's alone: they hold
+# encrypted secrets, client keys and stack data.
+PRIVATE_UMASK = 0o077
 
 
 class ProcessError(Exception):
@@ -128,11 +134,12 @@ class ManagedProcess:
                 f"process; stop it or choose another port in the deployer configuration")
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_file, "ab") as log:
+        with os.fdopen(os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log:
             try:
                 proc = subprocess.Popen(
                     list(self.argv), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                    env=self.env, cwd=self.cwd, start_new_session=True, close_fds=True)
+                    env=self.env, cwd=self.cwd, start_new_session=True, close_fds=True,
+                    umask=PRIVATE_UMASK)
             except FileNotFoundError as exc:
                 raise ProcessError(f"{self.name}: {exc.filename} is not installed "
                                    f"(run the install script from the README)") from None
