@@ -28,11 +28,11 @@ class ChefEnvironment(resource.Resource):
             properties.Schema.STRING,
             _("Name of the Chef environment template (environments/chef/<name>.json)."),
             required=True, update_allowed=True,
-            constraints=[constraints.AllowedPattern(r"^[A-Za-z0-9_-]+$")]),
+            constraints=[constraints.CustomConstraint("sco.chef_environment_name")]),
         NAME: properties.Schema(
             properties.Schema.STRING,
-            _("Chef environment name; defaults to the stack name."),
-            constraints=[constraints.AllowedPattern(r"^[A-Za-z0-9_-]+$")]),
+            _("Chef environment name; defaults to the stack name (made Chef-safe)."),
+            constraints=[constraints.CustomConstraint("sco.chef_environment_name")]),
         VALUES: properties.Schema(
             properties.Schema.MAP,
             _("Placeholder name -> value for every placeholder of the template."),
@@ -47,15 +47,14 @@ class ChefEnvironment(resource.Resource):
     }
 
     def _env_name(self) -> str:
-        return self.properties[self.NAME] or common.chef_name(self.stack.name)
+        return self.properties[self.NAME] or common.names.environment_name_from(self.stack.name)
 
     def validate(self):
         super().validate()
-        from deployer.client import DeployerUnavailable
         try:
             template = common.api_client(self.context).environment_template(
                 self.properties[self.TEMPLATE])
-        except DeployerUnavailable:
+        except common.deployer_client.DeployerUnavailable:
             return  # checked again, with the same message, when the resource is created
         except Exception as exc:  # e.g. an unknown template name
             raise exception.StackValidationFailed(message=f"{self.name}: {exc}")
@@ -63,8 +62,8 @@ class ChefEnvironment(resource.Resource):
         missing = sorted(set(template["placeholders"]) - set(values))
         if missing:
             raise exception.StackValidationFailed(
-                message=f"{self.name}: values: unfilled placeholders of template "
-                        f"{self.properties[self.TEMPLATE]!r}: {', '.join(missing)}")
+                message=f"{self.name}: values: "
+                        f"{common.names.unfilled_placeholders_message(self.properties[self.TEMPLATE], missing)}")
 
     def _upload(self, props) -> None:
         common.api_client(self.context).render_environment(
@@ -93,5 +92,7 @@ class ChefEnvironment(resource.Resource):
         return None
 
 
-def resource_mapping():
+def available_resource_mapping():
+    if not common.deployer_available("IBM::SCO::ChefEnvironment"):
+        return {}
     return {"IBM::SCO::ChefEnvironment": ChefEnvironment}

@@ -1,16 +1,29 @@
-"""What the deployer's Heat resources share: their heat.conf options and API client.
+"""What the deployer's Heat resources share: their heat.conf options, the deployer
+library they stand on, and the deployer API client they call.
 
 heat-engine loads every module in ``plugin_dirs``; this one has no resource
-mapping and only holds the ``[deployer]`` options (registered once, at import)
-and the factory of the deployer API client the resources call.  The
-resources never do SSH or Chef work inside heat-engine: they ask the deployer
-to do it and poll.
+mapping and only holds the ``[deployer]`` options (registered once, at import),
+the guarded import of the deployer package (installed beside Heat; without it
+the resources register nothing rather than break heat-engine's start) and the
+factory of the API client.  The resources never do SSH or Chef work inside
+heat-engine: they ask the deployer to do it and poll.
 """
 from __future__ import annotations
 
-import re
-
 from oslo_config import cfg
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+try:
+    from deployer import client as deployer_client
+    from deployer.bootstrap import contract
+    from deployer.chef import names
+except ImportError as exc:        # heat-engine's Python lacks the deployer package
+    deployer_client = contract = names = None
+    MISSING_DEPENDENCY = str(exc)
+else:
+    MISSING_DEPENDENCY = ""
 
 OPTS = [
     cfg.StrOpt("api_url", default="http://127.0.0.1:8100",
@@ -30,23 +43,24 @@ OPTS = [
 GROUP = "deployer"
 cfg.CONF.register_opts(OPTS, group=GROUP)
 
-CHEF_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]+")
-
 
 def options():
     return cfg.CONF[GROUP]
 
 
+def deployer_available(what: str) -> bool:
+    """True when the deployer package is importable; logs why ``what`` is left out otherwise."""
+    if MISSING_DEPENDENCY:
+        LOG.warning("%s plug-in loaded, but the deployer package is not installed beside "
+                    "heat-engine (%s); it registers nothing", what, MISSING_DEPENDENCY)
+    return not MISSING_DEPENDENCY
+
+
 def api_client(context=None):
     """A deployer API client; forwards the caller's Keystone token when there is one."""
-    from deployer.client import DeployerClient  # the deployer package is installed beside Heat
     token = getattr(context, "auth_token", None) if context is not None else None
-    return DeployerClient(options().api_url, token=token, timeout=options().api_timeout)
-
-
-def chef_name(*parts: str) -> str:
-    """A Chef-safe node/environment name from stack and resource names."""
-    return CHEF_NAME_UNSAFE.sub("-", "-".join(p for p in parts if p)).strip("-")
+    return deployer_client.DeployerClient(options().api_url, token=token,
+                                          timeout=options().api_timeout)
 
 
 def list_opts():

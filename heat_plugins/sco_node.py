@@ -28,26 +28,9 @@ OUTPUT_TAIL_CHARS = 4096
 ACTIVE_RUN_STATES = ("queued", "running")
 
 
-def run_list_of(metadata) -> list[str]:
-    """The normalised run-list from ``chef-runlist`` (a comma string or a list)."""
-    from deployer.bootstrap.chef_config import normalize_run_list
-    raw = (metadata or {}).get("chef-runlist") or []
-    items = raw.split(",") if isinstance(raw, str) else list(raw)
-    try:
-        return normalize_run_list([item for item in (str(i).strip() for i in items) if item])
-    except ValueError as exc:
-        raise ValueError(f"chef-runlist: {exc}") from None
-
-
-def order_of(metadata) -> int:
-    raw = (metadata or {}).get("order", 0)
-    try:
-        order = int(raw)
-    except (TypeError, ValueError):
-        raise ValueError(f"order: expected an integer, got {raw!r}") from None
-    if order < 0:
-        raise ValueError(f"order: must be 0 or more, got {order}")
-    return order
+def check_metadata(metadata) -> tuple[int, list[str]]:
+    """(order, run-list) of a node's metadata, by the deployer's rules; ValueError otherwise."""
+    return common.names.order_of(metadata), common.names.run_list_of(metadata)
 
 
 class SCONode(resource.Resource):
@@ -100,24 +83,24 @@ class SCONode(resource.Resource):
             _("SHA256 fingerprint of the server's SSH host key to pin (as ssh-keygen -l "
               "prints it); a different key fails the run."),
             update_allowed=True,
-            constraints=[constraints.AllowedPattern(r"^SHA256:[A-Za-z0-9+/]{43}=?$")]),
+            constraints=[constraints.CustomConstraint("sco.ssh_host_key_fingerprint")]),
         NODE_NAME: properties.Schema(
             properties.Schema.STRING,
             _("Chef node and client name; defaults to <stack name>-<resource name>."),
-            constraints=[constraints.AllowedPattern(r"^[A-Za-z0-9_.:-]+$")]),
+            constraints=[constraints.CustomConstraint("sco.chef_node_name")]),
         CHEF_ENVIRONMENT: properties.Schema(
             properties.Schema.STRING,
             _("An existing Chef environment to converge in, e.g. "
               "{get_resource: <an IBM::SCO::ChefEnvironment>}."),
             update_allowed=True,
-            constraints=[constraints.AllowedPattern(r"^[A-Za-z0-9_-]+$")]),
+            constraints=[constraints.CustomConstraint("sco.chef_environment_name")]),
         ENVIRONMENT_TEMPLATE: properties.Schema(
             properties.Schema.STRING,
             _("Chef environment template (environments/chef/<name>.json) rendered for this "
               "stack from the stack outputs whose names are its placeholders. Defaults to "
               "the stack parameter ChefEnvironmentTemplate, then to the deployer default."),
             update_allowed=True,
-            constraints=[constraints.AllowedPattern(r"^[A-Za-z0-9_-]+$")]),
+            constraints=[constraints.CustomConstraint("sco.chef_environment_name")]),
         CHEF_SERVER_URL: properties.Schema(
             properties.Schema.STRING,
             _("Chef server URL the node uses, when not the deployer's own server."),
@@ -144,7 +127,7 @@ class SCONode(resource.Resource):
 
     def _template_order(self) -> int:
         try:
-            return order_of(self.t.metadata())
+            return common.names.order_of(self.t.metadata())
         except ValueError:
             return 0  # validate() reports it
 
@@ -164,10 +147,8 @@ class SCONode(resource.Resource):
 
     def validate(self):
         super().validate()
-        metadata = self.t.metadata()
         try:
-            run_list_of(metadata)
-            order_of(metadata)
+            check_metadata(self.t.metadata())
         except ValueError as exc:
             raise exception.StackValidationFailed(message=f"{self.name}: Metadata {exc}")
         if not (self.properties[self.PASSWORD] or self.properties[self.KEY_FILE]):
@@ -185,22 +166,21 @@ class SCONode(resource.Resource):
         Checked at validation, so a missing one fails the stack before any node
         is touched.  An unreachable deployer defers the check to create time.
         """
-        from deployer.client import DeployerAPIError, DeployerUnavailable
         template = self._environment_template(self.properties)
         if template is None:
             return
         try:
             placeholders = self._client().environment_template(template)["placeholders"]
-        except DeployerUnavailable:
+        except common.deployer_client.DeployerUnavailable:
             return
-        except DeployerAPIError as exc:
+        except common.deployer_client.DeployerAPIError as exc:
             raise exception.StackValidationFailed(
                 message=f"{self.name}: environment template {template!r}: {exc.detail}")
         missing = sorted(set(placeholders) - set(self.stack.outputs))
         if missing:
             raise exception.StackValidationFailed(
-                message=f"{self.name}: unfilled placeholders of Chef environment template "
-                        f"{template!r}: {', '.join(missing)} (no stack output of that name)")
+                message=f"{self.name}: {common.names.unfilled_placeholders_message(template, missing)} "
+                        f"(no stack output of that name)")
 
     # -- helpers ------------------------------------------------------------
 
@@ -208,7 +188,7 @@ class SCONode(resource.Resource):
         return common.api_client(self.context)
 
     def _node_name(self, props) -> str:
-        return props[self.NODE_NAME] or common.chef_name(self.stack.name, self.name)
+        return props[self.NODE_NAME] or common.names.node_name_from(self.stack.name, self.name)
 
     def _environment_template(self, props) -> str | None:
         """The template to render for this stack, or None when an environment is given."""
@@ -238,47 +218,40 @@ class SCONode(resource.Resource):
         template = self._environment_template(props)
         if template is None:
             return props[self.CHEF_ENVIRONMENT]
-        name = common.chef_name(self.stack.name)
+        name = common.names.environment_name_from(self.stack.name)
         client = self._client()
         placeholders = client.environment_template(template)["placeholders"]
         client.render_environment(name, template, self._placeholder_values(placeholders))
         self.data_set("rendered_environment", name)
         return name
 
-    def _run_spec(self, props, metadata, environment: str) -> dict:
-        spec = {
-            "node_name": self._node_name(props),
-            "target": {
-                "address": props[self.ADDRESS], "port": props[self.PORT],
-                "user": props[self.USER], "password": props[self.PASSWORD] or None,
-                "key_file": props[self.KEY_FILE] or None, "sudo": props[self.SUDO],
-                "host_key_fingerprint": props[self.HOST_KEY_FINGERPRINT] or None,
-            },
-            "run_list": run_list_of(metadata),
-            "environment": environment,
-            "action": "converge",
-            "stack_id": self.stack.id,
-            "stack_name": self.stack.name,
-            "resource_name": self.name,
-        }
-        if props[self.CHEF_SERVER_URL]:
-            spec["chef_server_url"] = props[self.CHEF_SERVER_URL]
-        return spec
+    def _run_spec(self, props, metadata, environment: str):
+        """The deployer's RunSpec for this node (install: the deployer's configured source)."""
+        contract = common.contract
+        target = contract.NodeTarget(
+            address=props[self.ADDRESS], port=props[self.PORT], user=props[self.USER],
+            password=props[self.PASSWORD] or None, key_file=props[self.KEY_FILE] or None,
+            sudo=props[self.SUDO], host_key_fingerprint=props[self.HOST_KEY_FINGERPRINT] or None)
+        return contract.RunSpec(
+            node_name=self._node_name(props), target=target,
+            run_list=common.names.run_list_of(metadata), environment=environment,
+            chef_server_url=props[self.CHEF_SERVER_URL] or None,
+            stack_id=self.stack.id, stack_name=self.stack.name, resource_name=self.name)
 
     def _start_run(self, props, metadata) -> dict:
         environment = self._ensure_environment(props)
-        run = self._client().start_run(self._run_spec(props, metadata, environment))
+        spec = self._run_spec(props, metadata, environment)
+        run = self._client().start_run(spec.to_dict(redact=False))
         self.data_set("run_id", run["id"])
         self.data_set("environment", environment)
         return {"run_id": run["id"], "unreachable_since": None}
 
     def _poll(self, token) -> bool:
         """True when the run succeeded; raises on failure; PollDelay while it runs."""
-        from deployer.client import DeployerUnavailable
         options = common.options()
         try:
             run = self._client().get_run(token["run_id"])
-        except DeployerUnavailable as exc:
+        except common.deployer_client.DeployerUnavailable as exc:
             since = token["unreachable_since"] = token["unreachable_since"] or time.monotonic()
             if time.monotonic() - since > options.api_unreachable_grace:
                 raise exception.Error(
@@ -302,7 +275,6 @@ class SCONode(resource.Resource):
 
     def _cancel_active_run(self) -> None:
         """Ask the node's last run to stop; a run the deployer no longer knows is no matter."""
-        from deployer.client import DeployerAPIError
         run_id = self.data().get("run_id")
         if not run_id:
             return
@@ -310,7 +282,7 @@ class SCONode(resource.Resource):
         try:
             if client.get_run(run_id)["status"] in ACTIVE_RUN_STATES:
                 client.cancel_run(run_id)
-        except DeployerAPIError as exc:
+        except common.deployer_client.DeployerAPIError as exc:
             if exc.status != 404:
                 raise
 
@@ -328,11 +300,11 @@ class SCONode(resource.Resource):
         return self._poll(token)
 
     def handle_update(self, json_snippet, tmpl_diff, prop_diff):
-        old_run_list = run_list_of(self.metadata_get())
+        old_run_list = common.names.run_list_of(self.metadata_get())
         new_metadata = json_snippet.metadata()
         if tmpl_diff.metadata_changed():
             self.metadata_set(new_metadata)  # Heat does not persist it by itself
-        if not prop_diff and run_list_of(new_metadata) == old_run_list:
+        if not prop_diff and common.names.run_list_of(new_metadata) == old_run_list:
             return None  # e.g. only `order` changed: nothing to converge
         self.properties = json_snippet.properties(self.properties_schema, self.context)
         return self._start_run(self.properties, new_metadata)
@@ -351,15 +323,15 @@ class SCONode(resource.Resource):
             return None
         self._cancel_active_run()
         client = self._client()
+        # The one way a node leaves Chef: DELETE /v1/chef/nodes (ChefServer.remove_node).
         client.delete_chef_node(self.resource_id)  # already gone is fine
         rendered = self.data().get("rendered_environment")
         if rendered:
             # The last node of the stack to go removes the stack's environment;
             # each node checks after removing itself, so the last check sees none left.
-            from deployer.client import DeployerAPIError
             try:
                 client.delete_environment(rendered, if_unused=True)
-            except DeployerAPIError as exc:
+            except common.deployer_client.DeployerAPIError as exc:
                 if exc.status != 409:  # 409: other nodes of the stack still use it
                     raise
         return None
@@ -372,7 +344,7 @@ class SCONode(resource.Resource):
         if name == self.ADDRESS_ATTR:
             return self.properties[self.ADDRESS]
         if name == self.RUN_LIST_ATTR:
-            return run_list_of(self.metadata_get())
+            return common.names.run_list_of(self.metadata_get())
         if name == self.ENVIRONMENT_ATTR:
             return self.data().get("environment")
         if name == self.STATUS_CODE:
@@ -401,5 +373,5 @@ class SCONode(resource.Resource):
         self.stack.dispatch_event(ev)
 
 
-def resource_mapping():
-    return {"IBM::SCO::Node": SCONode}
+def available_resource_mapping():
+    return {"IBM::SCO::Node": SCONode} if common.deployer_available("IBM::SCO::Node") else {}

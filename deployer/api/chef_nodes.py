@@ -5,15 +5,12 @@ gone counts as removed, so deleting twice (or after a failed create) works.
 """
 from __future__ import annotations
 
-import re
-
 from flask.views import MethodView
 from flask_smorest import abort
 
 from deployer.api.chef_calls import chef_call
-from deployer.api.schemas import CHEF_NAME_ERROR, CHEF_NAME_PATTERN
 from deployer.api.smorest import ApiBlueprint
-from deployer.chef.errors import ChefNotFound
+from deployer.chef import names
 
 blp = ApiBlueprint("chef_nodes", __name__, url_prefix="/v1/chef/nodes",
                    description="Chef nodes and clients registered by node runs.")
@@ -24,13 +21,6 @@ class ChefNode(MethodView):
     @blp.response(204)
     def delete(self, node_name):
         """Delete the Chef node and the client of the same name (gone = success)."""
-        if not re.match(CHEF_NAME_PATTERN, node_name):
-            abort(400, errors={"node_name": [CHEF_NAME_ERROR]})
-
-        def remove(chef):
-            for delete in (chef.delete_node, chef.delete_client):
-                try:
-                    delete(node_name)
-                except ChefNotFound:
-                    pass  # already gone counts as removed
-        chef_call(remove)
+        if not names.is_node_name(node_name):
+            abort(400, errors={"node_name": [names.NODE_NAME_RULE]})
+        chef_call(lambda chef: chef.remove_node(node_name))

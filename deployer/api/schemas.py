@@ -7,15 +7,22 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from deployer.bootstrap.contract import ACTIONS, FINAL_STATES, PHASES, QUEUED, RUNNING
+from deployer.chef import names
 
-# Chef accepts these characters in node, client and environment names.
-CHEF_NAME_PATTERN = r"^[A-Za-z0-9_.:-]+$"
-CHEF_NAME_ERROR = "must contain only letters, digits, '_', '.', ':' or '-'"
-CHEF_NAME = validate.Regexp(CHEF_NAME_PATTERN, error=CHEF_NAME_ERROR)
-ENVIRONMENT_NAME = validate.Regexp(r"^[A-Za-z0-9_-]+$",
-                                   error="must contain only letters, digits, '_' or '-'")
-RUN_LIST_ITEM = validate.Regexp(r"^(role|recipe)\[[A-Za-z0-9_.:@-]+\]$",
-                                error="must be role[name] or recipe[cookbook::recipe]")
+# Every Chef rule is deployer.chef.names', so the API accepts what the runner takes.
+CHEF_NAME = validate.Regexp(names.NODE_NAME_PATTERN, error=names.NODE_NAME_RULE)
+ENVIRONMENT_NAME = validate.Regexp(names.ENVIRONMENT_NAME_PATTERN,
+                                   error=names.ENVIRONMENT_NAME_RULE)
+FINGERPRINT = validate.Regexp(names.FINGERPRINT_PATTERN, error=names.FINGERPRINT_RULE)
+
+
+def _run_list_item(item: str) -> None:
+    try:
+        names.parse_run_list_item(item)
+    except ValueError as exc:
+        raise ma.ValidationError(str(exc)) from None
+
+
 RUN_STATES = (QUEUED, RUNNING, *FINAL_STATES)
 STREAMS = ("stdout", "stderr")
 
@@ -32,7 +39,7 @@ class NodeTargetSchema(ma.Schema):
     sudo = fields.Boolean(load_default=False)
     host_key_fingerprint = fields.String(
         load_default=None, allow_none=True,
-        validate=validate.Regexp(r"^SHA256:[A-Za-z0-9+/=]+$", error="must be SHA256:<base64>"))
+        validate=FINGERPRINT)
     connect_timeout = fields.Float(load_default=15.0, validate=validate.Range(min=1, max=600))
 
     @ma.validates_schema
@@ -43,7 +50,7 @@ class NodeTargetSchema(ma.Schema):
 
 class ChefInstallSourceSchema(ma.Schema):
     kind = fields.String(load_default="present",
-                         validate=validate.OneOf(("present", "copy", "url", "command")))
+                         validate=validate.OneOf(names.INSTALL_KINDS))
     location = fields.String(load_default="")
 
     @ma.validates_schema
@@ -58,7 +65,7 @@ class RunSpecSchema(ma.Schema):
     node_name = fields.String(required=True,
                               validate=[validate.Length(min=1, max=255), CHEF_NAME])
     target = fields.Nested(NodeTargetSchema, required=True)
-    run_list = fields.List(fields.String(validate=RUN_LIST_ITEM), required=True)
+    run_list = fields.List(fields.String(validate=_run_list_item), required=True)
     environment = fields.String(required=True,
                                 validate=[validate.Length(min=1, max=255), ENVIRONMENT_NAME])
     action = fields.String(load_default="converge", validate=validate.OneOf(ACTIONS))

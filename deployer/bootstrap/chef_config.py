@@ -6,8 +6,9 @@ client.rb is Ruby; every value goes in as a single-quoted Ruby string literal
 from __future__ import annotations
 
 import json
-import re
 import urllib.parse
+
+from deployer.chef import names
 
 CHEF_DIR = "/etc/chef"
 CLIENT_RB = f"{CHEF_DIR}/client.rb"
@@ -18,32 +19,6 @@ LOG_FILE = f"{LOG_DIR}/client.log"
 CACHE_DIR = "/var/chef/cache"
 BACKUP_DIR = "/var/chef/backup"
 
-_BARE_RECIPE = re.compile(r"^[A-Za-z0-9_.-]+(::[A-Za-z0-9_.-]+)?(@[0-9.]+)?$")
-_RUN_LIST_ITEM = re.compile(r"^(recipe\[" + _BARE_RECIPE.pattern[1:-1] + r"\]|role\[[A-Za-z0-9_-]+\])$")
-_NODE_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
-
-
-def normalize_run_list(run_list: list[str]) -> list[str]:
-    """Chef's own normalisation: a bare ``x`` means ``recipe[x]``; duplicates dropped.
-
-    Raises ValueError naming the first item that is neither form.
-    """
-    normalized: list[str] = []
-    for item in run_list:
-        item = str(item).strip()
-        if _BARE_RECIPE.match(item):
-            item = f"recipe[{item}]"
-        elif not _RUN_LIST_ITEM.match(item):
-            raise ValueError(f"run_list item {item!r} is not recipe[NAME], role[NAME] or a recipe name")
-        if item not in normalized:
-            normalized.append(item)
-    return normalized
-
-
-def validate_node_name(name: str) -> str:
-    if not name or not _NODE_NAME.match(name):
-        raise ValueError(f"node_name {name!r} may contain only letters, digits, _ . : and -")
-    return name
 
 
 def _ruby_string(value: str) -> str:
@@ -54,7 +29,7 @@ def render_client_rb(chef_server_url: str, node_name: str, *, verify_tls: bool =
     """client.rb for ``node_name`` talking to ``chef_server_url`` with its own key."""
     settings = [
         ("chef_server_url", _ruby_string(chef_server_url)),
-        ("node_name", _ruby_string(validate_node_name(node_name))),
+        ("node_name", _ruby_string(names.check_node_name(node_name))),
         ("client_key", _ruby_string(CLIENT_KEY)),
         ("log_location", _ruby_string(LOG_FILE)),
         ("ssl_verify_mode", ":verify_peer" if verify_tls else ":verify_none"),
@@ -69,7 +44,7 @@ def render_client_rb(chef_server_url: str, node_name: str, *, verify_tls: bool =
 
 def render_first_boot(run_list: list[str]) -> str:
     """first-boot.json: the run-list chef-client applies with ``-j``."""
-    return json.dumps({"run_list": normalize_run_list(run_list)}, indent=2) + "\n"
+    return json.dumps({"run_list": names.normalize_run_list(run_list)}, indent=2) + "\n"
 
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::")

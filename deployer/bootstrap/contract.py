@@ -51,7 +51,7 @@ class NodeTarget:
 class ChefInstallSource:
     """Where chef-client comes from when a node lacks it.
 
-    kind: ``present`` (must already be installed), ``copy`` (upload the local
+    kind (one of deployer.chef.names.INSTALL_KINDS): ``present`` (must already be installed), ``copy`` (upload the local
     file ``location`` to the node), ``url`` (the node downloads ``location`` and
     runs it as an installer script), ``command`` (run ``location`` as a shell
     command on the node, e.g. a site's package install).
@@ -69,7 +69,7 @@ class RunSpec:
     environment: str                   # Chef environment name ("_default" allowed)
     action: str = "converge"           # see ACTIONS
     chef_server_url: str | None = None # None = the deployer's configured server
-    install: ChefInstallSource = dataclasses.field(default_factory=ChefInstallSource)
+    install: ChefInstallSource | None = None  # None: the deployer's [bootstrap] source
     stack_id: str | None = None
     stack_name: str | None = None
     resource_name: str | None = None
@@ -85,7 +85,8 @@ class RunSpec:
     def from_dict(cls, data: dict) -> "RunSpec":
         data = dict(data)
         data["target"] = NodeTarget(**data["target"])
-        data["install"] = ChefInstallSource(**(data.get("install") or {}))
+        install = data.get("install")
+        data["install"] = ChefInstallSource(**install) if install else None
         return cls(**data)
 
 

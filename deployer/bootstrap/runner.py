@@ -28,13 +28,12 @@ import time
 
 from deployer.bootstrap import chef_config
 from deployer.bootstrap.contract import (
-    ACTIONS, CANCELLED, FAILED, SUCCEEDED, RunReporter, RunResult, RunSpec)
+    ACTIONS, CANCELLED, FAILED, SUCCEEDED, ChefInstallSource, RunReporter, RunResult, RunSpec)
 from deployer.bootstrap.redact import LineRedactor, Redactor
 from deployer.bootstrap.ssh import (
     CommandCancelled, CommandTimeout, SSHConnection, SSHError)
+from deployer.chef import names
 from deployer.chef.errors import ChefNotFound, ChefServerError
-
-INSTALL_KINDS = ("present", "copy", "url", "command")
 CHEF_CLIENT_PATH = "/usr/local/bin/chef-client"
 TAIL_LINES = 5
 TAIL_CHARS = 600
@@ -80,6 +79,7 @@ class _NodeRun:
         self.deadline = time.monotonic() + spec.timeout
         self.phase = "validation"
         self.run_list: list[str] = []          # normalised by _validate
+        self.install = spec.install or ChefInstallSource()   # None: chef-client must be present
         self.connection: SSHConnection | None = None
         self._last_cancel_check = 0.0
         self._cancel_seen = False
@@ -108,18 +108,24 @@ class _NodeRun:
     def _validate(self) -> None:
         spec = self.spec
         try:
-            chef_config.validate_node_name(spec.node_name)
+            names.check_node_name(spec.node_name)
             if spec.action not in ACTIONS:
                 raise ValueError(f"action {spec.action!r} is not one of {', '.join(ACTIONS)}")
             if spec.action == "delete":
                 return
-            self.run_list = chef_config.normalize_run_list(spec.run_list)
+            self.run_list = names.normalize_run_list(spec.run_list)
             if not spec.environment:
                 raise ValueError("environment must be set (use _default for none)")
-            if spec.install.kind not in INSTALL_KINDS:
-                raise ValueError(f"install.kind {spec.install.kind!r} is not one of {', '.join(INSTALL_KINDS)}")
-            if spec.install.kind != "present" and not spec.install.location:
-                raise ValueError(f"install.location is required for install.kind {spec.install.kind!r}")
+            if not names.is_environment_name(spec.environment):
+                raise ValueError(f"environment {spec.environment!r} {names.ENVIRONMENT_NAME_RULE}")
+            fingerprint = spec.target.host_key_fingerprint
+            if fingerprint and not names.is_fingerprint(fingerprint):
+                raise ValueError(f"host_key_fingerprint {fingerprint!r} {names.FINGERPRINT_RULE}")
+            if self.install.kind not in names.INSTALL_KINDS:
+                raise ValueError(f"install.kind {self.install.kind!r} is not one of "
+                                 f"{', '.join(names.INSTALL_KINDS)}")
+            if self.install.kind != "present" and not self.install.location:
+                raise ValueError(f"install.location is required for install.kind {self.install.kind!r}")
         except ValueError as exc:
             raise _PhaseFailed(str(exc)) from None
 
@@ -158,7 +164,7 @@ class _NodeRun:
         if self._run(version_check) == 0:
             self._note("chef-client is already installed")
             return
-        source = self.spec.install
+        source = self.install
         if source.kind == "present":
             raise _PhaseFailed("chef-client is not installed on the node and install.kind is "
                                "'present'; install it first or choose copy, url or command")
@@ -270,14 +276,13 @@ class _NodeRun:
     def _delete(self) -> None:
         self._enter("register")
         name = self.spec.node_name
-        for kind, delete in (("node", self.chef.delete_node), ("client", self.chef.delete_client)):
-            try:
-                delete(name)
-                self._note(f"removed the Chef {kind} {name}")
-            except ChefNotFound:
-                self._note(f"the Chef {kind} {name} was already gone")
-            except ChefServerError as exc:
-                raise _PhaseFailed(f"Chef server: {exc}") from None
+        try:
+            existed = self.chef.remove_node(name)
+        except ChefServerError as exc:
+            raise _PhaseFailed(f"Chef server: {exc}") from None
+        for kind, was_there in existed.items():
+            self._note(f"removed the Chef {kind} {name}" if was_there
+                       else f"the Chef {kind} {name} was already gone")
         self._enter("configure")
         try:
             self._connect(min(self.spec.target.connect_timeout, DELETE_CONNECT_TIMEOUT))

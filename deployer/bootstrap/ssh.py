@@ -29,6 +29,7 @@ import paramiko
 from paramiko.ssh_exception import NoValidConnectionsError
 
 from deployer.bootstrap.contract import NodeTarget
+from deployer.chef.names import normalize_fingerprint
 
 OutputCallback = Callable[[str, str], None]     # (stream, text)
 
@@ -81,14 +82,6 @@ class CommandTimeout(SSHError):
 
 class CommandCancelled(SSHError):
     """The caller asked to stop; the command's channel was closed."""
-
-
-def normalize_fingerprint(value: str) -> str:
-    """'SHA256:abc=' / 'abc' -> 'SHA256:abc' (OpenSSH prints no base64 padding)."""
-    value = value.strip()
-    if value.upper().startswith("SHA256:"):
-        value = value[len("SHA256:"):]
-    return "SHA256:" + value.rstrip("=")
 
 
 class _PinnedHostKey(paramiko.MissingHostKeyPolicy):

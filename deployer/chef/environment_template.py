@@ -23,9 +23,10 @@ import re
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from deployer.chef import names
+
 BARE = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 EMBEDDED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-CHEF_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class EnvironmentTemplateError(ValueError):
@@ -89,10 +90,10 @@ def fill(document: Any, values: Mapping[str, Any]) -> Any:
 
 def environment_name(raw: str) -> str:
     """A Chef-safe environment name derived from e.g. a stack name."""
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", raw).strip("-")
-    if not name:
-        raise EnvironmentTemplateError(f"cannot derive a Chef environment name from {raw!r}")
-    return name
+    try:
+        return names.environment_name_from(raw)
+    except ValueError as exc:
+        raise EnvironmentTemplateError(str(exc)) from None
 
 
 class EnvironmentTemplates:
@@ -105,7 +106,7 @@ class EnvironmentTemplates:
         return sorted(path.stem for path in self.directory.glob("*.json"))
 
     def load(self, name: str) -> dict:
-        if not CHEF_NAME.match(name or ""):
+        if not names.is_environment_name(name):
             raise EnvironmentTemplateError(f"template: invalid environment template name {name!r}")
         path = self.directory / f"{name}.json"
         try:
@@ -122,7 +123,7 @@ class EnvironmentTemplates:
 
     def render(self, template: str, name: str, values: Mapping[str, Any]) -> dict:
         """The Chef environment ``name`` from ``template`` with ``values`` filled in."""
-        if not CHEF_NAME.match(name or ""):
+        if not names.is_environment_name(name):
             raise EnvironmentTemplateError(f"name: invalid Chef environment name {name!r}")
         document = fill(self.load(template), values)
         document.update(name=name, json_class="Chef::Environment", chef_type="environment")

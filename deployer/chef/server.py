@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
+from deployer.chef import names
 from deployer.chef.cookbooks import upload_cookbook
 from deployer.chef.errors import (ChefConflict, ChefDependencyError, ChefNotFound, ChefServerError,
                                   ChefUnavailable, RunListError, error_for_status)
@@ -28,7 +28,6 @@ from deployer.chef.signing import ChefAuth
 
 # Sent for servers that check it; goiardi ignores it.
 CHEF_CLIENT_VERSION = "14.0.0"
-_RUN_LIST_ITEM = re.compile(r"^(?:(recipe|role)\[([^\]\[]+)\]|([^\[\]]+))$")
 
 
 class RunListExpansion(list):
@@ -53,10 +52,10 @@ def expand_run_list(run_list: list[str], environment: str,
 
     def walk(items: list[str], parents: tuple[str, ...]) -> None:
         for item in items:
-            match = _RUN_LIST_ITEM.match(str(item).strip())
-            if not match:
-                raise RunListError(f"run list item {item!r} is not recipe[name], role[name] or a recipe name")
-            kind, name, bare = match.groups()
+            try:
+                kind, name = names.parse_run_list_item(item)
+            except ValueError as exc:
+                raise RunListError(str(exc)) from None
             if kind == "role":
                 if name in roles:
                     continue
@@ -68,10 +67,8 @@ def expand_run_list(run_list: list[str], environment: str,
                                        f"on the Chef server")
                 env_run_lists = role.get("env_run_lists") or {}
                 walk(env_run_lists.get(environment, role.get("run_list") or []), parents + (name,))
-            else:
-                recipe = name or bare
-                if recipe not in recipes:
-                    recipes.append(recipe)
+            elif name not in recipes:
+                recipes.append(name)
 
     walk(list(run_list or []), ())
     return RunListExpansion(recipes, roles)
@@ -271,6 +268,20 @@ class ChefServer:
 
     def node_exists(self, name: str) -> bool:
         return self._exists(f"/nodes/{_segment(name)}")
+
+    def remove_node(self, name: str) -> dict[str, bool]:
+        """The one way a node leaves Chef: its node object and its API client go.
+
+        Returns {"node": existed, "client": existed}; already gone counts as removed.
+        """
+        existed = {}
+        for kind, delete in (("node", self.delete_node), ("client", self.delete_client)):
+            try:
+                delete(name)
+                existed[kind] = True
+            except ChefNotFound:
+                existed[kind] = False
+        return existed
 
     # -- clients -------------------------------------------------------------------
 

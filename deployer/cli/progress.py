@@ -17,6 +17,7 @@ from rich.text import Text
 
 from deployer.bootstrap.contract import FINAL_STATES as FINAL_RUN_STATES
 from deployer.bootstrap.contract import PHASES
+from deployer.chef import names
 
 FINAL_DEPLOYMENT_STATES = ("complete", "failed", "deleted")
 POLL_SECONDS = 2.0
@@ -50,13 +51,18 @@ def format_elapsed(seconds: float | None) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
-def order_groups(nodes: list[dict]) -> list[tuple[int, list[dict]]]:
-    """Nodes grouped by their order, lowest order first, names sorted within."""
-    groups: dict[int, list[dict]] = {}
+def order_groups(nodes: list[dict]) -> list[tuple[int | None, list[dict]]]:
+    """Nodes grouped by their order, lowest order first, names sorted within; nodes
+    whose order the API does not know (None) come last, as the API lists them."""
+    groups: dict[int | None, list[dict]] = {}
     for node in nodes:
-        groups.setdefault(int(node.get("order") or 0), []).append(node)
+        groups.setdefault(node.get("order"), []).append(node)
     return [(order, sorted(groups[order], key=lambda n: n.get("resource") or ""))
-            for order in sorted(groups)]
+            for order in sorted(groups, key=names.order_sort_key)]
+
+
+def _order_label(order: int | None) -> str:
+    return "?" if order is None else str(order)
 
 
 def summary_line(deployment: dict) -> str:
@@ -79,7 +85,7 @@ def render(deployment: dict):
     for order, nodes in order_groups(deployment.get("nodes") or []):
         for index, node in enumerate(nodes):
             label = node_label(node)
-            table.add_row(str(order) if index == 0 else "",
+            table.add_row(_order_label(order) if index == 0 else "",
                           node.get("node_name") or node.get("resource") or "?",
                           node.get("address") or "-",
                           Text(label, style=LABEL_STYLES.get(label, "")),
@@ -107,7 +113,7 @@ class ChangePrinter:
                 key, label = node.get("resource") or "?", node_label(node)
                 if self._seen.get(key) != label:
                     self._seen[key] = label
-                    lines.append(f"  order {order} {node.get('node_name') or key} "
+                    lines.append(f"  order {_order_label(order)} {node.get('node_name') or key} "
                                  f"({node.get('address') or '-'}): {label} "
                                  f"{format_elapsed(node.get('elapsed_seconds'))}")
         if lines:

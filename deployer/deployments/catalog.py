@@ -16,6 +16,7 @@ from typing import Any
 
 from heatclient.common import environment_format, template_format as heat_template_format, template_utils
 
+from deployer.chef import names
 from deployer.config import ContentSettings
 from deployer.db.errors import NotFound
 
@@ -63,24 +64,6 @@ def template_format(body: Any) -> str | None:
     return None
 
 
-def _run_list(raw: Any) -> list[str] | None:
-    """``chef-runlist`` as a list (a comma string or a list); None when not static."""
-    if isinstance(raw, str):
-        return [item.strip() for item in raw.split(",") if item.strip()]
-    if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
-        return [item.strip() for item in raw if item.strip()]
-    return None
-
-
-def _order(raw: Any) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return None     # an intrinsic function: known to Heat only
-
-
 def _resource_parts(definition: dict) -> tuple[str, dict]:
     """(type, metadata) of a HOT or CFN resource definition."""
     kind = definition.get("type", definition.get("Type", ""))
@@ -98,8 +81,8 @@ def static_nodes(body: dict, files: dict[str, str], prefix: str = "") -> list[di
             continue
         kind, metadata = _resource_parts(definition)
         if kind == NODE_TYPE:
-            nodes.append({"resource": f"{prefix}{name}", "order": _order(metadata.get("order", 0)),
-                          "run_list": _run_list(metadata.get("chef-runlist"))})
+            order, run_list = names.static_node(metadata)
+            nodes.append({"resource": f"{prefix}{name}", "order": order, "run_list": run_list})
             continue
         nested = _nested_body(kind, definition, files)
         if nested is not None:

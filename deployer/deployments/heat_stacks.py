@@ -19,6 +19,7 @@ from typing import Any, Iterator
 from heatclient import exc as heat_exc
 from keystoneauth1 import exceptions as ka_exceptions
 
+from deployer.chef import names
 from deployer.db.errors import Conflict
 from deployer.deployments.catalog import TemplateSource
 from deployer.deployments.errors import HeatFailure, HeatUnavailable, Unprocessable
@@ -30,9 +31,6 @@ PARAMETER_PROBLEMS = (
      "is not a parameter of the template"),
     (re.compile(r"Parameter '(?P<name>[^']+)' is invalid"), None),
 )
-# IBM::SCO::ChefEnvironment (HOT values map) and IBM::SCO::Node (CFN outputs) validation.
-UNFILLED_PLACEHOLDERS = re.compile(r"unfilled placeholders of (?:Chef environment )?template "
-                                   r"'(?P<template>[^']+)': (?P<names>[A-Z0-9_]+(?:, [A-Z0-9_]+)*)")
 HEAT_TYPES = {"String": "string", "Number": "number", "CommaDelimitedList": "comma_delimited_list",
               "Json": "json", "Boolean": "boolean"}
 _ERROR_PREFIX = re.compile(r"^(ERROR: )+")
@@ -51,11 +49,10 @@ def refusal(message: str) -> Unprocessable:
             name = match.group("name")
             return Unprocessable(message, errors={
                 f"parameters.{name}": [f"{name} {what}" if what else message]})
-    match = UNFILLED_PLACEHOLDERS.search(message)
-    if match:
-        names = [name.strip() for name in match.group("names").split(",") if name.strip()]
+    unfilled = names.parse_unfilled_placeholders(message)
+    if unfilled:
         return Unprocessable(message, errors={
-            f"chef_environment.{name}": ["unfilled placeholder"] for name in names})
+            f"chef_environment.{name}": ["unfilled placeholder"] for name in unfilled[1]})
     return Unprocessable(message, field="template")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from deployer.chef import names
 from deployer.chef.environment_template import (
     EnvironmentTemplateError, EnvironmentTemplates, UnfilledPlaceholders, environment_name,
     placeholders)
@@ -51,11 +52,11 @@ def order_groups(resources: list[dict], stack_name: str) -> list[list[dict]]:
     for resource in resources:
         if resource.get("resource_type") != NODE_TYPE:
             continue
-        metadata = resource.get("metadata") or {}
         try:
-            order = int(metadata.get("order", 0))
-        except (TypeError, ValueError):
-            order = 0
+            order = names.order_of(resource.get("metadata"))
+        except ValueError as error:     # Heat validates it first; this is belt and braces
+            raise Unprocessable(f"{resource_path(resource, stack_name)}: Metadata {error}",
+                                field="template") from None
         attributes = resource.get("attributes") or {}
         groups.setdefault(order, []).append({
             "resource": resource_path(resource, stack_name),

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from deployer.bootstrap.contract import REDACTED
+from deployer.chef import names
 from deployer.db.errors import Conflict, InvalidReference, NotFound
 from deployer.db.models import Deployment, Run, RunOutput, utcnow
 from deployer.deployments import heat_stacks, parameter_sets, plan, secrets
@@ -381,8 +382,7 @@ def node_views(services: Services, row: Deployment) -> list[dict]:
             "finished_at": run.finished_at if run else None,
             "elapsed_seconds": _elapsed(run, now),
         })
-    return sorted(views, key=lambda v: (v["order"] if v["order"] is not None else 1 << 30,
-                                        v["resource"]))
+    return sorted(views, key=lambda v: (names.order_sort_key(v["order"]), v["resource"]))
 
 
 def _group_key(resource_path: str) -> str:

@@ -66,7 +66,7 @@ def test_bad_port_names_the_field(client):
 
 @pytest.mark.parametrize("field, value", [
     ("node_name", "bad name/with slash"),
-    ("run_list", ["nginx"]),
+    ("run_list", ["role[web.v2]"]),   # bare "nginx" is Chef's recipe[nginx]: accepted
     ("environment", "prod env"),
     ("action", "explode"),
 ])

@@ -18,7 +18,8 @@ from deployer.bootstrap import chef_config
 from deployer.bootstrap.contract import FAILED, NodeTarget, RunSpec
 from deployer.bootstrap.redact import LineRedactor, Redactor
 from deployer.bootstrap.runner import execute
-from deployer.bootstrap.ssh import normalize_fingerprint
+from deployer.chef import names
+from deployer.chef.names import normalize_fingerprint
 from deployer.chef.signing import sign_request
 
 STANDIN = Path(__file__).resolve().parent.parent / "standin" / "chef-client"
@@ -56,10 +57,10 @@ def test_line_redactor_drops_multiline_private_key():
 
 # -- client.rb / first-boot.json ------------------------------------------------
 def test_run_list_normalisation_and_errors():
-    assert chef_config.normalize_run_list(["role[primary]", "base", "base::db", "recipe[base]"]) == \
+    assert names.normalize_run_list(["role[primary]", "base", "base::db", "recipe[base]"]) == \
         ["role[primary]", "recipe[base]", "recipe[base::db]"]
     with pytest.raises(ValueError, match=r"run_list item 'role\[x; rm -rf /\]'"):
-        chef_config.normalize_run_list(["role[x; rm -rf /]"])
+        names.normalize_run_list(["role[x; rm -rf /]"])
 
 
 def test_node_name_is_validated():
