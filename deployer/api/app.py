@@ -18,7 +18,7 @@ from deployer.api import status_page
 from deployer.api.smorest import DeployerApi
 from deployer.config import Config
 from deployer.db.session import make_engine, make_session_factory
-from deployer.runs.secrets import SecretBox
+from deployer.secrets import SecretBox
 from deployer.runs.timing import RunTimings
 
 BLUEPRINTS = (health.blp, runs.blp, chef_nodes.blp, chef_environments.blp, status_page.blp,

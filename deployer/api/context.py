@@ -10,7 +10,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
 from deployer.config import Config
-from deployer.runs.secrets import SecretBox
+from deployer.secrets import SecretBox
 from deployer.runs.timing import RunTimings
 
 EXTENSION = "deployer"

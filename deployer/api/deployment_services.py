@@ -14,7 +14,7 @@ from deployer.chef.environment_template import EnvironmentTemplates
 from deployer.config import ConfigError
 from deployer.deployments.catalog import Catalog
 from deployer.deployments.context import Services
-from deployer.deployments.errors import HeatUnavailable
+from deployer.errors import HeatUnavailable
 
 HEAT_EXTENSION = "deployer.heat"
 _lock = threading.Lock()

@@ -3,6 +3,7 @@
 - HTTPException (abort(), routing errors, webargs validation) keeps its status;
   validation messages become ``errors`` keyed by dotted field path.
 - DeployerError (service-level: not found, conflict, ...) uses its class status.
+- ChefServerError: the Chef server's 404 stays 404, unreachable is 503, other 502.
 - Anything else is a bug: a generic 500 whose only detail is the request id,
   logged with the traceback under that id.
 """
@@ -15,7 +16,8 @@ import uuid
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from deployer.db.errors import DeployerError
+from deployer.chef.errors import ChefNotFound, ChefServerError, ChefUnavailable
+from deployer.errors import DeployerError
 
 LOG = logging.getLogger(__name__)
 PROBLEM_MIME = "application/problem+json"
@@ -28,6 +30,7 @@ def register(app: Flask) -> None:
     app.after_request(_echo_request_id)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(DeployerError, _handle_deployer_error)
+    app.register_error_handler(ChefServerError, _handle_chef_error)
 
 
 def problem(status: int, title: str, detail: str, **extra) -> Response:
@@ -95,11 +98,18 @@ def _handle_http_exception(error: HTTPException) -> Response:
 
 
 def _handle_deployer_error(error: DeployerError) -> Response:
-    # A subclass may name several fields at once (``errors``: field -> messages).
-    fields = getattr(error, "errors", None) or (
-        {error.field: [error.detail]} if error.field else {})
-    extra = {"errors": fields} if fields else {}
+    extra = {"errors": error.errors} if error.errors else {}
     return problem(error.status, error.title, error.detail, **extra)
+
+
+def _handle_chef_error(error: ChefServerError) -> Response:
+    """The Chef server's failures as the deployer's: its 404 is ours, its absence a 503,
+    anything else it refused a 502 (the request was ours to make, the failure is not)."""
+    if isinstance(error, ChefNotFound):
+        return problem(404, "Not Found", str(error))
+    if isinstance(error, ChefUnavailable):
+        return problem(503, "Service Unavailable", str(error))
+    return problem(502, "Bad Gateway", str(error))
 
 
 def _internal_error(error: HTTPException) -> Response:

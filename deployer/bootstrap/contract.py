@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Protocol
 
+from deployer.secrets import REDACTED
+
 # The phases of a run, in order.  The API and the status page show them.
 PHASES = ("connect", "install", "register", "configure", "converge")
 
@@ -24,8 +26,6 @@ FINAL_STATES = (SUCCEEDED, FAILED, CANCELLED)
 
 # What a run does: bring a node to its run-list, or remove it from Chef.
 ACTIONS = ("converge", "delete")
-
-REDACTED = "******"
 
 
 @dataclasses.dataclass

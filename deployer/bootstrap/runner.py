@@ -29,7 +29,7 @@ import time
 from deployer.bootstrap import chef_config
 from deployer.bootstrap.contract import (
     ACTIONS, CANCELLED, FAILED, SUCCEEDED, ChefInstallSource, RunReporter, RunResult, RunSpec)
-from deployer.bootstrap.redact import LineRedactor, Redactor
+from deployer.secrets import LineRedactor, Redactor
 from deployer.bootstrap.ssh import (
     CommandCancelled, CommandTimeout, SSHConnection, SSHError)
 from deployer.chef import names

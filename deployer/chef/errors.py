@@ -1,18 +1,14 @@
 """Errors raised by the Chef server client, one class per thing a caller can act on.
 
 Messages name the request (method and path) and the server's own explanation,
-with any PEM block removed: a server echoing a key back must not leak it into
-logs or API responses.
+with any private key removed (the secrets kernel's one rule): a server echoing
+a key back must not leak it into logs or API responses.
 """
 from __future__ import annotations
 
-import re
+from deployer.secrets import Redactor
 
-_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?(-----END [A-Z0-9 ]+-----|$)", re.DOTALL)
-
-
-def redact_keys(text: str) -> str:
-    return _PEM_BLOCK.sub("[key redacted]", text)
+_KEYS_ONLY = Redactor()
 
 
 class ChefServerError(Exception):
@@ -20,7 +16,7 @@ class ChefServerError(Exception):
 
     def __init__(self, status: int | None, message: str, method: str, path: str):
         self.status = status
-        self.message = redact_keys(message)
+        self.message = _KEYS_ONLY.scrub(message)
         self.method = method
         self.path = path
         super().__init__(str(self))

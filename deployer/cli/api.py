@@ -65,7 +65,7 @@ def run_worker(args: argparse.Namespace) -> int:
     from deployer.cli.main import UserError
     from deployer.db.session import make_engine, make_session_factory
     from deployer.runs.executor import load_executor
-    from deployer.runs.secrets import SecretBox
+    from deployer.secrets import SecretBox
     from deployer.runs.timing import RunTimings
     from deployer.runs.worker import Worker
 

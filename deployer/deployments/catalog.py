@@ -18,7 +18,7 @@ from heatclient.common import environment_format, template_format as heat_templa
 
 from deployer.chef import names
 from deployer.config import ContentSettings
-from deployer.db.errors import NotFound
+from deployer.errors import NotFound
 
 NODE_TYPE = "IBM::SCO::Node"
 CHEF_ENVIRONMENT_TYPE = "IBM::SCO::ChefEnvironment"

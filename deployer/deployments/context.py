@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from deployer.chef.environment_template import EnvironmentTemplates
 from deployer.deployments.catalog import Catalog
-from deployer.runs.secrets import SecretBox
+from deployer.secrets import SecretBox
 
 
 @dataclasses.dataclass

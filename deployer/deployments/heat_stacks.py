@@ -20,9 +20,8 @@ from heatclient import exc as heat_exc
 from keystoneauth1 import exceptions as ka_exceptions
 
 from deployer.chef import names
-from deployer.db.errors import Conflict
+from deployer.errors import Conflict, HeatFailure, HeatUnavailable, Unprocessable
 from deployer.deployments.catalog import TemplateSource
-from deployer.deployments.errors import HeatFailure, HeatUnavailable, Unprocessable
 from deployer.deployments.secrets import redact_text
 
 PARAMETER_PROBLEMS = (

@@ -13,12 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from deployer.bootstrap.contract import REDACTED
-from deployer.db.errors import Conflict, NotFound
 from deployer.db.models import ParameterSet, utcnow
 from deployer.deployments import heat_stacks, secrets
 from deployer.deployments.context import Services
-from deployer.runs.secrets import SecretBox
+from deployer.errors import Conflict, NotFound
+from deployer.secrets import REDACTED, SecretBox
 
 
 def get(session: Session, name: str, *, field: str = "name") -> ParameterSet:

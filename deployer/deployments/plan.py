@@ -20,7 +20,7 @@ from deployer.chef.environment_template import (
     EnvironmentTemplateError, EnvironmentTemplates, UnfilledPlaceholders, environment_name,
     placeholders)
 from deployer.deployments.catalog import CHEF_ENVIRONMENT_TYPE, NODE_TYPE
-from deployer.deployments.errors import Unprocessable
+from deployer.errors import Unprocessable
 from deployer.deployments.secrets import redact_value
 
 # What IBM::SCO::Node renders when neither the node nor the stack names a template

@@ -1,6 +1,6 @@
 """Hidden template parameters (HOT ``hidden: true``, CFN ``NoEcho``) at rest and in responses.
 
-Their values are stored as one JSON object encrypted with the run SecretBox,
+Their values are stored as one JSON object encrypted with the SecretBox,
 apart from the other parameters, and every value that goes out (parameters,
 resolved properties, outputs, Heat messages) is redacted: the parameter by
 name, anything else wherever a hidden value appears in it.
@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from deployer.bootstrap.contract import REDACTED
-from deployer.runs.secrets import SecretBox
+from deployer.secrets import REDACTED, Redactor, SecretBox
 
 SECRET_PROPERTY_NAMES = frozenset({"Password", "password"})
 
@@ -43,16 +42,13 @@ def secret_texts(secret: dict[str, Any]) -> list[str]:
 
 
 def redact_text(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
+    return Redactor(secrets).scrub(text)
 
 
 def redact_value(value: Any, secrets: Iterable[str]) -> Any:
     """A copy of a JSON-like ``value`` with every hidden value replaced, and
     every ``Password`` property redacted whatever it holds."""
-    secrets = list(secrets)
+    redactor = Redactor(secrets)
 
     def walk(item: Any) -> Any:
         if isinstance(item, dict):
@@ -61,6 +57,6 @@ def redact_value(value: Any, secrets: Iterable[str]) -> Any:
         if isinstance(item, list):
             return [walk(sub) for sub in item]
         if isinstance(item, str):
-            return redact_text(item, secrets)
+            return redactor.scrub(item)
         return item
     return walk(value)

@@ -20,14 +20,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from deployer.bootstrap.contract import REDACTED
 from deployer.chef import names
-from deployer.db.errors import Conflict, InvalidReference, NotFound
+from deployer.errors import (Conflict, HeatFailure, HeatUnavailable, InvalidReference, NotFound,
+                             Unprocessable)
 from deployer.db.models import Deployment, Run, RunOutput, utcnow
 from deployer.deployments import heat_stacks, parameter_sets, plan, secrets
 from deployer.deployments.catalog import NODE_TYPE, TemplateSource, static_nodes
 from deployer.deployments.context import Services
-from deployer.deployments.errors import HeatFailure, HeatUnavailable, Unprocessable
+from deployer.secrets import REDACTED
 
 LOG = logging.getLogger(__name__)
 

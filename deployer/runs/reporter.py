@@ -6,8 +6,9 @@ import time
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from deployer.bootstrap.contract import PHASES, REDACTED
+from deployer.bootstrap.contract import PHASES
 from deployer.runs import service
+from deployer.secrets import Redactor
 
 STREAMS = ("stdout", "stderr")
 
@@ -18,7 +19,7 @@ class DbReporter:
         self._session_factory = session_factory
         self._run_id = run_id
         self._worker_id = worker_id
-        self._secrets = [secret for secret in secrets if secret]
+        self._redactor = Redactor(secrets)
         self.deadline = deadline            # a time.monotonic() value
         self._seq = 0
         self._lock = threading.Lock()       # the runner may report from several threads
@@ -51,6 +52,4 @@ class DbReporter:
 
     def redact(self, text: str) -> str:
         """Belt and braces: the runner redacts, but a secret must never reach the DB."""
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        return self._redactor.scrub(text)

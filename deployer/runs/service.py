@@ -15,9 +15,9 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from deployer.bootstrap.contract import CANCELLED, FAILED, FINAL_STATES, QUEUED, RUNNING, RunSpec
-from deployer.db.errors import InvalidReference, NotFound
+from deployer.errors import InvalidReference, NotFound
 from deployer.db.models import Run, RunOutput, RunPhase, utcnow
-from deployer.runs.secrets import SecretBox
+from deployer.secrets import SecretBox
 
 LOG = logging.getLogger(__name__)
 PHASE_RUNNING = "running"

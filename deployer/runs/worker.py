@@ -24,7 +24,7 @@ from deployer.bootstrap.contract import (CANCELLED, FAILED, FINAL_STATES, SUCCEE
 from deployer.runs import service
 from deployer.runs.executor import Executor
 from deployer.runs.reporter import DbReporter
-from deployer.runs.secrets import SecretBox
+from deployer.secrets import SecretBox
 from deployer.runs.timing import RunTimings
 
 LOG = logging.getLogger(__name__)

@@ -155,7 +155,7 @@ def test_openapi_document_comes_from_the_schemas(client):
 def test_secret_key_created_concurrently_is_whole_and_shared(tmp_path):
     """API workers and the run worker start together; each must read the one complete key."""
     import concurrent.futures
-    from deployer.runs.secrets import SecretBox
+    from deployer.secrets import SecretBox
     for attempt in range(20):
         directory = tmp_path / str(attempt)
         with concurrent.futures.ThreadPoolExecutor(8) as pool:

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from deployer.bootstrap import chef_config
 from deployer.bootstrap.contract import FAILED, NodeTarget, RunSpec
-from deployer.bootstrap.redact import LineRedactor, Redactor
+from deployer.secrets import LineRedactor, Redactor
 from deployer.bootstrap.runner import execute
 from deployer.chef import names
 from deployer.chef.names import normalize_fingerprint

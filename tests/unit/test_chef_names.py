@@ -20,7 +20,7 @@ from deployer.chef import names
 from deployer.db.migrate import upgrade
 from deployer.deployments import heat_stacks, plan
 from deployer.deployments.catalog import static_nodes
-from deployer.deployments.errors import Unprocessable
+from deployer.errors import Unprocessable
 from heat_plugins import sco_node
 from tests.unit.heat_engine import parse_stack
 

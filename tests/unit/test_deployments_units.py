@@ -21,8 +21,8 @@ from deployer.db.session import make_engine, make_session_factory
 from deployer.deployments import heat_stacks, plan, secrets, service
 from deployer.deployments.catalog import Catalog
 from deployer.deployments.context import Services
-from deployer.deployments.errors import Unprocessable
-from deployer.runs.secrets import SecretBox
+from deployer.errors import Unprocessable
+from deployer.secrets import SecretBox
 
 REPO = Path(__file__).resolve().parents[2]
 PREVIEW_OK = {"parameters": {}, "outputs": [], "resources": []}
