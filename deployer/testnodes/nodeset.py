@@ -2,10 +2,16 @@
 
 Naming, for prefix ``tn`` and subnet ``10.251.0``: bridge ``tnbr0`` with
 10.251.0.1/24 in the root namespace; node K is netns ``tn-nodeK`` with
-10.251.0.(10+K) on its ``eth0``, whose peer is ``tn-vK`` on the bridge.  Nodes
-have no default route, so they reach only the host and each other.
-``nodes.json`` in the state directory is written before anything is created,
-so ``down`` can always find what a (possibly half-built) set consists of.
+10.251.0.(10+K) on its ``eth0``, whose peer is ``tn-vK`` on the bridge; its
+machine and cgroup name is also ``tn-nodeK``.  Nodes have no default route,
+so they reach only the host and each other.  ``nodes.json`` in the state
+directory is written before anything is created, so ``down`` can always find
+what a (possibly half-built) set consists of.
+
+Faults: crash = SIGKILL of the node's systemd from the parent PID namespace,
+which kills every process of the node at once (its disk, the upper layer, is
+kept); stop = SIGRTMIN+4 to its systemd, a clean ``poweroff``; pause/resume =
+cgroup freezer; link-down/up = the host-side veth.
 """
 from __future__ import annotations
 
@@ -17,12 +23,17 @@ import subprocess
 import time
 from pathlib import Path
 
-from deployer.testnodes import keys, network
+from deployer.testnodes import cgroups, keys, network
+from deployer.testnodes.boot import NSPAWN, ensure_inotify_room, launch, wait_booted, write_launcher
 from deployer.testnodes.errors import TestNodesError
-from deployer.testnodes.node import SSHD, TestNode, launch, prepare_root, wait_ssh, write_init
+from deployer.testnodes.image import HostImage
+from deployer.testnodes.node import TestNode
+from deployer.testnodes.rootfs import prepare_root
 
 NODES_FILE = "nodes.json"
-INIT_FILE = "node-init.sh"
+LAUNCHER_FILE = "node-launcher.sh"
+SSHD = "/usr/sbin/sshd"
+POWEROFF = signal.SIGRTMIN + 4     # systemd's "poweroff" signal
 MAX_NODES = 244                      # .11 .. .254
 PREFIX_RE = re.compile(r"[a-z][a-z0-9]{0,9}")   # "<prefix>-vNNN" must fit in 15 chars
 SUBNET_RE = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
@@ -49,6 +60,7 @@ class TestNodes:
         self.prefix, self.subnet, self.password_fmt = prefix, subnet, password_fmt
         self.bridge = f"{prefix}br0"
         self._launchers: dict[str, subprocess.Popen] = {}
+        self.failed_units: dict[str, list[str]] = {}   # degraded nodes of the last boot
 
     @classmethod
     def load(cls, state_dir: Path) -> "TestNodes":
@@ -77,8 +89,12 @@ class TestNodes:
         raise TestNodesError(f"node: no node {key!r} in set {self.prefix!r}")
 
     # --- lifecycle -------------------------------------------------------
-    def up(self, count: int, timeout: float = 30.0) -> list[TestNode]:
-        """Create ``count`` nodes and wait until each one's sshd answers."""
+    def up(self, count: int, timeout: float | None = None) -> list[TestNode]:
+        """Create ``count`` nodes, boot them together and wait until each one's systemd
+        is running (or degraded: see ``failed_units``) and its sshd answers.
+
+        ``timeout`` defaults to 30 s plus 2 s a node (2 cores boot them all).
+        """
         if not isinstance(count, int) or not 1 <= count <= MAX_NODES:
             raise TestNodesError(f"count: expected 1..{MAX_NODES}, got {count!r}")
         self._check_free()
@@ -88,9 +104,10 @@ class TestNodes:
             self._ensure_overlay_capable_state_dir()
             self._write_nodes_file([])    # marks the directory as a node set's from the start
             nodes = self._build(count)
+            ensure_inotify_room()
             for node in nodes:
-                self._launchers[node.name] = launch(node, self.state_dir / INIT_FILE)
-            wait_ssh(nodes, self._launchers, timeout)
+                self._launchers[node.name] = launch(node, self.state_dir / LAUNCHER_FILE)
+            self.failed_units = wait_booted(nodes, self._launchers, _boot_timeout(timeout, count))
         except BaseException as exc:
             try:
                 self.down()
@@ -106,10 +123,17 @@ class TestNodes:
         whatever carries this set's names is removed.
         """
         nodes = self._nodes_for_teardown()
-        netns_names = {n.netns for n in nodes} | set(
-            network.list_netns(re.compile(rf"{self.prefix}-node\d+")))
+        named = re.compile(rf"{self.prefix}-node\d+")
+        netns_names = {n.netns for n in nodes} | set(network.list_netns(named))
+        units = {n.unit for n in nodes} | set(cgroups.units(named))
+        for launcher in self._launchers.values():
+            launcher.kill()     # first: one may not have joined its node's cgroup yet
+        for unit in sorted(units):
+            self._kill_unit(unit)
         for netns in sorted(netns_names):
             self._kill_all(netns)
+        for unit in sorted(units):
+            cgroups.remove(unit)
         for netns in sorted(netns_names):
             network.delete_netns(netns)
         links = {n.host_veth for n in nodes} | set(
@@ -122,32 +146,38 @@ class TestNodes:
 
     # --- faults ----------------------------------------------------------
     def crash(self, index: int) -> None:
-        """Power cut: SIGKILL the launcher; the node's whole PID namespace dies at once."""
-        node = self.get(index)
-        launcher = node.launcher_pid()
-        if launcher is None:
-            raise TestNodesError(f"{node.name} is not running (state {node.state()})")
-        _signal(launcher, signal.SIGKILL)
-        self._wait_no_pid1(node)
-
-    def stop(self, index: int) -> None:
-        """Graceful shutdown: SIGTERM to the node's PID 1 (its sshd)."""
+        """Power cut: SIGKILL the node's systemd; its whole PID namespace dies at once."""
         node = self.get(index)
         pid1 = node.pid()
         if pid1 is None:
             raise TestNodesError(f"{node.name} is not running (state {node.state()})")
-        _signal(pid1, signal.SIGTERM)
-        self._wait_no_pid1(node)
+        _signal(pid1, signal.SIGKILL)
+        if cgroups.is_frozen(node.unit):
+            cgroups.set_frozen(node.unit, False)   # a frozen task dies only once thawed
+        self._wait_gone(node, timeout=10.0, what="the SIGKILL")
 
-    def start(self, index: int, timeout: float = 30.0) -> TestNode:
-        """Boot a crashed or stopped node again; its disk (upper layers) is kept."""
+    def stop(self, index: int, timeout: float = 60.0) -> None:
+        """Clean shutdown: systemd powers the node off; returns once all of it is gone."""
+        node = self.get(index)
+        pid1 = node.pid()
+        if pid1 is None:
+            raise TestNodesError(f"{node.name} is not running (state {node.state()})")
+        if cgroups.is_frozen(node.unit):
+            cgroups.set_frozen(node.unit, False)
+        _signal(pid1, POWEROFF)
+        self._wait_gone(node, timeout=timeout, what="poweroff")
+
+    def start(self, index: int, timeout: float | None = None) -> TestNode:
+        """Boot a crashed or stopped node again on the same disk (its upper layer)."""
         node = self.get(index)
         if not network.netns_exists(node.netns):
             raise TestNodesError(f"{node.name} has no network namespace; the set is not up")
         if node.pid() is None:
-            self._reap(node.name)
-            self._launchers[node.name] = launch(node, self.state_dir / INIT_FILE)
-            wait_ssh([node], self._launchers, timeout)
+            self._wait_gone(node, timeout=10.0, what="its last boot")
+            self._launchers[node.name] = launch(node, self.state_dir / LAUNCHER_FILE)
+            failed = wait_booted([node], self._launchers, _boot_timeout(timeout, 1))
+            self.failed_units.pop(node.name, None)
+            self.failed_units.update(failed)
         return node
 
     def link_down(self, index: int) -> None:
@@ -158,11 +188,13 @@ class TestNodes:
         network.set_link(self.get(index).host_veth, up=True)
 
     def pause(self, index: int) -> None:
-        """Hung host: SIGSTOP every process in the node (the kernel still accepts TCP)."""
-        self._signal_all(self.get(index), signal.SIGSTOP)
+        """Hung host: freeze every process of the node (the kernel still accepts TCP)."""
+        node = self._running(index)
+        cgroups.set_frozen(node.unit, True)
 
     def resume(self, index: int) -> None:
-        self._signal_all(self.get(index), signal.SIGCONT)
+        node = self._running(index)
+        cgroups.set_frozen(node.unit, False)
 
     # --- internals -------------------------------------------------------
     def _check_free(self) -> None:
@@ -177,8 +209,10 @@ class TestNodes:
         used = [addr for addr in network.host_addresses() if addr.rsplit(".", 1)[0] == self.subnet]
         if used:
             raise TestNodesError(f"subnet: {self.subnet}.0/24 is in use on this host ({used[0]})")
-        if not os.access(SSHD, os.X_OK):
-            raise TestNodesError(f"{SSHD} is not installed (apt-get install openssh-server)")
+        for binary, package in ((SSHD, "openssh-server"), (NSPAWN, "systemd-container")):
+            if not os.access(binary, os.X_OK):
+                raise TestNodesError(f"{binary} is not installed (apt-get install {package})")
+        cgroups.check_layout()
 
     def _ensure_overlay_capable_state_dir(self) -> None:
         """An overlay upper dir cannot live on overlayfs (e.g. /tmp in a container):
@@ -206,11 +240,12 @@ class TestNodes:
                 netns=f"{self.prefix}-{name}", host_veth=f"{self.prefix}-v{index}",
                 state_dir=node_dir, upper_dir=node_dir / "upper"))
         self._write_nodes_file(nodes)     # before any netns or link exists: down() finds them all
-        write_init(self.state_dir / INIT_FILE)
+        write_launcher(self.state_dir / LAUNCHER_FILE)
+        image = HostImage.scan(private_paths=[self.state_dir])
         hosts = _hosts_file(self.subnet, nodes)
         root_hashes = keys.sha512_crypt([n.password for n in nodes])
         for node, root_hash, (private, public) in zip(nodes, root_hashes, host_keys):
-            prepare_root(node, root_hash=root_hash, host_key_private=private,
+            prepare_root(node, image, root_hash=root_hash, host_key_private=private,
                          host_key_public=public, authorized_keys=authorized, hosts=hosts)
         network.create_links(self.bridge, self.subnet, [(n.netns, n.host_veth) for n in nodes])
         for node in nodes:
@@ -242,27 +277,32 @@ class TestNodes:
                 _signal(pid, signal.SIGKILL)
             time.sleep(0.02)
 
-    def _signal_all(self, node: TestNode, sig: signal.Signals, timeout: float = 5.0) -> None:
-        """SIGSTOP/SIGCONT every process of the node until the kernel shows them all
-        stopped/running (signals act asynchronously, and processes may fork meanwhile)."""
-        if not network.netns_pids(node.netns):
-            raise TestNodesError(f"{node.name} is not running (state {node.state()})")
-        want_stopped = sig == signal.SIGSTOP
+    def _kill_unit(self, unit: str, timeout: float = 10.0) -> None:
+        """SIGKILL every process of a node's cgroup until none is left (thawing it first)."""
         deadline = time.monotonic() + timeout
-        while pending := [pid for pid in network.netns_pids(node.netns)
-                          if _is_stopped(pid) != want_stopped]:
+        while pids := cgroups.pids(unit):
             if time.monotonic() > deadline:
-                raise TestNodesError(f"{node.name}: processes {pending} did not react to {sig.name}")
-            for pid in pending:
-                _signal(pid, sig)
-            time.sleep(0.01)
+                raise TestNodesError(f"processes {pids} of {unit} survive SIGKILL")
+            for pid in pids:
+                _signal(pid, signal.SIGKILL)
+            if cgroups.is_frozen(unit):
+                cgroups.set_frozen(unit, False)
+            time.sleep(0.02)
 
-    def _wait_no_pid1(self, node: TestNode, timeout: float = 10.0) -> None:
+    def _running(self, index: int) -> TestNode:
+        node = self.get(index)
+        if node.pid() is None:
+            raise TestNodesError(f"{node.name} is not running (state {node.state()})")
+        return node
+
+    def _wait_gone(self, node: TestNode, timeout: float, what: str) -> None:
+        """Wait until no process of the node is left (nspawn included, so its root is unmounted)."""
         deadline = time.monotonic() + timeout
-        while node.pid() is not None:
+        while pids := node.processes():
             if time.monotonic() > deadline:
-                raise TestNodesError(f"{node.name} still runs {timeout:.0f} s after the signal")
-            time.sleep(0.01)
+                raise TestNodesError(f"{node.name} still has processes {pids[:5]} {timeout:.0f} s "
+                                     f"after {what}; last journal lines:\n{node.journal_tail()}")
+            time.sleep(0.02)
         self._reap(node.name)
 
     def _reap(self, name: str) -> None:
@@ -294,6 +334,10 @@ class TestNodes:
             raise TestNodesError(f"rm -rf {self.state_dir} failed: {result.stderr.strip()}")
 
 
+def _boot_timeout(timeout: float | None, count: int) -> float:
+    return 30.0 + 2.0 * count if timeout is None else timeout
+
+
 def _read_nodes_file(state_dir: Path) -> dict | None:
     try:
         return json.loads((state_dir / NODES_FILE).read_text())
@@ -312,14 +356,6 @@ def _signal(pid: int, sig: signal.Signals) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
-
-
-def _is_stopped(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "T"
-    except OSError:
-        return False
 
 
 def _mountinfo() -> list[tuple[str, str]]:

@@ -1,0 +1,114 @@
+"""Each node's cgroups: one directory per node in the freezer, name=systemd and cgroup2 trees.
+
+The node launcher moves itself into all three before it execs systemd-nspawn,
+so every process of a node is in its freezer group: systemd-nspawn, the
+container's systemd and all it starts, and the commands ``TestNode.exec`` runs
+(they join that group too).  That group is what crash and down kill, pause
+freezes and the boot bench measures.  The name=systemd and cgroup2 groups are
+the ones nspawn (``--keep-unit``) hands to the container's systemd, which
+builds its own tree (payload/system.slice/...) below them.
+
+This host kind has cgroup v1 controllers, a name=systemd hierarchy and cgroup2
+at /sys/fs/cgroup/unified (the "hybrid" layout); ``check_layout`` says clearly
+when a host lacks one of them.  The groups live under ``deployer-testnodes/``
+and are named after the node's netns, unique across parallel sets.
+"""
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+from deployer.testnodes.errors import TestNodesError
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PARENT = "deployer-testnodes"
+FREEZER, SYSTEMD, UNIFIED = "freezer", "systemd", "unified"
+HIERARCHIES = (FREEZER, SYSTEMD, UNIFIED)
+
+
+def check_layout() -> None:
+    """Raise unless the freezer, name=systemd and cgroup2 hierarchies are mounted."""
+    missing = [h for h in HIERARCHIES if not (CGROUP_ROOT / h / "cgroup.procs").exists()]
+    if missing:
+        raise TestNodesError(
+            f"cgroups: test nodes need the v1 freezer, the name=systemd hierarchy and cgroup2 "
+            f"under {CGROUP_ROOT} (hybrid layout); missing: {', '.join(missing)}")
+
+
+def group_dir(hierarchy: str, unit: str) -> Path:
+    return CGROUP_ROOT / hierarchy / PARENT / unit
+
+
+def create(unit: str) -> None:
+    for hierarchy in HIERARCHIES:
+        group_dir(hierarchy, unit).mkdir(parents=True, exist_ok=True)
+
+
+def procs_files(unit: str) -> list[str]:
+    """The cgroup.procs files the launcher writes its PID to (freezer first)."""
+    return [str(group_dir(h, unit) / "cgroup.procs") for h in HIERARCHIES]
+
+
+def freezer_procs_file(unit: str) -> str:
+    """What a command run inside the node joins, so pause and crash reach it too."""
+    return str(group_dir(FREEZER, unit) / "cgroup.procs")
+
+
+def pids(unit: str) -> list[int]:
+    """Every process of the node (its whole freezer subtree); [] when it has none."""
+    found = []
+    for directory, _, _ in os.walk(group_dir(FREEZER, unit)):
+        try:
+            found += [int(pid) for pid in Path(directory, "cgroup.procs").read_text().split()]
+        except FileNotFoundError:   # removed meanwhile
+            continue
+    return found
+
+
+def is_frozen(unit: str) -> bool:
+    try:
+        return (group_dir(FREEZER, unit) / "freezer.state").read_text().strip() != "THAWED"
+    except FileNotFoundError:
+        return False
+
+
+def set_frozen(unit: str, frozen: bool, timeout: float = 10.0) -> None:
+    """Freeze or thaw every process of the node at once; returns when the kernel has done it."""
+    state_file = group_dir(FREEZER, unit) / "freezer.state"
+    want = "FROZEN" if frozen else "THAWED"
+    deadline = time.monotonic() + timeout
+    while True:
+        state_file.write_text(want)   # FREEZING can stall on a task in the kernel: ask again
+        if state_file.read_text().strip() == want:
+            return
+        if time.monotonic() > deadline:
+            raise TestNodesError(f"cgroups: {unit} did not become {want} within {timeout:.0f} s")
+        time.sleep(0.01)
+
+
+def remove(unit: str) -> None:
+    """Remove the node's groups, deepest first (the container's systemd made sub-groups)."""
+    for hierarchy in HIERARCHIES:
+        top = group_dir(hierarchy, unit)
+        if not top.exists():
+            continue
+        for directory, _, _ in os.walk(top, topdown=False):
+            try:
+                os.rmdir(directory)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise TestNodesError(f"cgroups: cannot remove {directory}: {exc.strerror}") from None
+
+
+def units(pattern: re.Pattern) -> list[str]:
+    """Names of node groups matching ``pattern`` in any hierarchy (leftovers included)."""
+    found: set[str] = set()
+    for hierarchy in HIERARCHIES:
+        try:
+            found.update(n for n in os.listdir(CGROUP_ROOT / hierarchy / PARENT) if pattern.fullmatch(n))
+        except FileNotFoundError:
+            continue
+    return sorted(found)
