@@ -95,6 +95,19 @@ class BootstrapSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """How often workers heartbeat and when a silent run counts as abandoned (seconds).
+
+    The API and the worker read the same section, so both agree on the threshold.
+    """
+    heartbeat_interval: float = 5.0   # worker -> DB, per active run
+    dead_after: float = 60.0          # no heartbeat for this long = worker gone
+    reap_interval: float = 15.0       # how often a worker looks for abandoned runs
+    poll_interval: float = 0.5        # how often an idle worker looks for queued runs
+    timeout_grace: float = 30.0       # past the run's timeout, stop waiting for the runner
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     state_dir: Path
     heat: HeatSettings
@@ -102,6 +115,7 @@ class Config:
     api: ApiSettings
     content: ContentSettings = ContentSettings()
     bootstrap: BootstrapSettings = BootstrapSettings()
+    runs: RunSettings = RunSettings()
     source: str = ""                # the file that was read, if any
 
     # Derived locations inside the state directory, one place to change them.
@@ -150,6 +164,8 @@ def _coerce(field: dataclasses.Field, raw: str, where: str):
     try:
         if kind == "int":
             return int(raw)
+        if kind == "float":
+            return float(raw)
         if kind == "bool":
             lowered = raw.strip().lower()
             if lowered in ("1", "true", "yes", "on"):
@@ -198,13 +214,16 @@ def load(path: str | os.PathLike | None = None, env: dict | None = None) -> Conf
     api = _section(ApiSettings, parser, "api", env)
     if api.auth_strategy not in ("noauth", "keystone"):
         raise ConfigError(f"[api] auth_strategy: expected noauth or keystone, got {api.auth_strategy!r}")
+    runs = _section(RunSettings, parser, "runs", env)
+    if runs.dead_after <= 2 * runs.heartbeat_interval:
+        raise ConfigError("[runs] dead_after must exceed twice heartbeat_interval")
     return Config(state_dir=state_dir.resolve(),
                   heat=_section(HeatSettings, parser, "heat", env),
                   chef=_section(ChefSettings, parser, "chef", env),
                   api=api,
                   content=_section(ContentSettings, parser, "content", env),
                   bootstrap=_section(BootstrapSettings, parser, "bootstrap", env),
-                  source=source)
+                  runs=runs, source=source)
 
 
 def write_file(path: str | os.PathLike, sections: dict[str, dict[str, object]]) -> Path:

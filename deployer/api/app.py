@@ -19,7 +19,6 @@ from deployer.api.smorest import DeployerApi
 from deployer.config import Config
 from deployer.db.session import make_engine, make_session_factory
 from deployer.secrets import SecretBox
-from deployer.runs.timing import RunTimings
 
 BLUEPRINTS = (health.blp, runs.blp, chef_nodes.blp, chef_environments.blp, status_page.blp,
               catalog.blp, parameter_sets.blp, deployments.blp)
@@ -27,7 +26,7 @@ BLUEPRINTS = (health.blp, runs.blp, chef_nodes.blp, chef_environments.blp, statu
 
 def create_app(cfg: Config | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:
     """``test_config`` may set Flask keys plus AUTH_MIDDLEWARE (replaces
-    keystone auth_token), CHEF_SERVER_FACTORY and RUN_TIMINGS."""
+    keystone auth_token) and CHEF_SERVER_FACTORY."""
     cfg = cfg or config_mod.load()
     app = Flask("deployer.api", static_folder=None)
     app.config.update(
@@ -48,7 +47,6 @@ def create_app(cfg: Config | None = None, test_config: Mapping[str, Any] | None 
         cfg=cfg,
         session_factory=make_session_factory(engine),
         secret_box=SecretBox.in_dir(cfg.api_dir),
-        timings=app.config.get("RUN_TIMINGS") or RunTimings.from_env(),
         chef_server=app.config.get("CHEF_SERVER_FACTORY") or chef_server,
     ))
     errors.register(app)

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deployer.config import Config
 from deployer.secrets import SecretBox
-from deployer.runs.timing import RunTimings
 
 EXTENSION = "deployer"
 
@@ -21,7 +20,6 @@ class AppState:
     cfg: Config
     session_factory: sessionmaker[Session]
     secret_box: SecretBox
-    timings: RunTimings
     chef_server: Callable[[], Any]       # builds a deployer.chef.server.ChefServer
 
 

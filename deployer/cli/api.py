@@ -66,7 +66,6 @@ def run_worker(args: argparse.Namespace) -> int:
     from deployer.db.session import make_engine, make_session_factory
     from deployer.runs.executor import load_executor
     from deployer.secrets import SecretBox
-    from deployer.runs.timing import RunTimings
     from deployer.runs.worker import Worker
 
     cfg: Config = args.config_obj
@@ -74,12 +73,11 @@ def run_worker(args: argparse.Namespace) -> int:
     logging.getLogger("paramiko").setLevel(logging.WARNING)
     try:
         executor = load_executor(args.executor, cfg)
-        timings = RunTimings.from_env()
     except (ImportError, AttributeError, ValueError) as exc:
         raise UserError(f"worker: {exc}") from None
     worker = Worker(make_session_factory(make_engine(cfg.database_url)),
                     SecretBox.in_dir(cfg.api_dir), executor, max_runs=cfg.api.run_workers,
-                    timings=timings, worker_id=args.worker_id)
+                    timings=cfg.runs, worker_id=args.worker_id)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deployer.bootstrap.contract import (CANCELLED, FAILED, FINAL_STATES, SUCCEEDED, RunResult,
                                          RunSpec)
+from deployer.config import RunSettings
 from deployer.runs import service
 from deployer.runs.executor import Executor
 from deployer.runs.reporter import DbReporter
 from deployer.secrets import SecretBox
-from deployer.runs.timing import RunTimings
 
 LOG = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class ActiveRun:
 
 class Worker:
     def __init__(self, session_factory: sessionmaker[Session], box: SecretBox,
-                 executor: Executor, *, max_runs: int, timings: RunTimings,
+                 executor: Executor, *, max_runs: int, timings: RunSettings,
                  worker_id: str | None = None, shutdown_grace: float = 10.0):
         self.session_factory = session_factory
         self.box = box
