@@ -21,14 +21,13 @@ _lock = threading.Lock()
 
 
 def heat():
-    """test_config HEAT_CLIENT_FACTORY may replace deployer.heat_client.heat_client."""
+    """The application's heatclient, built on first use."""
     with _lock:
         client = current_app.extensions.get(HEAT_EXTENSION)
         if client is None:
             from deployer.heat_client import heat_client
-            factory = current_app.config.get("HEAT_CLIENT_FACTORY") or heat_client
             try:
-                client = factory(state().cfg)
+                client = heat_client(state().cfg)
             except ConfigError as error:    # e.g. remote Heat credentials incomplete
                 raise HeatUnavailable(f"Heat cannot be used: {error}") from None
             current_app.extensions[HEAT_EXTENSION] = client

@@ -18,12 +18,8 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 from deployer.chef.errors import ChefNotFound
-
-if TYPE_CHECKING:
-    from deployer.chef.server import ChefServer
+from deployer.chef.server import ChefServer
 
 METADATA_SHIM = Path(__file__).with_name("metadata_rb.rb")
 SEGMENTS = ("recipes", "attributes", "templates", "files", "libraries", "resources",
@@ -120,7 +116,7 @@ def _file_set(manifest: dict) -> set[tuple[str, str]]:
             for segment in (*SEGMENTS, "root_files") for entry in manifest.get(segment) or []}
 
 
-def _unchanged(server: "ChefServer", manifest: dict) -> bool:
+def _unchanged(server: ChefServer, manifest: dict) -> bool:
     try:
         stored = server.get_cookbook(manifest["cookbook_name"], manifest["version"])
     except ChefNotFound:
@@ -130,7 +126,7 @@ def _unchanged(server: "ChefServer", manifest: dict) -> bool:
             and all(stored_metadata.get(key) == value for key, value in manifest["metadata"].items()))
 
 
-def upload_cookbook(server: "ChefServer", cookbook_dir: Path) -> str:
+def upload_cookbook(server: ChefServer, cookbook_dir: Path) -> str:
     """Upload one cookbook; "unchanged" when the server already has these exact files."""
     manifest, by_checksum = build_manifest(Path(cookbook_dir))
     if _unchanged(server, manifest):
@@ -154,7 +150,7 @@ def find_cookbooks(cookbooks_dir: Path) -> list[Path]:
             if path.is_dir() and ((path / "metadata.rb").is_file() or (path / "metadata.json").is_file())]
 
 
-def upload_all(server: "ChefServer", cookbooks_dir: Path) -> dict[str, str]:
+def upload_all(server: ChefServer, cookbooks_dir: Path) -> dict[str, str]:
     """Upload every cookbook under ``cookbooks_dir``; {name: "uploaded" | "unchanged"}."""
     results = {}
     for path in find_cookbooks(cookbooks_dir):

@@ -21,7 +21,6 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import requests
 
 from deployer.chef import names
-from deployer.chef.cookbooks import upload_cookbook
 from deployer.chef.errors import (ChefConflict, ChefDependencyError, ChefNotFound, ChefServerError,
                                   ChefUnavailable, RunListError, error_for_status)
 from deployer.chef.signing import ChefAuth
@@ -424,10 +423,6 @@ class ChefServer:
     def delete_cookbook(self, name: str, version: str, purge: bool = True) -> None:
         self.delete(f"/cookbooks/{_segment(name)}/{_segment(version)}",
                     params={"purge": "true"} if purge else None)
-
-    def upload_cookbook(self, path: str | os.PathLike) -> str:
-        """Upload one cookbook directory; returns "uploaded" or "unchanged"."""
-        return upload_cookbook(self, Path(path))
 
     def fetch_file(self, url: str) -> bytes:
         """The bytes of a cookbook file from the URL in its manifest entry."""

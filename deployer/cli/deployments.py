@@ -160,11 +160,7 @@ def _print_outputs(outputs) -> None:
     if not outputs:
         return
     print("outputs:")
-    if isinstance(outputs, dict):
-        items = sorted(outputs.items())
-    else:   # Heat's list form
-        items = [(o.get("output_key"), o.get("output_value")) for o in outputs]
-    for key, value in items:
+    for key, value in sorted(outputs.items()):
         print(f"  {key} = {value if isinstance(value, str) else json.dumps(value)}")
 
 
@@ -224,9 +220,8 @@ def _plan(args) -> int:
     for order, group in enumerate(plan.get("order_groups") or [], start=1):
         print(f"step {order}{' (in parallel)' if len(group) > 1 else ''}:")
         for node in group:
-            run_list = node.get("run_list") or []
-            run_list = ",".join(run_list) if isinstance(run_list, list) else run_list
-            print(f"  {node.get('resource')} ({node.get('address') or '-'}): {run_list}")
+            print(f"  {node.get('resource')} ({node.get('address') or '-'}): "
+                  f"{','.join(node.get('run_list') or [])}")
     print("chef environment:")
     print(json.dumps(plan.get("chef_environment"), indent=2, sort_keys=True))
     return 0
@@ -268,7 +263,7 @@ def _show(args) -> int:
         for key, value in sorted(deployment["parameters"].items()):
             print(f"  {key} = {value}")
     for order, nodes in progress.order_groups(deployment.get("nodes") or []):
-        print(f"order {order}:")
+        print(f"order {progress.order_label(order)}:")
         for node in nodes:
             print(f"  {node.get('resource')}: {node.get('node_name') or '-'} "
                   f"({node.get('address') or '-'}) {progress.node_label(node)} "
@@ -287,18 +282,14 @@ def _watch(args) -> int:
 def _events(args) -> int:
     with _api(args) as client:
         deployment = _resolve(client, args.deployment)
-        events = client.deployment_events(deployment["id"], since=args.since)
-    if isinstance(events, dict):
-        events = events.get("events", [])
+        events = client.deployment_events(deployment["id"], since=args.since)["events"]
     if args.json:
         _print_json(events)
         return 0
     for event in events:
-        print(" ".join(str(part) for part in (
-            event.get("event_time") or event.get("timestamp") or event.get("time") or "",
-            event.get("resource_name") or event.get("resource") or "",
-            event.get("resource_status") or event.get("status") or "",
-            event.get("resource_status_reason") or event.get("reason") or "") if part))
+        print(" ".join(str(part) for part in (event.get("time"), event.get("resource"),
+                                              event.get("status"), event.get("reason"))
+                       if part))
     return 0
 
 
@@ -306,14 +297,7 @@ def _logs(args) -> int:
     with _api(args) as client:
         deployment = _resolve(client, args.deployment)
         log = client.node_log(deployment["id"], args.resource)
-    if isinstance(log, str):
-        sys.stdout.write(log if log.endswith("\n") or not log else log + "\n")
-        return 0
-    for chunk in log.get("chunks") or []:
-        stream = sys.stderr if chunk.get("stream") == "stderr" else sys.stdout
-        stream.write(chunk.get("text", ""))
-    if log.get("text"):
-        sys.stdout.write(log["text"])
+    sys.stdout.write(log["text"])
     return 0
 
 
@@ -356,15 +340,11 @@ def _templates(args) -> int:
         return 0
     if not args.name:
         for template in data:
-            template = template if isinstance(template, dict) else {"name": template}
             print(f"{template['name']:<32} {template.get('description') or ''}".rstrip())
         return 0
     print(f"{data['name']}: {data.get('description') or ''}".rstrip(": "))
     print("parameters:")
-    parameters = data.get("parameters") or {}
-    items = (sorted(parameters.items()) if isinstance(parameters, dict)
-             else [(p.get("name"), p) for p in parameters])
-    for name, spec in items:
+    for name, spec in sorted((data.get("parameters") or {}).items()):
         default = "******" if spec.get("hidden") and "default" in spec else spec.get("default")
         line = f"  {name} ({spec.get('type', '?')})"
         if spec.get("required"):
@@ -380,7 +360,8 @@ def _templates(args) -> int:
         print("nodes:")
         for order, nodes in progress.order_groups(data["nodes"]):
             for node in nodes:
-                print(f"  order {order} {node['resource']}: {','.join(node.get('run_list') or [])}")
+                print(f"  order {progress.order_label(order)} {node['resource']}: "
+                      f"{','.join(node.get('run_list') or [])}")
     return 0
 
 

@@ -61,7 +61,7 @@ def order_groups(nodes: list[dict]) -> list[tuple[int | None, list[dict]]]:
             for order in sorted(groups, key=names.order_sort_key)]
 
 
-def _order_label(order: int | None) -> str:
+def order_label(order: int | None) -> str:
     return "?" if order is None else str(order)
 
 
@@ -85,7 +85,7 @@ def render(deployment: dict):
     for order, nodes in order_groups(deployment.get("nodes") or []):
         for index, node in enumerate(nodes):
             label = node_label(node)
-            table.add_row(_order_label(order) if index == 0 else "",
+            table.add_row(order_label(order) if index == 0 else "",
                           node.get("node_name") or node.get("resource") or "?",
                           node.get("address") or "-",
                           Text(label, style=LABEL_STYLES.get(label, "")),
@@ -113,7 +113,7 @@ class ChangePrinter:
                 key, label = node.get("resource") or "?", node_label(node)
                 if self._seen.get(key) != label:
                     self._seen[key] = label
-                    lines.append(f"  order {_order_label(order)} {node.get('node_name') or key} "
+                    lines.append(f"  order {order_label(order)} {node.get('node_name') or key} "
                                  f"({node.get('address') or '-'}): {label} "
                                  f"{format_elapsed(node.get('elapsed_seconds'))}")
         if lines:

@@ -30,7 +30,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from deployer.config import REPO_ROOT, Config
+from deployer.config import REPO_ROOT
 from deployer.undercloud.process import ManagedProcess, ProcessError
 
 CONFIG_TEMPLATE = REPO_ROOT / "etc" / "heat" / "heat.conf.tmpl"
@@ -103,12 +103,6 @@ class EmbeddedHeat(ManagedProcess):
             pid_file=self.state_dir / "heat.pid", log_file=self.state_dir / "heat.log",
             ready=self._api_ready, host=host, port=int(port), cwd=self.state_dir,
             env=self._process_env(), start_timeout=90.0, stop_timeout=20.0)
-
-    @classmethod
-    def from_config(cls, cfg: Config, plugin_dirs: list[Path] | None = None,
-                    extra_conf: dict[str, dict[str, str]] | None = None) -> "EmbeddedHeat":
-        return cls(cfg.heat_dir, host=cfg.heat.bind_host, port=cfg.heat.port,
-                   plugin_dirs=plugin_dirs, extra_conf=extra_conf)
 
     # -- locations --------------------------------------------------------------
 

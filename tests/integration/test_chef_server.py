@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from deployer.chef.cookbooks import upload_cookbook
 from deployer.chef.errors import (ChefAuthError, ChefConflict, ChefDependencyError, ChefNotFound,
                                   ChefUnavailable, RunListError)
 from deployer.chef.server import ChefServer, expand_run_list, new_node
@@ -214,8 +215,8 @@ def test_cookbook_upload_is_binary_safe_and_skips_unchanged(chef_server, prefix,
     directory = write_cookbook(tmp_path, f"{prefix}_bin", "1.2.0", extra_files={
         "files/default/blob.bin": blob, "templates/default/app.conf.erb": b"port <%= @port %>\n",
         "templates/debian/app.conf.erb": b"debian\n", ".git/HEAD": b"x", "spec/a_spec.rb": b"x"})
-    assert admin.upload_cookbook(directory) == "uploaded"
-    assert admin.upload_cookbook(directory) == "unchanged"
+    assert upload_cookbook(admin, directory) == "uploaded"
+    assert upload_cookbook(admin, directory) == "unchanged"
     assert admin.list_cookbooks()[f"{prefix}_bin"] == ["1.2.0"]
     manifest = admin.get_cookbook(f"{prefix}_bin", "1.2.0")
     assert manifest["metadata"]["dependencies"] == {}
@@ -228,7 +229,7 @@ def test_cookbook_upload_is_binary_safe_and_skips_unchanged(chef_server, prefix,
     paths = {entry["path"] for segment in ("recipes", "root_files") for entry in manifest[segment]}
     assert paths == {"recipes/default.rb", "recipes/extra.rb", "metadata.rb"}
     (directory / "recipes" / "default.rb").write_text("log 'changed'\n")
-    assert admin.upload_cookbook(directory) == "uploaded"
+    assert upload_cookbook(admin, directory) == "uploaded"
     (entry,) = [e for e in admin.get_cookbook(f"{prefix}_bin", "1.2.0")["recipes"]
                 if e["name"] == "default.rb"]
     assert admin.fetch_file(entry["url"]) == b"log 'changed'\n"

@@ -6,6 +6,7 @@ import tomllib
 
 import pytest
 
+from deployer.chef.cookbooks import upload_cookbook
 from deployer.chef.errors import ChefAuthError, ChefUnavailable
 from deployer.chef.server import ChefServer, new_node
 from deployer.config import load
@@ -51,7 +52,7 @@ def test_restart_keeps_data_and_keys(server):
     admin.upsert_environment({"name": "kept", "default_attributes": {"a": {"b": [1, 2]}}})
     node_key = admin.create_client("n1")["private_key"]
     admin.create_node(new_node("n1", "kept", ["role[primary]"]))
-    admin.upload_cookbook(_cookbook(server.state_dir.parent))
+    upload_cookbook(admin, _cookbook(server.state_dir.parent))
     first_pid = status["pid"]
 
     assert server.stop() is True
@@ -147,7 +148,7 @@ def test_upload_works_when_the_advertised_host_does_not_resolve(tmp_path):
         embedded.start()
         assert tomllib.loads(embedded.config_file.read_text())["hostname"] == "chef.invalid"
         admin = ChefServer(embedded.url, "admin", embedded.admin_key_path)
-        assert admin.upload_cookbook(_cookbook(tmp_path)) == "uploaded"
+        assert upload_cookbook(admin, _cookbook(tmp_path)) == "uploaded"
         (entry,) = admin.get_cookbook("kept", "0.1.0")["files"]
         assert entry["url"].startswith("http://chef.invalid:")
         assert admin.fetch_file(entry["url"]) == b"\x00\x01binary\xff"
