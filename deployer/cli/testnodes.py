@@ -1,4 +1,4 @@
-"""``deployer testnodes ...``: SSH-reachable test nodes in network namespaces, by hand."""
+"""``deployer testnodes ...``: SSH-reachable test nodes (systemd as PID 1), by hand."""
 from __future__ import annotations
 
 import argparse
@@ -9,24 +9,26 @@ from deployer.cli.main import UserError
 from deployer.testnodes import TestNodes, TestNodesError
 
 FAULT_VERBS = {
-    "crash": ("power cut: SIGKILL the node; its disk is kept", "crash"),
-    "start": ("boot a crashed or stopped node again", "start"),
-    "stop": ("graceful shutdown (SIGTERM to the node's PID 1)", "stop"),
+    "crash": ("power cut: SIGKILL every process of the node; its disk is kept", "crash"),
+    "start": ("boot a crashed or stopped node again on the same disk", "start"),
+    "stop": ("clean shutdown: systemd powers the node off", "stop"),
     "link-down": ("unplug the node's network cable", "link_down"),
     "link-up": ("plug the cable back in", "link_up"),
-    "pause": ("hang the node (SIGSTOP all its processes)", "pause"),
-    "resume": ("un-hang a paused node (SIGCONT)", "resume"),
+    "pause": ("hang the node (freeze all its processes)", "pause"),
+    "resume": ("un-hang a paused node (thaw its processes)", "resume"),
 }
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("testnodes", help="SSH-reachable test nodes in network namespaces")
+    parser = subparsers.add_parser("testnodes", help="SSH-reachable test nodes: Debian servers "
+                                                     "with systemd, on this host")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--state-dir", type=Path,
                         help="where the set lives (default: <state_dir>/testnodes)")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    up = actions.add_parser("up", parents=[common], help="create N nodes and wait for their sshd")
+    up = actions.add_parser("up", parents=[common],
+                            help="boot N nodes; wait until systemd runs and sshd answers on each")
     up.add_argument("count", type=int, metavar="N")
     up.add_argument("--prefix", default="tn", help="name prefix of netns and links (default tn)")
     up.add_argument("--subnet", default="10.251.0", help="first three octets of the /24 (default 10.251.0)")
@@ -71,6 +73,7 @@ def _up(args) -> int:
         raise UserError(str(exc)) from None
     print(f"{args.count} test node(s) up; state in {node_set.state_dir}")
     _print_table(node_set)
+    _print_failed_units(node_set)
     return 0
 
 
@@ -118,12 +121,29 @@ def _fault(args) -> int:
         raise UserError(str(exc)) from None
     node = node_set.get(index)
     print(f"{node.name}: {node.state()}")
+    _print_failed_units(node_set)
     return 0
 
 
+def _print_failed_units(node_set: TestNodes) -> None:
+    for name, units in sorted(node_set.failed_units.items()):
+        print(f"{name}: systemd is degraded; failed units: {', '.join(units)}")
+
+
 def _print_table(node_set: TestNodes) -> None:
-    print(f"{'NAME':<8} {'IP':<15} {'PID':>7} {'STATE':<18} {'PASSWORD':<14} {'KEY FILE':<40} HOST KEY")
+    print(f"{'NAME':<8} {'IP':<15} {'PID':>7} {'STATE':<18} {'SYSTEMD':<12} {'PASSWORD':<14} "
+          f"{'KEY FILE':<40} HOST KEY")
     for node in node_set.nodes():
-        pid = node.pid()
-        print(f"{node.name:<8} {node.ip:<15} {pid or '-':>7} {node.state():<18} {node.password:<14} "
-              f"{node.key_file:<40} {node.host_key_fingerprint}")
+        pid, state = node.pid(), node.state()
+        print(f"{node.name:<8} {node.ip:<15} {pid or '-':>7} {state:<18} {_systemd_state(node, state):<12} "
+              f"{node.password:<14} {node.key_file:<40} {node.host_key_fingerprint}")
+
+
+def _systemd_state(node, state: str) -> str:
+    """What ``systemctl is-system-running`` says in the node ("-" when it cannot answer)."""
+    if not state.startswith("running"):
+        return "-"     # stopped, or frozen: asking would hang
+    try:
+        return node.exec(["systemctl", "is-system-running"], timeout=10).stdout.strip() or "?"
+    except (TestNodesError, subprocess.SubprocessError):
+        return "?"

@@ -6,13 +6,15 @@ pre-built image.  ``HostImage.scan()`` decides, once per set, what of the host
 is *not* image, and ``apply`` writes that into a node's upper layer:
 
 * Enabled units.  The host enabled services for its own use (mariadb,
-  rabbitmq-server, epmd, corosync, goiardi, ...).  Every link in the host's
-  /etc/systemd/system/*.wants and *.requires is looked at; it stays on a node
-  only if a freshly installed Debian server has it too: a unit shipped by a
-  package of priority required, important or standard (the base system:
+  rabbitmq-server, epmd, corosync, goiardi, the OpenStack services, ...).
+  Every install link in the host's /etc/systemd/system (the *.wants and
+  *.requires links, and the aliases next to them) is looked at; it stays on a
+  node only if a freshly installed Debian server has it too: a unit shipped
+  by a package of priority required, important or standard (the base system:
   journald, logind, getty, timers, ...) or ``ssh.service`` (the installer's
   "SSH server" task).  Every other link is whited out, which is what
-  ``systemctl disable`` does, so a converge can enable the unit again.
+  ``systemctl disable`` does, so a converge can enable the unit again.  The
+  host's masks (links to /dev/null) go too: a fresh server masks nothing.
 * Host state.  Top-level entries outside the Debian file-system layout (working
   trees such as /work) are whited out; the users' and site directories
   (/root, /home, /opt, /srv, /mnt, /media, /tmp, /var/tmp) are empty in the
@@ -75,11 +77,12 @@ class HostImage:
 
 
 def host_service_links() -> list[str]:
-    """Links in the host's *.wants/*.requires whose units a fresh Debian server does not enable."""
-    links: dict[str, Path] = {}   # relative link path -> unit file it points to
+    """The host's install links (wants, requires, aliases, masks) a fresh Debian server lacks."""
+    candidates = [entry for entry in sorted(UNIT_DIR.iterdir()) if entry.is_symlink()]
     for wants in sorted(UNIT_DIR.glob("*.wants")) + sorted(UNIT_DIR.glob("*.requires")):
-        for link in sorted(wants.iterdir()):
-            links[str(link.relative_to("/"))] = Path(os.path.realpath(link))
+        candidates += sorted(wants.iterdir())
+    # relative link path -> the unit file it points to (/dev/null for a mask)
+    links = {str(link.relative_to("/")): Path(os.path.realpath(link)) for link in candidates}
     base_units = _base_system_unit_files({str(target) for target in links.values()})
     return [relative for relative, target in links.items()
             if Path(relative).name not in SERVER_TASK_UNITS and target.name not in SERVER_TASK_UNITS

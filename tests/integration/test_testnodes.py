@@ -1,4 +1,5 @@
-"""Test nodes against the real kernel and sshd: logins, isolation, faults, teardown, reaping."""
+"""Test nodes against the real kernel, systemd and sshd: boot, logins, a fresh server's units,
+isolation from the host, every fault verb, teardown, reaping."""
 from __future__ import annotations
 
 import socket
@@ -10,7 +11,8 @@ import paramiko
 import pytest
 
 from deployer.cli.main import main as deployer_main
-from deployer.testnodes import TestNodes, TestNodesError
+from deployer.testnodes import TestNodes, TestNodesError, cgroups
+from deployer.testnodes.image import host_service_links
 from deployer.testnodes.registry import Registry
 from deployer.undercloud.process import pid_alive
 from tests.fixtures.nodes import STATE_ROOT
@@ -35,6 +37,13 @@ def run(client: paramiko.SSHClient, command: str) -> str:
     return out
 
 
+def comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def ip_lines(*args: str) -> str:
     return subprocess.run(["ip", *args], capture_output=True, text=True, check=True).stdout
 
@@ -47,14 +56,34 @@ def leftovers(node_set: TestNodes) -> list[str]:
               if line.startswith((f"{node_set.prefix}-", node_set.bridge))]
     found += [f"mount {line.split()[4]}" for line in Path("/proc/self/mountinfo").read_text().splitlines()
               if line.split()[4].startswith(str(node_set.state_dir))]
+    for hierarchy in cgroups.HIERARCHIES:
+        parent = cgroups.CGROUP_ROOT / hierarchy / cgroups.PARENT
+        if parent.exists():
+            found += [f"cgroup {group}" for group in parent.iterdir() if group.is_dir()
+                      and group.name.startswith(f"{node_set.prefix}-")]
+    found += [f"process {pid} ({comm(pid)})" for pid in nspawn_pids(node_set)]
     if node_set.state_dir.exists():
         found.append(f"dir {node_set.state_dir}")
     return found
 
 
-def test_three_nodes_accept_password_and_keys_and_pin_their_host_keys(test_nodes):
+def nspawn_pids(node_set: TestNodes) -> list[int]:
+    """systemd-nspawn processes of this set still alive (found by their --machine argument)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(arg.startswith(f"--machine={node_set.prefix}-node".encode()) for arg in argv):
+            found.append(int(entry.name))
+    return found
+
+
+def test_three_nodes_run_systemd_and_accept_password_and_keys(test_nodes):
     nodes = test_nodes.nodes()
     assert [n.name for n in nodes] == ["node1", "node2", "node3"]
+    assert test_nodes.failed_units == {}
     hostnames = set()
     for node in nodes:
         for credentials in ({"password": node.password}, {"key_filename": node.key_file},
@@ -67,11 +96,69 @@ def test_three_nodes_accept_password_and_keys_and_pin_their_host_keys(test_nodes
                 hostname = run(client, "hostname").strip()
                 assert hostname == node.name
                 assert run(client, "id -un").strip() == "root"
+                assert run(client, "systemctl is-system-running").strip() == "running"
+                assert run(client, "ps -p 1 -o comm=").strip() == "systemd"
+                assert run(client, "systemctl is-active ssh.service").strip() == "active"
             finally:
                 client.close()
         hostnames.add(hostname)
+        assert comm(node.pid()) == "systemd" and comm(node.launcher_pid()) == "systemd-nspawn"
     assert len(hostnames) == 3
     assert len({n.host_key_fingerprint for n in nodes}) == 3
+
+
+def test_a_node_boots_like_a_fresh_server_without_the_hosts_services(test_nodes):
+    node1, node2, node3 = test_nodes.nodes()
+    links = host_service_links()
+    host_services = {Path(link).name for link in links if link.endswith((".service", ".socket"))}
+    assert {"mariadb.service", "rabbitmq-server.service", "corosync.service"} <= host_services
+    assert not {"ssh.service", "sshd.service"} & host_services
+    running = node1.exec("systemctl list-units --state=running --plain --no-legend").stdout
+    running_units = {line.split()[0] for line in running.splitlines() if line.strip()}
+    assert {"ssh.service", "systemd-journald.service", "dbus.service",
+            "systemd-logind.service"} <= running_units
+    assert not running_units & host_services, running
+    states = node1.exec(["systemctl", "is-enabled", *sorted(host_services)]).stdout.split()
+    assert set(states) <= {"disabled", "static", ""}, dict(zip(sorted(host_services), states))
+    for timer in ("apt-daily.timer", "logrotate.timer"):   # the base system's timers stay enabled
+        assert node1.exec(["systemctl", "is-enabled", timer]).stdout.strip() == "enabled", timer
+    host_daemons = {"mariadbd", "beam.smp", "epmd", "postgres", "haproxy", "keepalived",
+                    "corosync", "pacemakerd", "goiardi"}
+    for node in (node1, node2, node3):
+        assert not {comm(pid) for pid in node.processes()} & host_daemons
+
+    # A unit started in one node runs there only, under that node's systemd.
+    assert node1.exec("systemctl start haproxy").returncode == 0, node1.journal_tail()
+    assert node1.exec("systemctl is-active haproxy").stdout.strip() == "active"
+    main_pid = int(node1.exec("systemctl show -p MainPID --value haproxy").stdout)
+    assert main_pid > 1
+    assert "haproxy" in {comm(pid) for pid in node1.processes()}
+    for other in (node2, node3):
+        assert other.exec("systemctl is-active haproxy").stdout.strip() == "inactive"
+        assert "haproxy" not in {comm(pid) for pid in other.processes()}
+    node1.exec("systemctl stop haproxy")
+
+
+def test_the_hosts_state_is_out_of_sight(test_nodes):
+    node = test_nodes.get(1)
+    listing = node.exec("ls -A /").stdout.split()
+    for private in ("work", "old_root"):
+        assert private not in listing
+    hidden = ["/var/lib/deployer", "/etc/deployer", str(test_nodes.state_dir),
+              str(test_nodes.state_dir.parent), "/usr/sbin/policy-rc.d", __file__]
+    for path in hidden:
+        assert node.exec(["test", "-e", path]).returncode != 0, f"the node sees {path}"
+    host_keys = node.exec("ls /etc/ssh").stdout.split()
+    assert [k for k in host_keys if k.startswith("ssh_host_")] == [
+        "ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"]
+    assert node.read_file("/etc/ssh/ssh_host_ed25519_key.pub") != \
+        Path("/etc/ssh/ssh_host_ed25519_key.pub").read_text()
+    assert node.exec("ls -A /root /home /opt /srv /mnt").stdout.split() == [
+        "/home:", "/mnt:", "/opt:", "/root:", ".ssh", "/srv:"]
+    # What the node writes stays in its upper layer, never on the host's disk.
+    node.exec("echo node-only > /var/lib/upper-probe")
+    assert (node.upper_dir / "var/lib/upper-probe").read_text() == "node-only\n"
+    assert not Path("/var/lib/upper-probe").exists()
 
 
 def test_wrong_password_is_refused(test_nodes):
@@ -100,7 +187,7 @@ def test_nodes_look_bare_and_keep_their_writes_to_themselves(test_nodes):
         assert node2.exec(["test", "-e", path]).returncode != 0, path
         assert not Path(path).exists(), f"{path} leaked to the host"
     assert node2.exec("id deploy-probe").returncode != 0
-    for secret in (node1.key_file, str(node2.upper_dir / "etc/shadow")):
+    for secret in (node1.key_file, str(node2.upper_dir / "etc/shadow"), str(node1.upper_dir)):
         assert node1.exec(["test", "-e", secret]).returncode != 0, f"node1 can see {secret}"
     assert subprocess.run(["id", "deploy-probe"], capture_output=True).returncode != 0
     with pytest.raises(FileNotFoundError):
@@ -124,9 +211,16 @@ def test_nodes_reach_each_other_but_not_another_set(test_nodes_factory, test_nod
 def test_crash_refuses_connections_and_start_keeps_the_disk(test_nodes):
     node = test_nodes.get(2)
     client = ssh(node, password=node.password)
-    run(client, "echo kept > /var/lib/crash-probe")
+    run(client, "echo kept > /var/lib/crash-probe && sync")
     old_pid = node.pid()
+    node.exec("setsid sleep 600 >/dev/null 2>&1 </dev/null &")   # a command run from the host
+    deadline = time.monotonic() + 5
+    while "sleep" not in {comm(pid) for pid in node.processes()}:
+        assert time.monotonic() < deadline, "the command run with exec is not among the node's processes"
+        time.sleep(0.05)
+    before = node.processes()
     test_nodes.crash(2)
+    assert node.processes() == [] and not any(comm(pid) for pid in before)
     deadline = time.monotonic() + 3
     while client.get_transport().is_active() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -142,20 +236,42 @@ def test_crash_refuses_connections_and_start_keeps_the_disk(test_nodes):
     client = ssh(node, password=node.password)
     try:
         assert run(client, "cat /var/lib/crash-probe") == "kept\n"
+        assert run(client, "systemctl is-system-running").strip() == "running"
+        # The boot before was cut off: its journal ends without a shutdown.
+        assert "Reached target poweroff.target" not in run(client, "journalctl -b -1 -q --no-pager")
     finally:
         client.close()
 
 
-def test_stop_is_graceful_and_start_boots_again(test_nodes):
+def test_stop_is_a_clean_poweroff_and_start_boots_again(test_nodes):
     node = test_nodes.get(1)
+    node.exec("echo before-stop > /root/stop-probe")
     test_nodes.stop(1)
-    assert node.state() == "stopped"
+    assert node.state() == "stopped" and node.processes() == []
     with pytest.raises(paramiko.ssh_exception.NoValidConnectionsError):
         ssh(node, password=node.password, timeout=3)
     with pytest.raises(TestNodesError, match="not running"):
         test_nodes.stop(1)
     test_nodes.start(1)
-    ssh(node, key_filename=node.key_file).close()
+    client = ssh(node, key_filename=node.key_file)
+    try:
+        assert run(client, "cat /root/stop-probe") == "before-stop\n"
+        last_boot = run(client, "journalctl -b -1 -q --no-pager -o cat")
+        assert "Reached target poweroff.target" in last_boot and "Journal stopped" in last_boot
+    finally:
+        client.close()
+
+
+def test_a_failed_unit_is_reported_as_degraded(test_nodes):
+    node = test_nodes.get(2)
+    unit = "[Unit]\nDescription=always fails\n[Service]\nType=oneshot\nExecStart=/bin/false\n" \
+           "[Install]\nWantedBy=multi-user.target\n"
+    node.exec("cat > /etc/systemd/system/probe-fails.service && systemctl enable -q probe-fails",
+              input=unit)
+    test_nodes.stop(2)
+    test_nodes.start(2)
+    assert test_nodes.failed_units == {"node2": ["probe-fails.service"]}
+    assert node.exec("systemctl is-system-running").stdout.strip() == "degraded"
 
 
 def test_link_down_times_out_and_link_up_restores(test_nodes):
@@ -184,17 +300,22 @@ def test_pause_hangs_the_banner_and_resume_recovers(test_nodes):
     finally:
         test_nodes.resume(1)
     assert node.state() == "running"
-    ssh(node, password=node.password).close()
+    client = ssh(node, password=node.password)
+    try:
+        assert run(client, "systemctl is-system-running").strip() == "running"
+    finally:
+        client.close()
 
 
 def test_down_leaves_no_netns_link_mount_process_or_state(test_nodes_factory):
     node_set = test_nodes_factory(3)
     pids, netns_names = [], [node.netns for node in node_set.nodes()]
+    node_set.pause(3)      # frozen processes must go too
     for node in node_set.nodes():
         listed = ip_lines("netns", "pids", node.netns).split()
         assert listed, f"no processes in {node.netns}"
-        pids += [int(pid) for pid in listed]
-    assert len(leftovers(node_set)) >= 3 + 3 + 1
+        pids += [int(pid) for pid in listed] + node.processes()
+    assert len(leftovers(node_set)) >= 3 + 3 + 1 + 3 * 3 + 3
     test_nodes_factory.discard(node_set)
     assert leftovers(node_set) == []
     assert [pid for pid in pids if pid_alive(pid)] == []
@@ -209,8 +330,9 @@ def test_failed_up_tears_down_the_half_built_set(tmp_path):
     lease = registry.allocate(STATE_ROOT)
     node_set = lease.node_set()
     try:
-        with pytest.raises(TestNodesError, match="not ready within"):
+        with pytest.raises(TestNodesError, match="not ready within") as failure:
             node_set.up(2, timeout=0)
+        assert "node1 (" in str(failure.value) and "last journal lines of node1" in str(failure.value)
         assert leftovers(node_set) == []
     finally:
         node_set.down()
@@ -288,12 +410,15 @@ def test_cli_drives_a_set(tmp_path, capsys):
         node_set = TestNodes.load(lease.state_dir)
         for node in node_set.nodes():
             assert node.ip in out and node.host_key_fingerprint in out and node.password in out
+        assert out.count(" running ") >= 2       # the SYSTEMD column: systemctl is-system-running
         assert deployer_main(["testnodes", "crash", *common, "2"]) == 0
         assert deployer_main(["testnodes", "status", *common]) == 3
         assert "stopped" in capsys.readouterr().out
         assert deployer_main(["testnodes", "start", *common, "node2"]) == 0
         assert deployer_main(["testnodes", "status", *common]) == 0
         assert deployer_main(["testnodes", "exec", *common, "2", "sh", "-c", "exit 7"]) == 7
+        assert deployer_main(["testnodes", "stop", *common, "1"]) == 0
+        assert "node1: stopped" in capsys.readouterr().out
         assert deployer_main(["testnodes", "pause", *common, "9"]) == 2
         assert "no node '9'" in capsys.readouterr().err
         assert deployer_main(["testnodes", "down", *common]) == 0
