@@ -1,10 +1,10 @@
-"""The Galera scenario on the shared test nodes: "bare servers" with their own /etc, /usr, /var.
+"""The Galera scenario on the shared test nodes: Debian servers with systemd as PID 1.
 
 Same rendered configs and the same fault as test_galera_failover, but each
-controller is a deployer test node (tests/fixtures/nodes.py): mariadbd starts
-from the package-installed datadir and stock /etc/mysql of the node's
-copy-on-write /var and /etc, as on a real server, and the client writes from
-the host over the nodes' bridge.
+controller is a deployer test node (tests/fixtures/nodes.py): mariadbd runs as
+a unit of the node's systemd, from the package-installed datadir and stock
+/etc/mysql of the node's copy-on-write root, as on a real server, and the
+client writes from the host over the nodes' bridge.
 """
 from __future__ import annotations
 
@@ -32,7 +32,11 @@ def galera_nodes(test_nodes_factory):
             controllers={name: member.ip for name, member in members.items()},
             vips={"api": vip(f"{subnet}.100", 51, "vrrp_api"),
                   "db": vip(f"{subnet}.101", 52, "vrrp_db")})
-        yield build_galera_on(members, oc, client_netns=None), list(members)
+        setup = build_galera_on(members, oc, client_netns=None)
+        for member in members.values():
+            state = member.run(["systemctl", "is-active", "ha-mariadbd"], check=False).stdout.strip()
+            assert state == "active", f"{member.node.name}: mariadbd's unit is {state}"
+        yield setup, list(members)
     finally:
         test_nodes_factory.discard(node_set)
 

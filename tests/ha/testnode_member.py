@@ -1,9 +1,10 @@
 """A shared test node (deployer.testnodes) as a cluster member for the HA scenarios.
 
-Commands and daemons run inside all of the node's namespaces (nsenter via
-``TestNode.exec``), so they see its copy-on-write /etc, /usr and /var: the
-package-installed MariaDB datadir and stock configs, plus what we render.
-Daemons are started detached and tracked by their PID inside the node.
+Commands run inside the node (``TestNode.exec``), so they see its copy-on-write
+root: the package-installed MariaDB datadir and stock configs, plus what we
+render.  Daemons run as transient units of the node's own systemd
+(``systemd-run``), the way a package's unit runs them on a server, and are
+tracked by their main PID inside the node.
 """
 from __future__ import annotations
 
@@ -32,15 +33,22 @@ class TestNodeMember:
         return result
 
     def spawn(self, key: str, argv: Sequence[str], env: dict | None = None) -> int:
-        """Start a daemon detached inside the node; its log is /var/log/ha-<key>.log there."""
-        script = 'setsid "$@" >"$0" 2>&1 </dev/null & echo $!'
-        started = self.run(["sh", "-c", script, f"/var/log/ha-{key}.log", *argv], env=env)
-        self._pids[key] = int(started.stdout.strip())
+        """Start a daemon as unit ha-<key> of the node's systemd; its log is /var/log/ha-<key>.log.
+
+        ``--collect`` unloads the unit once it ends, so a killed daemon can be spawned again.
+        """
+        unit = f"ha-{key}"
+        settings = [f"--property=StandardOutput=append:/var/log/{unit}.log",
+                    "--property=StandardError=inherit",
+                    *(f"--setenv={k}={v}" for k, v in (env or {}).items())]
+        self.run(["systemd-run", "--quiet", "--collect", f"--unit={unit}", *settings, "--", *argv])
+        main_pid = self.run(["systemctl", "show", "--property=MainPID", "--value", unit]).stdout
+        self._pids[key] = int(main_pid.strip() or 0)
         return self._pids[key]
 
     def running(self, key: str) -> bool:
         pid = self._pids.get(key)
-        if pid is None:
+        if not pid:        # never spawned, or its unit ended before it had a main PID
             return False
         stat = self.node.exec(["cat", f"/proc/{pid}/stat"], timeout=10)
         return stat.returncode == 0 and stat.stdout.rsplit(")", 1)[1].split()[0] != "Z"
