@@ -11,8 +11,7 @@ from flask.views import MethodView
 from deployer.api.deployment_schemas import RoleSchema, OvercloudTemplateSchema, OvercloudTemplateSummarySchema
 from deployer.api.deployment_services import services
 from deployer.api.smorest import ApiBlueprint
-from deployer.deployments import heat_stacks
-from deployer.deployments.catalog import static_nodes
+from deployer.deployments import views
 
 blp = ApiBlueprint("catalog", __name__, url_prefix="/v1",
                    description="Over-cloud templates and Chef roles shipped with the deployer.")
@@ -32,19 +31,7 @@ class TemplateItem(MethodView):
     @blp.response(200, OvercloudTemplateSchema)
     def get(self, name):
         """A template's parameters, groups, outputs, nodes and usable Heat environments."""
-        found = services()
-        source = found.catalog.template(name)
-        info = heat_stacks.TemplateParameters.of(found.heat, source)
-        outputs = source.body.get("outputs" if source.format == "hot" else "Outputs") or {}
-        description = "description" if source.format == "hot" else "Description"
-        return {
-            "name": source.name, "format": source.format, "description": source.description,
-            "parameters": info["parameters"], "parameter_groups": info["parameter_groups"],
-            "outputs": {key: str((value or {}).get(description, "")) if isinstance(value, dict)
-                        else "" for key, value in outputs.items()},
-            "nodes": static_nodes(source.body, source.files),
-            "heat_environments": found.catalog.usable_environments(source),
-        }
+        return views.template_detail(services(), name)
 
 
 @blp.route("/roles")

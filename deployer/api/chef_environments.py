@@ -5,23 +5,21 @@
 shows, renders (template + values), edits (attributes directly) and deletes
 the environments on the Chef server.  The Heat resources use the same
 endpoints: a stack's environment is rendered here before any node is touched,
-and removed when its last node is gone (``if_unused``).
+and removed when its last node is gone (``if_unused``).  The logic is
+deployer.chef.environments'; these views only bind it to HTTP.
 """
 from __future__ import annotations
 
-from flask.views import MethodView
-from flask_smorest import abort
-
 import marshmallow as ma
+from flask.views import MethodView
 from marshmallow import fields
 
 from deployer.api.chef_calls import chef_call
 from deployer.api.context import state
 from deployer.api.schemas import ENVIRONMENT_NAME
 from deployer.api.smorest import ApiBlueprint
-from deployer.chef.environment_template import (
-    EnvironmentTemplateError, EnvironmentTemplates, UnfilledPlaceholders, placeholders)
-from deployer.chef.errors import ChefNotFound
+from deployer.chef import environments
+from deployer.chef.environment_template import EnvironmentTemplates
 
 blp = ApiBlueprint("chef_environments", __name__, url_prefix="/v1/chef",
                    description="Chef environments (site parameters) and their templates.")
@@ -77,21 +75,12 @@ def _templates() -> EnvironmentTemplates:
     return EnvironmentTemplates(state().cfg.content.chef_environments_dir)
 
 
-def _load_template(name: str) -> dict:
-    try:
-        return _templates().load(name)
-    except EnvironmentTemplateError as exc:
-        abort(404, message=str(exc))
-
-
 @blp.route("/environment-templates")
 class TemplateList(MethodView):
     @blp.response(200, TemplateSchema(many=True, exclude=("document",)))
     def get(self):
         """The shipped Chef environment templates and their placeholders."""
-        templates = _templates()
-        return [{"name": name, "placeholders": placeholders(templates.load(name))}
-                for name in templates.names()]
+        return environments.template_summaries(_templates())
 
 
 @blp.route("/environment-templates/<name>")
@@ -99,8 +88,7 @@ class TemplateItem(MethodView):
     @blp.response(200, TemplateSchema)
     def get(self, name):
         """One template: its document and where each placeholder appears."""
-        document = _load_template(name)
-        return {"name": name, "placeholders": placeholders(document), "document": document}
+        return environments.template_detail(_templates(), name)
 
 
 @blp.route("/environments")
@@ -122,28 +110,7 @@ class EnvironmentItem(MethodView):
     @blp.response(200, EnvironmentSchema)
     def put(self, body, name):
         """Render a template with values into environment ``name``, or edit its attributes."""
-        try:
-            ENVIRONMENT_NAME(name)
-        except ma.ValidationError:
-            abort(400, message=f"environment name {name!r} is invalid",
-                  errors={"name": ["must contain only letters, digits, '_' or '-'"]})
-        if body.get("template"):
-            _load_template(body["template"])  # 404 for an unknown template
-            try:
-                document = _templates().render(body["template"], name, body["values"])
-            except UnfilledPlaceholders as exc:
-                abort(422, message=str(exc),
-                      errors={f"values.{missing}": ["no value for this placeholder"]
-                              for missing in sorted(exc.missing)})
-            except EnvironmentTemplateError as exc:
-                abort(422, message=str(exc))
-        else:
-            document = {"name": name, "json_class": "Chef::Environment",
-                        "chef_type": "environment", "description": "",
-                        "default_attributes": {}, "override_attributes": {},
-                        "cookbook_versions": {}}
-            document.update({key: body[key] for key in EnvironmentSchema().fields
-                             if key in body and key != "name"})
+        document = environments.document(_templates(), name, body)
         chef_call(lambda chef: chef.upsert_environment(document))
         return document
 
@@ -151,14 +118,4 @@ class EnvironmentItem(MethodView):
     @blp.response(204)
     def delete(self, args, name):
         """Delete the environment; gone already counts as deleted."""
-        def remove(chef):
-            try:
-                if args["if_unused"]:
-                    in_use = chef.get(f"/environments/{name}/nodes") or {}
-                    if in_use:
-                        abort(409, message=f"environment {name} is still used by "
-                                           f"{len(in_use)} node(s): {', '.join(sorted(in_use))}")
-                chef.delete_environment(name)
-            except ChefNotFound:
-                pass  # already gone
-        chef_call(remove)
+        chef_call(lambda chef: environments.delete(chef, name, if_unused=args["if_unused"]))

@@ -16,7 +16,7 @@ from deployer.api.deployment_schemas import (
     PlanSchema)
 from deployer.api.deployment_services import services
 from deployer.api.smorest import ApiBlueprint
-from deployer.deployments import service
+from deployer.deployments import service, views
 
 blp = ApiBlueprint("deployments", __name__, url_prefix="/v1/deployments",
                    description="Deployments: over-cloud stacks made from a template and parameters.")
@@ -40,7 +40,7 @@ class Deployments(MethodView):
                                         template=args.get("template"), name=args.get("name"),
                                         limit=args["limit"], marker=args.get("marker"))
         found.session.commit()      # the refreshed status cache
-        return {"deployments": [service.summary(row) for row in rows],
+        return {"deployments": [views.summary(row) for row in rows],
                 "next_marker": rows[-1].id if len(rows) == args["limit"] else None}
 
     @blp.arguments(DeploymentCreateSchema)
@@ -50,8 +50,7 @@ class Deployments(MethodView):
         found = services()
         row = service.create(found, _request(body))
         service.commit_created(found, row)
-        return {**service.summary(row), "outputs": {}, "nodes": [],
-                "progress": {"nodes_total": 0, "nodes_done": 0}}
+        return views.accepted(row)
 
 
 @blp.route("/plan")
@@ -71,7 +70,7 @@ class DeploymentItem(MethodView):
         """Heat's status, outputs once complete, and every node with its latest run."""
         found = services()
         row = service.get(found, deployment_id)
-        view = service.detail(found, row)
+        view = views.detail(found, row)
         found.session.commit()
         return view
 
@@ -85,8 +84,7 @@ class DeploymentItem(MethodView):
                              parameters=body.get("parameters") or {},
                              heat_environments=body.get("heat_environments"))
         found.session.commit()
-        return {**service.summary(row), "outputs": {}, "nodes": [],
-                "progress": {"nodes_total": 0, "nodes_done": 0}}
+        return views.accepted(row)
 
     @blp.response(202, DeploymentSchema)
     def delete(self, deployment_id):
@@ -95,7 +93,7 @@ class DeploymentItem(MethodView):
         found = services()
         row = service.delete(found, service.get(found, deployment_id))
         found.session.commit()
-        return service.summary(row)
+        return views.summary(row)
 
 
 @blp.route("/<deployment_id>/events")
@@ -105,7 +103,7 @@ class DeploymentEvents(MethodView):
     def get(self, args, deployment_id):
         """Heat's events of the stack and its nested stacks, oldest first."""
         found = services()
-        return {"events": service.events(found, service.get(found, deployment_id),
+        return {"events": views.events(found, service.get(found, deployment_id),
                                          args.get("since"))}
 
 
@@ -116,5 +114,5 @@ class NodeLog(MethodView):
     def get(self, args, deployment_id, resource):
         """A node's latest run log (or run ``run_id``'s)."""
         found = services()
-        return service.node_log(found, service.get(found, deployment_id), resource,
+        return views.node_log(found, service.get(found, deployment_id), resource,
                                 args.get("run_id"))
