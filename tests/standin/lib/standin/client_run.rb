@@ -134,8 +134,12 @@ module Standin
       write_stacktrace(error)
       where = failure.nil? && @context ? first_cookbook_frame(error) : nil
       where = @context.relative_cookbook_path(where.split(':').first) + ":#{where.split(':')[1]}" if where
-      message = "#{error.class}: #{error.message}#{where ? " (at #{where})" : ''}"
-      message.each_line { |line| @output.fatal(line.chomp) }
+      lines = error.message.lines.map(&:chomp)
+      # A resource failure's detail is in the error block above; its FATAL line
+      # is the one-line summary a caller's output tail shows.
+      lines = lines.first(1) if failure
+      lines[0] = "#{error.class}: #{lines[0]}#{where ? " (at #{where})" : ''}"
+      lines.each { |line| @output.fatal(line) }
     end
 
     def first_cookbook_frame(error)

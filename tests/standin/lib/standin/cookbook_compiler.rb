@@ -99,7 +99,7 @@ module Standin
       return if @loaded_attributes.include?(path)
 
       @loaded_attributes << path
-      @node.instance_eval(::File.read(path), path, 1)
+      Standin.eval_file(@node, path)
     end
   end
 end

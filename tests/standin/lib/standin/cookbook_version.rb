@@ -23,7 +23,7 @@ module Standin
     attr_reader :dependencies
 
     def self.read(path)
-      new.tap { |m| m.instance_eval(File.read(path), path, 1) }
+      new.tap { |m| Standin.eval_file(m, path) }
     end
 
     def initialize

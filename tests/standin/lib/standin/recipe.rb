@@ -14,7 +14,7 @@ module Standin
     end
 
     def from_file(path)
-      instance_eval(File.read(path), path, 1)
+      Standin.eval_file(self, path)
     end
 
     def dsl_owner

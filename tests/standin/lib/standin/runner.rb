@@ -49,12 +49,8 @@ module Standin
         @formatter.line(context.depth, "* #{resource} action nothing (skipped due to action :nothing)")
         return
       end
-      resource.validate_required!(action)
-      if (guard = resource.guards.find { |g| !g.allows? })
-        @formatter.line(context.depth, "* #{resource} action #{action} (skipped due to #{guard.kind})")
-        @output.debug("#{resource} skipped: #{guard.description}")
-        return
-      end
+      return if skipped?(resource, action)
+
       perform_with_retries(resource, action)
       after_action(resource)
     end
@@ -86,6 +82,20 @@ module Standin
     end
 
     private
+
+    # Required properties, then the guards; an error in either names the resource.
+    def skipped?(resource, action)
+      resource.validate_required!(action)
+      guard = resource.guards.find { |g| !g.allows? }
+      return false unless guard
+
+      @formatter.line(resource.run_context.depth, "* #{resource} action #{action} (skipped due to #{guard.kind})")
+      @output.debug("#{resource} skipped: #{guard.description}")
+      true
+    rescue StandardError, ScriptError => e
+      @formatter.line(resource.run_context.depth, "* #{resource} action #{action}")
+      raise annotate(e, resource, action)
+    end
 
     def perform_with_retries(resource, action)
       attempts_left = resource.retries
