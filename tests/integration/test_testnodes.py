@@ -17,7 +17,7 @@ from deployer.testnodes.registry import Registry
 from deployer.undercloud.process import pid_alive
 from tests.fixtures.nodes import STATE_ROOT
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
 def ssh(node, *, password: str | None = None, key_filename: str | None = None,
