@@ -135,9 +135,9 @@ module Standin
       where = failure.nil? && @context ? first_cookbook_frame(error) : nil
       where = @context.relative_cookbook_path(where.split(':').first) + ":#{where.split(':')[1]}" if where
       lines = error.message.lines.map(&:chomp)
-      # A resource failure's detail is in the error block above; its FATAL line
-      # is the one-line summary a caller's output tail shows.
-      lines = lines.first(1) if failure
+      # A resource or compile failure's detail is in the error block above; its
+      # FATAL line is the one-line summary a caller's output tail shows.
+      lines = lines.first(1) if failure || where
       lines[0] = "#{error.class}: #{lines[0]}#{where ? " (at #{where})" : ''}"
       lines.each { |line| @output.fatal(line) }
     end
