@@ -201,9 +201,10 @@ class TestNodes:
         if _read_nodes_file(self.state_dir) is not None:
             raise TestNodesError(f"state_dir: a node set is already recorded in {self.state_dir}; "
                                  f"run down first")
-        if network.link_exists(self.bridge) or network.list_netns(re.compile(rf"{self.prefix}-node\d+")):
-            raise TestNodesError(f"prefix: {self.prefix!r} is in use (bridge {self.bridge} or "
-                                 f"netns {self.prefix}-node* exists)")
+        named = re.compile(rf"{self.prefix}-node\d+")
+        if network.link_exists(self.bridge) or network.list_netns(named) or cgroups.units(named):
+            raise TestNodesError(f"prefix: {self.prefix!r} is in use (bridge {self.bridge}, "
+                                 f"netns or cgroup {self.prefix}-node* exists)")
         if self.state_dir.exists() and any(self.state_dir.iterdir()):
             raise TestNodesError(f"state_dir: {self.state_dir} is not empty")
         used = [addr for addr in network.host_addresses() if addr.rsplit(".", 1)[0] == self.subnet]

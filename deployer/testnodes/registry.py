@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from deployer.testnodes import network
+from deployer.testnodes import cgroups, network
 from deployer.testnodes.errors import TestNodesError
 from deployer.testnodes.nodeset import TestNodes
 
@@ -142,5 +142,5 @@ class Registry:
 
 
 def _prefix_in_use(prefix: str) -> bool:
-    return (network.link_exists(f"{prefix}br0")
-            or bool(network.list_netns(re.compile(rf"{re.escape(prefix)}-node\d+"))))
+    named = re.compile(rf"{re.escape(prefix)}-node\d+")
+    return network.link_exists(f"{prefix}br0") or bool(network.list_netns(named) or cgroups.units(named))
