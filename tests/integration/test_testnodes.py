@@ -2,8 +2,10 @@
 isolation from the host, every fault verb, teardown, reaping."""
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -62,6 +64,8 @@ def leftovers(node_set: TestNodes) -> list[str]:
             found += [f"cgroup {group}" for group in parent.iterdir() if group.is_dir()
                       and group.name.startswith(f"{node_set.prefix}-")]
     found += [f"process {pid} ({comm(pid)})" for pid in nspawn_pids(node_set)]
+    found += [f"mount of {node_set.state_dir} seen by process {pid}"
+              for pid in pids_mounting(node_set.state_dir)]
     if node_set.state_dir.exists():
         found.append(f"dir {node_set.state_dir}")
     return found
@@ -77,6 +81,20 @@ def nspawn_pids(node_set: TestNodes) -> list[int]:
             continue
         if any(arg.startswith(f"--machine={node_set.prefix}-node".encode()) for arg in argv):
             found.append(int(entry.name))
+    return found
+
+
+def pids_mounting(state_dir: Path) -> list[int]:
+    """Processes in whose mount namespace something is mounted from or on ``state_dir``
+    (a node's root overlay lives only in its launcher's namespace)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if str(state_dir) in (entry / "mountinfo").read_text():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
     return found
 
 
@@ -371,6 +389,52 @@ def test_reaping_removes_sets_of_dead_owners_only(test_nodes):
         assert leftovers(orphan) == []
         assert lease not in registry.leases()
         # The live session's own set is untouched.
+        assert all(node.state() == "running" for node in test_nodes.nodes())
+    finally:
+        orphan.down()
+        registry.release(lease)
+
+
+KILLED_OWNER = """
+import sys, time
+from pathlib import Path
+from deployer.testnodes.registry import Registry
+lease = Registry().allocate(Path(sys.argv[1]))
+print(lease.prefix, flush=True)
+lease.node_set().up(3)
+print("up", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("when", ["booting", "up"])
+def test_a_killed_run_is_reaped_without_leftovers(test_nodes, when):
+    """SIGKILL of the process that owns a set, while its nodes boot or once they are up."""
+    owner = subprocess.Popen([sys.executable, "-c", KILLED_OWNER, str(STATE_ROOT)],
+                             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    try:
+        prefix = owner.stdout.readline().strip()
+        assert prefix, "the owner process failed before leasing a set"
+        state_dir = STATE_ROOT / prefix
+        if when == "up":
+            assert owner.stdout.readline().strip() == "up"
+        else:
+            deadline = time.monotonic() + 30
+            while not list(cgroups.units(re.compile(rf"{prefix}-node\d+"))):
+                assert time.monotonic() < deadline, "no node started booting"
+                time.sleep(0.01)
+    finally:
+        owner.kill()
+        owner.wait()
+        owner.stdout.close()
+    registry = Registry()
+    lease = next(lease for lease in registry.leases() if lease.prefix == prefix)
+    orphan = TestNodes(state_dir, prefix=prefix, subnet=lease.subnet)
+    try:
+        assert leftovers(orphan), "the killed run left nothing to reap"
+        registry.reap_dead()
+        assert leftovers(orphan) == []
+        assert lease not in registry.leases()
         assert all(node.state() == "running" for node in test_nodes.nodes())
     finally:
         orphan.down()
