@@ -1,7 +1,7 @@
 name             'deployer_compute'
 maintainer       'Under-cloud deployer team'
 license          'Apache-2.0'
-description      'Compute node with nova-network multi-host: every compute node is its own gateway'
+description      'Compute node: nova-compute, an OVN chassis and the OVN metadata agent (Neutron ML2/OVN, distributed floating IPs: every compute is its own gateway)'
 version          '0.1.0'
 chef_version     '>= 16'
 supports         'debian'
@@ -9,3 +9,4 @@ supports         'ubuntu'
 
 depends          'deployer_common'
 depends          'deployer_openstack'
+depends          'deployer_ovn'

@@ -1,7 +1,7 @@
 name             'deployer_openstack'
 maintainer       'Under-cloud deployer team'
 license          'Apache-2.0'
-description      'OpenStack service configuration (keystone, glance, nova, cinder) pointed at the HA VIPs, and the Keystone catalog'
+description      'OpenStack services as Debian 12 packages them (keystone, glance, placement, nova, neutron ML2/OVN, cinder): configuration on the HA VIPs, own-address listeners, schema migrations, the Keystone catalog and service users'
 version          '0.1.0'
 chef_version     '>= 16'
 supports         'debian'
@@ -9,3 +9,4 @@ supports         'ubuntu'
 
 depends          'deployer_common'
 depends          'deployer_rabbitmq'
+depends          'deployer_ovn'

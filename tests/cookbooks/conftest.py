@@ -5,9 +5,10 @@ What is here, all plain dicts in Chef's JSON shapes:
     VIPS                 'api' (VRID 51) and 'db' (VRID 52) VIP clusters on eth0
     SECRETS              the data bag items deployer_secret() reads, bag 'deployer_secrets':
                            mysql {root, sst}, rabbitmq {erlang_cookie},
-                           vrrp_api / vrrp_db {auth_pass},
+                           vrrp_api / vrrp_db {auth_pass}, corosync {authkey},
                            db_passwords / mq_passwords / service_passwords {<service>: password},
-                           keystone {admin_password, admin_token}
+                           keystone {admin_password, fernet_key_0/1, credential_key_0/1},
+                           neutron {metadata_secret}
     sample_environment() a Chef environment carrying controllers, VIPs, bootstrap choices
     sample_role()        a Chef role (run_list + attributes)
     controller_node(i)   the node dict render() takes for controller i (0-based)
@@ -37,7 +38,7 @@ VIPS: dict[str, dict[str, Any]] = {
            "virtual_router_id": 52, "auth_pass_item": "vrrp_db"},
 }
 
-SERVICES = ["nova", "keystone", "glance", "cinder", "heat"]
+SERVICES = ["nova", "keystone", "glance", "cinder", "placement", "neutron"]
 
 SECRETS: dict[str, Any] = {
     "deployer_secrets": {
@@ -48,7 +49,10 @@ SECRETS: dict[str, Any] = {
         "db_passwords": {s: f"{s}-db-Sample-pw" for s in SERVICES},
         "mq_passwords": {s: f"{s}-mq-Sample-pw" for s in SERVICES},
         "service_passwords": {s: f"{s}-ks-Sample-pw" for s in SERVICES},
-        "keystone": {"admin_password": "admin-Sample-pw", "admin_token": "sample-admin-token"},
+        "keystone": {"admin_password": "admin-Sample-pw",
+                     **{f"{kind}_key_{i}": f"{kind}-key-{i}-Sample" for kind in ("fernet", "credential") for i in (0, 1)}},
+        "neutron": {"metadata_secret": "metadata-Sample-secret"},
+        "corosync": {"authkey": "c2FtcGxlLWNvcm9zeW5jLWF1dGhrZXk="},
     }
 }
 

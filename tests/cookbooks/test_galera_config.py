@@ -135,7 +135,7 @@ def test_database_sql_creates_users_idempotently_on_a_real_server(throwaway_mari
     client, port = throwaway_mariadb
     attributes = node_attributes("deployer_galera", node=controller_node(0), role=ROLE, environment=sample_environment())
     # One password with quote and backslash characters, to prove the SQL escaping.
-    passwords = {**SECRETS["deployer_secrets"]["db_passwords"], "heat": "it's\\ \"odd\""}
+    passwords = {**SECRETS["deployer_secrets"]["db_passwords"], "neutron": "it's\\ \"odd\""}
     sql = call_helper("deployer_galera", "DeployerGalera::Helpers.database_sql", attributes, passwords)
 
     def run(statements: str) -> str:
@@ -177,7 +177,7 @@ def test_haproxy_mysql_check_sees_the_server_through_the_rendered_configs(throwa
     api_services = node_attributes("deployer_haproxy", node=controller_node(0), environment=sample_environment())
     no_api_listeners = {name: {"enabled": False} for name in api_services["deployer"]["haproxy"]["services"]}
     environment = sample_environment(controllers=controllers, vips=vips, override_attributes={"deployer": {
-        "databases": {"nova": {"port": ports["nova"]}, "keystone": False, "glance": False, "cinder": False, "heat": False},
+        "databases": {**{service: False for service in SERVICES}, "nova": {"port": ports["nova"]}},
         "haproxy": {"services": no_api_listeners, "check": {"inter": 300, "rise": 1, "fall": 2},
                     "galera": {"port": ports["shared"], "backend_port": mariadb_port},
                     "stats": {"bind_address": "127.0.0.1", "port": ports["stats"]},

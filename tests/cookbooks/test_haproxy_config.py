@@ -85,9 +85,10 @@ def test_galera_listeners_have_one_writer_each_rotated_over_controllers():
 def test_api_listeners_follow_the_origin_layout():
     blocks = sections(render_haproxy())
     api_vip = VIPS["api"]["address"]
-    expected = {"keystone": (5000, "roundrobin"), "glance-api": (9292, "roundrobin"), "nova-api": (8774, "roundrobin"),
-                "nova-metadata": (8775, "roundrobin"), "cinder-api": (8776, "roundrobin"),
-                "heat-api": (8004, "roundrobin"), "horizon": (80, "source"), "horizon-ssl": (443, "source")}
+    expected = {"keystone": (5000, "roundrobin"), "glance-api": (9292, "roundrobin"), "placement-api": (8778, "roundrobin"),
+                "nova-api": (8774, "roundrobin"), "nova-metadata": (8775, "roundrobin"),
+                "nova-novncproxy": (6080, "source"), "neutron-server": (9696, "roundrobin"),
+                "cinder-api": (8776, "roundrobin")}
     for name, (port, balance) in expected.items():
         block = blocks[f"listen {name}"]
         assert f"bind {api_vip}:{port}" in block
@@ -97,7 +98,9 @@ def test_api_listeners_follow_the_origin_layout():
         assert all(" ".join(s[2:]).startswith("check inter 2000 rise 2 fall 5") for s in servers(block))
         assert all("backup" not in s for s in servers(block)), "API services are active-active"
     assert "option httpchk" in blocks["listen keystone"]
-    assert "listen neutron-server" not in blocks, "nova-network multi-host needs no neutron listener by default"
+    # Only what the roles deploy (S10): no Keystone v2 admin port, glance-registry, Heat or Horizon.
+    assert {name for name in blocks if name.startswith("listen ") and "mysql" not in name} == \
+        {f"listen {name}" for name in expected} | {"listen stats"}
     assert not any("5672" in line for block in blocks.values() for line in block), "RabbitMQ is not behind HAProxy"
 
 

@@ -1,12 +1,20 @@
-"""deployer_openstack / deployer_compute: the service INI files, rendered through the harness
-from the shipped active-active and active-passive Chef environments, parsed by configparser
-and by oslo.config with the real option definitions (oslo.db, oslo.messaging), and the
-Keystone catalog computed from the environment.
+"""deployer_openstack / deployer_compute / deployer_ovn: every file the OpenStack services read,
+rendered through the harness from the shipped Chef environments and roles, then
+
+- checked by oslo-config-validator against the option namespaces the Debian 12 packages register
+  (an option the Zed code does not define fails: dead and removed options cannot come back);
+- parsed by configparser and oslo.config with the libraries' own option definitions;
+- asserted on what makes the cloud work: connections on the VIPs, each API on the node's own
+  address (so HAProxy can own the VIP port), the same nova.conf on controllers and computes,
+  Neutron ML2/OVN instead of nova-network, the fake virt driver only where an environment asks.
 """
 from __future__ import annotations
 
 import configparser
 import json
+import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import oslo_messaging
@@ -23,25 +31,52 @@ REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = EnvironmentTemplates(REPO / "environments" / "chef")
 API_VIP, DB_VIP = "10.81.72.200", "10.81.72.201"
 AA_VALUES = {
-    "ENABLE_DEBUG": "true", "NETWORK_TYPE": "nova-network",
-    "NETWORK_MANAGER": "nova.network.manager.VlanManager",
+    "ENABLE_DEBUG": "true", "NETWORK_TYPE": "ovn", "COMPUTE_DRIVER": "libvirt.LibvirtDriver",
+    "OVS_DATAPATH_TYPE": "system",
     **{f"CONTROLLER{i}_NAME": c["name"] for i, c in enumerate(CONTROLLERS, start=1)},
     **{f"CONTROLLER{i}_ADDR": c["address"] for i, c in enumerate(CONTROLLERS, start=1)},
     "API_VIP_ADDR": API_VIP, "DB_VIP_ADDR": DB_VIP, "VIP_PREFIX": 24, "VIP_INTERFACE": "eth0",
     "API_VRID": 51, "DB_VRID": 52, "REGION_NAME": "RegionOne", "CLUSTER_NAME": "aa",
 }
+AIO_VALUES = {"ENABLE_DEBUG": "false", "NETWORK_TYPE": "ovn", "NODE_NAME": "aio1", "NODE_ADDR": "10.0.0.5",
+              "VIP_INTERFACE": "eth0", "VIP_PREFIX": 24, "REGION_NAME": "RegionOne",
+              "COMPUTE_DRIVER": "fake.FakeDriver", "OVS_DATAPATH_TYPE": "netdev"}
+AIO_NODE = {"name": "aio1", "hostname": "aio1", "fqdn": "aio1.example.test", "ipaddress": "10.0.0.5"}
 # Each service's own HAProxy listener on the db VIP (origin: 3307 nova, 3308 keystone, 3309 glance).
-SERVICE_PORTS = {"nova": 3307, "keystone": 3308, "glance": 3309, "cinder": 3310}
+SERVICE_PORTS = {"nova": 3307, "keystone": 3308, "glance": 3309, "cinder": 3310, "placement": 3311, "neutron": 3312}
+CONF_FILES = {"keystone": "keystone.conf", "glance": "glance-api.conf", "placement": "placement.conf",
+              "nova": "nova.conf", "neutron": "neutron.conf", "cinder": "cinder.conf"}
 COMPUTE_NODE = {"name": "compute1", "hostname": "compute1", "ipaddress": "10.81.26.11"}
 PASSWORDS = SECRETS["deployer_secrets"]
+
+# The namespaces each file's readers register (the packages' oslo-config-generator sets, Zed).
+OSLO = ["oslo.log", "oslo.messaging", "oslo.db", "oslo.policy", "oslo.concurrency", "oslo.middleware",
+        "oslo.cache", "keystonemiddleware.auth_token"]
+NAMESPACES = {
+    "keystone.conf": ["keystone", *OSLO],
+    "glance-api.conf": ["glance.api", "glance.store", "glance.multi_store", *OSLO],
+    "placement.conf": ["placement.conf", *OSLO],
+    "nova.conf": ["nova.conf", "os_vif", "oslo.privsep", "oslo.service.service", "oslo.service.periodic_task", *OSLO],
+    "neutron.conf": ["neutron", "neutron.agent", "neutron.base.agent", "neutron.db", "neutron.extensions",
+                     "nova.auth", "placement.auth", "ironic.auth", *OSLO],
+    "ml2_conf.ini": ["neutron.ml2", "neutron.ml2.ovn"],
+    "cinder.conf": ["cinder", *OSLO],
+    "nova-compute.conf": ["nova.conf"],
+    "neutron_ovn_metadata_agent.ini": ["neutron.ovn.metadata.agent", "neutron.ml2.ovn", "neutron.agent",
+                                       "neutron.base.agent", *OSLO],
+}
+VALIDATOR = "/usr/bin/oslo-config-validator"  # Debian's, beside the packages' registered namespaces
 
 
 def aa_environment(**overrides) -> dict:
     return TEMPLATES.render("active-active", "aa-test", {**AA_VALUES, **overrides})
 
 
+def aio_environment(**overrides) -> dict:
+    return TEMPLATES.render("allinone", "aio-test", {**AIO_VALUES, **overrides})
+
+
 def role(name: str) -> dict:
-    """A shipped role: its attributes, and its run-list's cookbooks' attribute files."""
     return json.loads((REPO / "roles" / f"{name}.json").read_text())
 
 
@@ -50,7 +85,8 @@ def render_conf(cookbook: str, template: str, node: dict, environment: dict, tmp
     text = render(cookbook, template, node=node, role=role(role_name), environment=environment, secrets=SECRETS)
     path = tmp_path / template
     path.write_text(text)
-    parser = configparser.RawConfigParser(strict=True)  # duplicate sections/keys are errors
+    # Duplicate sections/keys are errors; DEFAULT is an ordinary section here, as in oslo.config.
+    parser = configparser.RawConfigParser(strict=True, default_section="\0")
     parser.read_string(text)
     return path, parser
 
@@ -65,35 +101,70 @@ def oslo_conf(path: Path) -> cfg.ConfigOpts:
     conf.register_opts(db_options.database_opts, group="database")
     conf.register_opts(impl_rabbit.rabbit_opts, group="oslo_messaging_rabbit")
     conf.register_opts(oslo_messaging.transport._transport_opts)  # transport_url
-    # nova-network's multi-host options, with nova's types.
-    conf.register_opts([cfg.BoolOpt("multi_host"), cfg.BoolOpt("send_arp_for_ha"),
-                        cfg.BoolOpt("update_dns_entries"), cfg.IntOpt("dns_update_periodic_interval"),
-                        cfg.StrOpt("network_manager"), cfg.BoolOpt("debug")])
+    conf.register_opts([cfg.BoolOpt("debug")])
     conf(["--config-file", str(path)], project="test", default_config_files=[])
     return conf
 
 
+def validate(path: Path) -> subprocess.CompletedProcess:
+    if not Path(VALIDATOR).exists():
+        pytest.skip("Debian's oslo-config-validator is not installed (scripts/install.sh installs the OpenStack packages)")
+    command = [VALIDATOR, "--input-file", str(path)]
+    for namespace in NAMESPACES[path.name]:
+        command += ["--namespace", namespace]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+ROLE_FILES = [  # (role, node, environment factory, cookbook, template)
+    *(("controller", controller_node(0), aa_environment, "deployer_openstack", name)
+      for name in [*CONF_FILES.values(), "ml2_conf.ini"]),
+    *(("compute", COMPUTE_NODE, aa_environment, "deployer_compute", name)
+      for name in ("nova.conf", "nova-compute.conf", "neutron_ovn_metadata_agent.ini")),
+    *(("allinone", AIO_NODE, aio_environment, "deployer_compute", name)
+      for name in ("nova-compute.conf", "neutron_ovn_metadata_agent.ini")),
+]
+
+
+@pytest.mark.parametrize("role_name, node, environment, cookbook, template", ROLE_FILES,
+                         ids=[f"{r[0]}-{r[4]}" for r in ROLE_FILES])
+def test_every_option_is_one_the_debian_packages_define(tmp_path, role_name, node, environment, cookbook, template):
+    path, _ = render_conf(cookbook, template, node, environment(), tmp_path, role_name=role_name)
+    result = validate(path)
+    errors = [line for line in result.stderr.splitlines() if line.startswith(("ERROR", "WARNING:root"))]
+    assert result.returncode == 0 and not errors, f"{template}:\n" + "\n".join(errors or [result.stderr[-2000:]])
+
+
+def test_the_validator_refuses_an_option_zed_removed(tmp_path):
+    """The check above can fail: nova-network's multi_host and the old rabbit_hosts are gone from Zed."""
+    path, _ = render_conf("deployer_openstack", "nova.conf", controller_node(0), aa_environment(), tmp_path)
+    path.write_text(path.read_text().replace("[DEFAULT]\n", "[DEFAULT]\nmulti_host = True\n", 1)
+                    .replace("[oslo_messaging_rabbit]\n", "[oslo_messaging_rabbit]\nrabbit_hosts = 10.0.0.1:5672\n", 1))
+    result = validate(path)
+    assert result.returncode != 0
+    assert "DEFAULT/multi_host is not part of the sample config" in result.stderr
+    assert "oslo_messaging_rabbit/rabbit_hosts is not part of the sample config" in result.stderr
+
+
 @pytest.mark.parametrize("service", sorted(SERVICE_PORTS))
 def test_sql_connection_uses_the_service_port_on_the_db_vip(tmp_path, service):
-    path, parser = render_conf("deployer_openstack", f"{service}.conf", controller_node(0), aa_environment(), tmp_path)
+    path, parser = render_conf("deployer_openstack", CONF_FILES[service], controller_node(0), aa_environment(), tmp_path)
     password = PASSWORDS["db_passwords"][service]
     expected = f"mysql+pymysql://{service}:{password}@{DB_VIP}:{SERVICE_PORTS[service]}/{service}"
-    assert parser.get("database", "connection") == expected
-    assert oslo_conf(path).database.connection == expected
-    assert parser.get("DEFAULT", "debug") == "true"  # the environment's ENABLE_DEBUG
+    section = "placement_database" if service == "placement" else "database"
+    assert parser.get(section, "connection") == expected
+    assert parser.get("DEFAULT", "debug") == "True"  # the environment's ENABLE_DEBUG
 
 
 def test_nova_api_database_shares_the_nova_listener(tmp_path):
     _, parser = render_conf("deployer_openstack", "nova.conf", controller_node(0), aa_environment(), tmp_path)
     assert parser.get("api_database", "connection").endswith(f"@{DB_VIP}:3307/nova_api")
-    assert parser.get("glance", "api_servers") == f"http://{API_VIP}:9292"
+    assert not parser.has_option("glance", "api_servers"), "deprecated since nova 21: the catalog finds glance"
 
 
-@pytest.mark.parametrize("service", ["nova", "glance", "cinder"])
-def test_messaging_lists_every_broker_with_ha_queues(tmp_path, service):
-    path, parser = render_conf("deployer_openstack", f"{service}.conf", controller_node(1), aa_environment(), tmp_path)
+@pytest.mark.parametrize("service", ["nova", "neutron", "cinder"])
+def test_rpc_services_list_every_broker_with_their_own_user(tmp_path, service):
+    path, parser = render_conf("deployer_openstack", CONF_FILES[service], controller_node(1), aa_environment(), tmp_path)
     brokers = [f"{c['address']}:5672" for c in CONTROLLERS]
-    assert parser.get("oslo_messaging_rabbit", "rabbit_hosts").split(",") == brokers  # the origin's form
     conf = oslo_conf(path)
     assert conf.oslo_messaging_rabbit.rabbit_ha_queues is True
     url = oslo_messaging.TransportURL.parse(conf, conf.transport_url)  # what oslo.messaging connects to
@@ -104,11 +175,18 @@ def test_messaging_lists_every_broker_with_ha_queues(tmp_path, service):
     assert parser.get("keystone_authtoken", "password") == PASSWORDS["service_passwords"][service]
 
 
+@pytest.mark.parametrize("service", ["keystone", "glance", "placement"])
+def test_services_without_rpc_get_no_messaging_settings(tmp_path, service):
+    _, parser = render_conf("deployer_openstack", CONF_FILES[service], controller_node(0), aa_environment(), tmp_path)
+    assert not parser.has_option("DEFAULT", "transport_url")
+    assert not parser.has_section("oslo_messaging_rabbit")
+
+
 def test_quorum_queues_replace_mirroring_when_the_brokers_use_them(tmp_path):
     """One attribute (deployer_rabbitmq's queue_type) drives the brokers' policy and the clients."""
     environment = aa_environment()
     environment["override_attributes"] = {"deployer": {"rabbitmq": {"queue_type": "quorum"}}}
-    path, parser = render_conf("deployer_openstack", "nova.conf", controller_node(0), environment, tmp_path)
+    path, _ = render_conf("deployer_openstack", "nova.conf", controller_node(0), environment, tmp_path)
     conf = oslo_conf(path)
     assert conf.oslo_messaging_rabbit.rabbit_quorum_queue is True
     assert conf.oslo_messaging_rabbit.rabbit_ha_queues is False
@@ -117,58 +195,101 @@ def test_quorum_queues_replace_mirroring_when_the_brokers_use_them(tmp_path):
         render_conf("deployer_openstack", "nova.conf", controller_node(0), environment, tmp_path)
 
 
-@pytest.mark.parametrize("manager", ["nova.network.manager.VlanManager", "nova.network.manager.FlatDHCPManager"])
-def test_compute_nova_conf_is_multi_host_with_the_environment_network_manager(tmp_path, manager):
-    path, parser = render_conf("deployer_compute", "nova.conf", COMPUTE_NODE, aa_environment(NETWORK_MANAGER=manager),
-                               tmp_path, role_name="compute")
-    conf = oslo_conf(path)
-    assert (conf.multi_host, conf.send_arp_for_ha, conf.update_dns_entries) == (True, True, True)
-    assert conf.dns_update_periodic_interval == 60
-    assert conf.network_manager == manager
-    assert parser.get("DEFAULT", "my_ip") == COMPUTE_NODE["ipaddress"]
-    assert conf.database.connection.endswith(f"@{DB_VIP}:3307/nova")
+def test_apis_bind_the_node_address_so_haproxy_owns_the_vip_port(tmp_path):
+    """F4: uwsgi APIs through /etc/default/<name>, glance-api and novncproxy through their own files."""
+    attributes = node_attributes("deployer_openstack", node=controller_node(1), role=role("controller"),
+                                 environment=aa_environment())
+    own = CONTROLLERS[1]["address"]
+    apps = attributes["deployer"]["openstack"]["uwsgi"]["apps"]
+    units = {unit for service in CONF_FILES for unit in attributes["deployer"]["openstack"][service]["units"]}
+    assert set(apps) <= units, "every uwsgi app is a unit some controller service runs"
+    for unit, app in apps.items():
+        defaults = call_helper("deployer_openstack", "DeployerOpenstack::Helpers.uwsgi_defaults", attributes, unit)
+        args = shlex.split(defaults["daemon_args"])
+        assert args[:4] == ["--http-socket", f"{own}:{app['port']}", "--ini", app["ini"]], unit
+        if Path("/etc/init.d/nova-api").exists():  # the packages are installed: the ini is theirs
+            assert Path(app["ini"]).exists(), f"{unit}: no {app['ini']} in the package"
+    _, glance = render_conf("deployer_openstack", "glance-api.conf", controller_node(1), aa_environment(), tmp_path)
+    assert (glance.get("DEFAULT", "bind_host"), glance.get("DEFAULT", "bind_port")) == (own, "9292")
+    _, nova = render_conf("deployer_openstack", "nova.conf", controller_node(1), aa_environment(), tmp_path)
+    assert nova.get("vnc", "novncproxy_host") == own and nova.get("DEFAULT", "my_ip") == own
+    assert nova.get("vnc", "novncproxy_base_url") == f"http://{API_VIP}:6080/vnc_auto.html"
+
+
+def test_uwsgi_processes_can_be_lowered_for_small_nodes():
+    environment = aa_environment()
+    environment["override_attributes"] = {"deployer": {"openstack": {"uwsgi": {"processes": 2}}}}
+    attributes = node_attributes("deployer_openstack", node=controller_node(0), environment=environment)
+    defaults = call_helper("deployer_openstack", "DeployerOpenstack::Helpers.uwsgi_defaults", attributes, "keystone")
+    assert defaults["daemon_args"].endswith("--ini /etc/keystone/keystone-uwsgi.ini --processes 2")
+
+
+def test_neutron_is_ml2_ovn_with_distributed_floating_ips(tmp_path):
+    _, neutron = render_conf("deployer_openstack", "neutron.conf", controller_node(0), aa_environment(), tmp_path)
+    assert (neutron.get("DEFAULT", "core_plugin"), neutron.get("DEFAULT", "service_plugins")) == ("ml2", "ovn-router")
+    assert neutron.get("nova", "username") == "nova"
+    assert neutron.get("nova", "password") == PASSWORDS["service_passwords"]["nova"]
+    _, ml2 = render_conf("deployer_openstack", "ml2_conf.ini", controller_node(0), aa_environment(), tmp_path)
+    assert ml2.get("ml2", "mechanism_drivers") == "ovn"
+    assert ml2.get("ml2", "tenant_network_types") == "geneve"
+    assert ml2.get("ovn", "enable_distributed_floating_ip") == "True"
+    assert ml2.get("ovn", "ovn_nb_connection") == ",".join(f"tcp:{c['address']}:6641" for c in CONTROLLERS)
+    assert ml2.get("ovn", "ovn_sb_connection") == ",".join(f"tcp:{c['address']}:6642" for c in CONTROLLERS)
+
+
+def test_nova_network_is_refused_with_the_reason_and_the_replacement(tmp_path):
+    with pytest.raises(RenderError, match=r"removed from nova in Ussuri \(21\.0\.0\).*use 'ovn'"):
+        render_conf("deployer_openstack", "ml2_conf.ini", controller_node(0), aa_environment(NETWORK_TYPE="nova-network"),
+                    tmp_path)
+    with pytest.raises(RenderError, match=r"\['service_type'\] must be 'ovn'"):
+        render_conf("deployer_compute", "neutron_ovn_metadata_agent.ini", COMPUTE_NODE,
+                    aa_environment(NETWORK_TYPE="linuxbridge"), tmp_path, role_name="compute")
 
 
 def test_controller_and_compute_write_the_same_nova_conf(tmp_path):
     """An all-in-one node is both: one nova.conf, or every converge would rewrite it and restart nova."""
-    node = {"name": CONTROLLERS[0]["name"], "ipaddress": CONTROLLERS[0]["address"]}
     (tmp_path / "controller").mkdir()
     (tmp_path / "compute").mkdir()
-    _, controller = render_conf("deployer_openstack", "nova.conf", node, aa_environment(), tmp_path / "controller")
-    _, compute = render_conf("deployer_compute", "nova.conf", node, aa_environment(), tmp_path / "compute",
-                             role_name="compute")
+    _, controller = render_conf("deployer_openstack", "nova.conf", AIO_NODE, aio_environment(), tmp_path / "controller",
+                                role_name="allinone")
+    _, compute = render_conf("deployer_compute", "nova.conf", AIO_NODE, aio_environment(), tmp_path / "compute",
+                             role_name="allinone")
     assert sections_of(controller) == sections_of(compute)
-    assert controller.get("DEFAULT", "multi_host") == "True"
+    assert controller.get("DEFAULT", "host") == "aio1", "the name ovn-controller registers its chassis under"
+    assert controller.get("neutron", "metadata_proxy_shared_secret") == PASSWORDS["neutron"]["metadata_secret"]
 
 
-def test_compute_refuses_a_network_manager_outside_nova_network(tmp_path):
-    with pytest.raises(RenderError, match=r"\['network_manager'\] must be one of"):
-        render_conf("deployer_compute", "nova.conf", COMPUTE_NODE,
-                    aa_environment(NETWORK_MANAGER="neutron.BogusManager"), tmp_path, role_name="compute")
-    with pytest.raises(RenderError, match=r"\['service_type'\] must be nova-network"):
-        render_conf("deployer_compute", "nova.conf", COMPUTE_NODE, aa_environment(NETWORK_TYPE="neutron"),
-                    tmp_path, role_name="compute")
+def test_compute_driver_is_libvirt_unless_the_environment_asks_for_the_fake_one(tmp_path):
+    _, shipped = render_conf("deployer_compute", "nova-compute.conf", COMPUTE_NODE, aa_environment(), tmp_path,
+                             role_name="compute")
+    assert sections_of(shipped) == {"DEFAULT": {"compute_driver": "libvirt.LibvirtDriver"}, "libvirt": {"virt_type": "kvm"}}
+    attributes = node_attributes("deployer_compute", node=COMPUTE_NODE, environment=aa_environment())
+    assert call_helper("deployer_compute", "DeployerCompute::Helpers.units", attributes) == \
+        ["nova-compute", "neutron-ovn-metadata-agent", "libvirtd"]
+    _, fake = render_conf("deployer_compute", "nova-compute.conf", AIO_NODE, aio_environment(), tmp_path,
+                          role_name="allinone")
+    assert sections_of(fake) == {"DEFAULT": {"compute_driver": "fake.FakeDriver"}}
+    attributes = node_attributes("deployer_compute", node=AIO_NODE, environment=aio_environment())
+    assert "libvirtd" not in call_helper("deployer_compute", "DeployerCompute::Helpers.units", attributes)
+    with pytest.raises(RenderError, match=r"\['driver'\] must be one of"):
+        render_conf("deployer_compute", "nova-compute.conf", AIO_NODE, aio_environment(COMPUTE_DRIVER="xenapi.XenAPIDriver"),
+                    tmp_path, role_name="allinone")
 
 
-def test_active_passive_services_reach_mysql_directly_on_the_pacemaker_vip(tmp_path):
-    values = {"ENABLE_DEBUG": "false", "NETWORK_TYPE": "nova-network",
-              "NETWORK_MANAGER": "nova.network.manager.FlatDHCPManager",
-              "PRIMARY_NAME": "host10", "PRIMARY_ADDR": "10.0.0.10", "SECONDARY_NAME": "host20",
-              "SECONDARY_ADDR": "10.0.0.20", "API_VIP_ADDR": "10.0.0.100", "DB_VIP_ADDR": "10.0.0.101",
-              "VIP_PREFIX": 24, "VIP_INTERFACE": "eth0", "DRBD_DISK": "/dev/sdb1", "REGION_NAME": "RegionOne",
-              "CLUSTER_NAME": "ap"}
-    environment = TEMPLATES.render("active-passive", "ap-test", values)
-    node = {"name": "host10", "ipaddress": "10.0.0.10"}
-    _, parser = render_conf("deployer_openstack", "cinder.conf", node, environment, tmp_path, role_name="primary")
-    assert parser.get("database", "connection").endswith("@10.0.0.101:3306/cinder")
-    assert parser.get("oslo_messaging_rabbit", "rabbit_hosts") == "10.0.0.10:5672,10.0.0.20:5672"
+def test_metadata_agent_reaches_nova_metadata_on_the_api_vip(tmp_path):
+    _, agent = render_conf("deployer_compute", "neutron_ovn_metadata_agent.ini", COMPUTE_NODE, aa_environment(),
+                           tmp_path, role_name="compute")
+    assert (agent.get("DEFAULT", "nova_metadata_host"), agent.get("DEFAULT", "nova_metadata_port")) == (API_VIP, "8775")
+    assert agent.get("DEFAULT", "metadata_proxy_shared_secret") == PASSWORDS["neutron"]["metadata_secret"]
+    assert agent.get("ovn", "ovn_sb_connection").split(",")[0] == f"tcp:{CONTROLLERS[0]['address']}:6642"
+    assert agent.get("ovs", "ovsdb_connection") == "unix:/var/run/openvswitch/db.sock"
 
 
 def test_a_missing_secret_is_named_without_values(tmp_path):
     secrets = json.loads(json.dumps(SECRETS))
     del secrets["deployer_secrets"]["db_passwords"]["glance"]
     with pytest.raises(RenderError) as error:
-        render("deployer_openstack", "glance.conf", node=controller_node(0), environment=aa_environment(),
+        render("deployer_openstack", "glance-api.conf", node=controller_node(0), environment=aa_environment(),
                secrets=secrets)
     assert "db_passwords" in str(error.value) and "glance" in str(error.value)
     assert PASSWORDS["db_passwords"]["nova"] not in str(error.value)
@@ -178,11 +299,21 @@ def test_keystone_catalog_registers_every_service_on_its_vip():
     attributes = node_attributes("deployer_openstack", node=controller_node(0), environment=aa_environment())
     catalog = {entry["service"]: entry for entry in call_helper(
         "deployer_openstack", "DeployerOpenstack::Helpers.endpoint_catalog", attributes)}
-    assert set(catalog) == {"keystone", "nova", "glance", "cinder"}
+    assert set(catalog) == {"keystone", "glance", "placement", "nova", "neutron", "cinder"}
     assert catalog["keystone"]["urls"] == {i: f"http://{API_VIP}:5000/v3" for i in ("public", "internal", "admin")}
     assert catalog["nova"]["urls"]["public"] == f"http://{API_VIP}:8774/v2.1"
-    assert catalog["cinder"]["type"] == "volumev3"
+    assert catalog["placement"]["urls"]["internal"] == f"http://{API_VIP}:8778"
+    assert (catalog["neutron"]["type"], catalog["cinder"]["type"]) == ("network", "volumev3")
     assert {e["region"] for e in catalog.values()} == {"RegionOne"}
+    assert call_helper("deployer_openstack", "DeployerOpenstack::Helpers.service_users", attributes) == \
+        ["glance", "placement", "nova", "neutron", "cinder"]
+
+
+def test_a_service_left_out_of_the_catalog_gets_no_user():
+    environment = aa_environment()
+    environment["override_attributes"] = {"deployer": {"openstack": {"endpoints": {"cinder": False}}}}
+    attributes = node_attributes("deployer_openstack", node=controller_node(0), environment=environment)
+    assert "cinder" not in call_helper("deployer_openstack", "DeployerOpenstack::Helpers.service_users", attributes)
 
 
 def test_keystone_catalog_follows_a_per_service_vip():
@@ -199,3 +330,24 @@ def test_keystone_catalog_follows_a_per_service_vip():
     assert catalog["cinder"]["public"].startswith("http://10.81.72.202:8776/")
     assert catalog["cinder"]["internal"].startswith(f"http://{API_VIP}:8776/")
     assert catalog["nova"]["public"].startswith(f"http://{API_VIP}:")
+
+
+def test_service_user_script_is_valid_python():
+    """The keystoneclient script the catalog resource pipes the password to (checked by Python's compiler)."""
+    script = call_helper("deployer_openstack", "DeployerOpenstack::Helpers::SERVICE_USER_SCRIPT.to_s")
+    compile(script, "service_user_script", "exec")
+    assert "sys.stdin" in script and "argv" not in script
+
+
+def test_schema_migrations_are_known_for_every_service_and_run_as_its_user():
+    attributes = node_attributes("deployer_openstack", node=controller_node(0), environment=aa_environment())
+    db_sync = attributes["deployer"]["openstack"]["db_sync"]
+    assert set(db_sync) == set(CONF_FILES)
+    for service, spec in db_sync.items():
+        assert spec["user"] == service
+        if shutil.which("dpkg-query"):
+            installed = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", spec["package"]],
+                                       capture_output=True, text=True)
+            if Path("/usr/bin/nova-manage").exists():
+                assert installed.returncode == 0 and installed.stdout, f"{spec['package']} is not a Debian package"
+    assert "cell_v2 map_cell0" in db_sync["nova"]["command"] and "create_cell --name cell1" in db_sync["nova"]["command"]

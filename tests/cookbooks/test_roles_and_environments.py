@@ -29,19 +29,23 @@ ROLES_DIR = REPO / "roles"
 ENV_DIR = REPO / "environments" / "chef"
 HEAT_ENV_DIR = REPO / "environments" / "heat"
 TEMPLATES_DIR = REPO / "hot_templates"
-MY_COOKBOOKS = ["deployer_pacemaker", "deployer_drbd_mysql", "deployer_openstack", "deployer_compute", "deployer_roles"]
+MY_COOKBOOKS = ["deployer_pacemaker", "deployer_drbd_mysql", "deployer_openstack", "deployer_ovn", "deployer_compute",
+                "deployer_roles"]
 ROLE_NAMES = sorted(path.stem for path in ROLES_DIR.glob("*.json"))
-# A topology ships a Chef environment, a HOT and a CFN template and a Heat environment;
-# environments/chef/origin.json is the origin document's example, checked on its own.
-ENV_NAMES = sorted(path.stem for path in HEAT_ENV_DIR.glob("*.yaml"))
+# A topology ships a Chef environment, a HOT and a CFN template and a Heat environment of its name
+# (other Heat environments add to one, e.g. allinone-fake.yaml); environments/chef/origin.json is
+# the origin document's example, checked on its own.
+ENV_NAMES = sorted(path.stem for path in HEAT_ENV_DIR.glob("*.yaml") if (ENV_DIR / f"{path.stem}.json").exists())
 RUN_LIST_ITEM = re.compile(r"^(role|recipe)\[([A-Za-z0-9_.:-]+)\]$")
 
-COMMON_PLACEHOLDERS = {"ENABLE_DEBUG", "NETWORK_TYPE", "NETWORK_MANAGER", "REGION_NAME", "VIP_INTERFACE", "VIP_PREFIX"}
+COMMON_PLACEHOLDERS = {"ENABLE_DEBUG", "NETWORK_TYPE", "REGION_NAME", "VIP_INTERFACE", "VIP_PREFIX"}
+COMPUTE_PLACEHOLDERS = {"COMPUTE_DRIVER", "OVS_DATAPATH_TYPE"}
 EXPECTED_PLACEHOLDERS = {
-    "allinone": COMMON_PLACEHOLDERS | {"NODE_NAME", "NODE_ADDR"},
+    "allinone": COMMON_PLACEHOLDERS | COMPUTE_PLACEHOLDERS | {"NODE_NAME", "NODE_ADDR"},
     "active-passive": COMMON_PLACEHOLDERS | {"PRIMARY_NAME", "PRIMARY_ADDR", "SECONDARY_NAME", "SECONDARY_ADDR",
                                              "API_VIP_ADDR", "DB_VIP_ADDR", "DRBD_DISK", "CLUSTER_NAME"},
-    "active-active": COMMON_PLACEHOLDERS | {f"CONTROLLER{i}_{kind}" for i in (1, 2, 3) for kind in ("NAME", "ADDR")}
+    "active-active": COMMON_PLACEHOLDERS | COMPUTE_PLACEHOLDERS
+    | {f"CONTROLLER{i}_{kind}" for i in (1, 2, 3) for kind in ("NAME", "ADDR")}
     | {"API_VIP_ADDR", "DB_VIP_ADDR", "API_VRID", "DB_VRID", "CLUSTER_NAME"},
 }
 
@@ -138,11 +142,12 @@ def test_every_chef_environment_is_a_topology_or_the_origin_example():
 
 
 def test_origin_environment_holds_the_origin_blocks_filled_by_the_seed_outputs():
+    """The origin's blocks sit under node['deployer'], the one namespace the cookbooks read (F8)."""
     document = json.loads((ENV_DIR / "origin.json").read_text())
-    assert document["default_attributes"] == {
+    assert document["default_attributes"] == {"deployer": {
         "orchestration": {"debug": "ENABLE_DEBUG", "identity_service_chef_role": "os-identity",
                           "rabbit_server_chef_role": "os-ops-messaging"},
-        "network": {"service_type": "NETWORK_TYPE", "network_manager": "NETWORK_MANAGER"}}
+        "network": {"service_type": "NETWORK_TYPE", "network_manager": "NETWORK_MANAGER"}}}
     seed = json.loads((TEMPLATES_DIR / "origin-seed.json").read_text())
     assert set(placeholders(document)) == set(seed["Outputs"])
     assert {r["Metadata"]["chef-runlist"]: r["Metadata"]["order"] for r in seed["Resources"].values()} == \
@@ -159,7 +164,7 @@ def test_environment_is_chef_environment_json_with_the_documented_placeholders(n
     deployer = document["default_attributes"]["deployer"]
     assert deployer["orchestration"] == {"debug": "ENABLE_DEBUG", "identity_service_chef_role": "os-identity",
                                          "rabbit_server_chef_role": "os-ops-messaging"}
-    assert deployer["network"] == {"service_type": "NETWORK_TYPE", "network_manager": "NETWORK_MANAGER"}
+    assert deployer["network"] == {"service_type": "NETWORK_TYPE"}
     for role in (deployer["orchestration"]["identity_service_chef_role"], deployer["orchestration"]["rabbit_server_chef_role"]):
         assert role in ROLE_NAMES
 
@@ -202,7 +207,9 @@ def test_cfn_template_outputs_supply_the_placeholders(topology):
     # The origin's parameters and outputs, as written there.
     assert template["Parameters"]["EnableOSDebug"]["Default"] == "false"
     assert template["Outputs"]["ENABLE_DEBUG"]["Value"] == {"Ref": "EnableOSDebug"}
-    assert template["Outputs"]["NETWORK_MANAGER"]["Value"] == {"Ref": "NetworkManager"}
+    assert template["Outputs"]["NETWORK_TYPE"]["Value"] == {"Ref": "NetworkType"}
+    assert template["Parameters"]["NetworkType"]["AllowedValues"] == ["ovn"]
+    assert "removed from Nova in Ussuri" in template["Parameters"]["NetworkType"]["ConstraintDescription"]
 
 
 def test_templates_run_only_existing_roles():
@@ -236,20 +243,24 @@ def test_a_repeated_vrid_is_refused():
                     environment["default_attributes"]["deployer"]["vips"])
 
 
-OPENSTACK_CONFS = [("deployer_openstack", f"{service}.conf") for service in ("keystone", "glance", "nova", "cinder")]
+OPENSTACK_CONFS = [("deployer_openstack", name) for name in (
+    "keystone.conf", "glance-api.conf", "placement.conf", "nova.conf", "neutron.conf", "ml2_conf.ini", "cinder.conf")]
+CONTROLLER_FILES = [("deployer_common", "hosts"), ("deployer_ovn", "ovn-central"), *OPENSTACK_CONFS]
+COMPUTE_FILES = [("deployer_common", "hosts"), *((("deployer_compute", name) for name in (
+    "nova.conf", "nova-compute.conf", "neutron_ovn_metadata_agent.ini")))]
 FILES_PER_ROLE = {  # (topology, role) -> the templates that role's recipes write
     ("allinone", "allinone"): [("deployer_galera", "galera.cnf"), ("deployer_rabbitmq", "rabbitmq.conf"),
-                               *OPENSTACK_CONFS, ("deployer_compute", "nova.conf")],
+                               *CONTROLLER_FILES, *COMPUTE_FILES],
     ("active-passive", "primary"): [("deployer_drbd_mysql", "drbd.res"), ("deployer_pacemaker", "corosync.conf"),
                                     ("deployer_pacemaker", "cib.xml"), ("deployer_rabbitmq", "rabbitmq.conf"),
-                                    *OPENSTACK_CONFS],
+                                    *CONTROLLER_FILES],
     ("active-passive", "secondary"): [("deployer_drbd_mysql", "drbd.res"), ("deployer_pacemaker", "corosync.conf"),
-                                      ("deployer_rabbitmq", "rabbitmq.conf"), *OPENSTACK_CONFS],
+                                      ("deployer_rabbitmq", "rabbitmq.conf"), *CONTROLLER_FILES],
     ("active-active", "controller"): [("deployer_haproxy", "haproxy.cfg"), ("deployer_keepalived", "keepalived.conf"),
                                       ("deployer_galera", "galera.cnf"), ("deployer_rabbitmq", "rabbitmq.conf"),
                                       ("deployer_pacemaker", "corosync.conf"), ("deployer_pacemaker", "cib.xml"),
-                                      *OPENSTACK_CONFS],
-    ("active-active", "compute"): [("deployer_compute", "nova.conf")],
+                                      *CONTROLLER_FILES],
+    ("active-active", "compute"): COMPUTE_FILES,
 }
 
 

@@ -22,14 +22,19 @@ default['deployer']['cluster']['db_vip'] = 'db'
 # Set an entry to false to leave that database out.  'databases' lists every
 # schema the service's user owns behind that listener (default: the service name).
 default['deployer']['databases'] = {
-  'nova' => { 'port' => 3307, 'databases' => %w(nova nova_api) },
+  'nova' => { 'port' => 3307, 'databases' => %w(nova nova_api nova_cell0) },
   'keystone' => { 'port' => 3308 },
   'glance' => { 'port' => 3309 },
   'cinder' => { 'port' => 3310 },
-  'heat' => { 'port' => 3311 },
+  'placement' => { 'port' => 3311 },
+  'neutron' => { 'port' => 3312 },
 }
 
-# Data bag holding every secret (items named in the attributes above and in
-# the service cookbooks).  Set secret_file to read encrypted data bag items.
+# Data bag holding every secret; README.md lists its items and keys.  Encrypted items are
+# decrypted with the secret file client.rb names (encrypted_data_bag_secret).
 default['deployer']['secrets']['data_bag'] = 'deployer_secrets'
-default['deployer']['secrets']['secret_file'] = nil
+
+# /etc/hosts names every controller (and this node) with its cluster address, so short names
+# (RabbitMQ's rabbit@<name>, corosync, DRBD peers) resolve to the address the daemons bind,
+# not to Debian's 127.0.1.1 line.  false leaves /etc/hosts to the site (DNS).
+default['deployer']['hosts_file'] = '/etc/hosts'

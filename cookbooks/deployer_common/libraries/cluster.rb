@@ -37,6 +37,21 @@ module DeployerCommon
         raise(InvalidAttribute, "node #{node['name']} is not in node['deployer']['cluster']['controllers']")
     end
 
+    # The node that owns once-per-deployment work (schema migrations, the Keystone catalog,
+    # the CIB): the first controller, which the deployer converges first.
+    def leader?(node)
+      controllers(node).first['name'] == node['name']
+    end
+
+    # This node's management address: its controllers entry, else node['deployer']['address']
+    # (set per node for computes), else ohai's default-route address.
+    def my_address(node)
+      entry = controllers(node).find { |c| c['name'] == node['name'] }
+      address = entry ? entry['address'] : (node.dig('deployer', 'address') || node['ipaddress'])
+      valid_address!(address, "node['deployer']['address'] (this node's management address)")
+      address.to_s
+    end
+
     # The controller that is primary for the index-th service: primaries rotate
     # over the ordered controllers so each service gets its own writer.
     def primary_for(controllers, index)

@@ -3,12 +3,24 @@
 # of plain hashes, shared by the resource and the rendering harness.
 module DeployerCommon
   module Helpers
-    # Templates this cookbook renders from node attributes alone (none: the INI
-    # template is fed by the service cookbooks, which register their own
-    # entries pointing at cookbook 'deployer_common').  See tests/chef_render/render.rb.
-    TEMPLATES = {}.freeze
+    # Templates this cookbook renders from node attributes (the INI template is fed by the
+    # service cookbooks, which register their own entries).  See tests/chef_render/render.rb.
+    TEMPLATES = {
+      'hosts' => { source: 'hosts.erb', variables: :hosts_file },
+    }.freeze
 
     module_function
+
+    # {'entries' => [[address, [names]], ...]} for hosts.erb: every controller, and this node
+    # (a compute is in no list) with its own host name and FQDN as aliases, each name once.
+    def hosts_file(node, _secret = nil)
+      entries = Cluster.controllers(node).map { |c| [c['address'], [c['name']]] }
+      mine = entries.find { |_, names| names.include?(node['name']) }
+      entries << (mine = [Cluster.my_address(node), [node['name']]]) unless mine
+      # The FQDN first: it is the canonical name `hostname -f` reports.
+      mine[1].replace(([node['fqdn']] + mine[1] + [node['hostname']]).compact.reject(&:empty?).uniq)
+      { 'entries' => entries }
+    end
 
     # {'service_config' => {section => {option => 'string'}}} for
     # openstack-service.conf.erb.  Booleans become True/False (oslo.config),

@@ -1,15 +1,14 @@
 #
-# The one way deployer cookbooks read a secret: a key of a data bag item,
-# fetched at converge time.  Secrets never go into node attributes (those are
-# saved to the Chef server); whatever renders one is marked `sensitive true`.
+# The one way deployer cookbooks read a secret: a key of an item in the deployer's data bag,
+# fetched at converge time.  Secrets never go into node attributes (those are saved to the
+# Chef server); whatever renders one is marked `sensitive true`.
 #
-# Encrypted data bag items are read with Chef::EncryptedDataBagItem when
-# node['deployer']['secrets']['secret_file'] names the shared secret file;
-# otherwise the item is read as a plain data bag item.
+# The deployer stores every item encrypted.  Chef's data_bag_item decrypts an encrypted item
+# with the secret file client.rb names (encrypted_data_bag_secret, written 0600 at bootstrap),
+# and reads a plain item as it is, so one call serves both.  README.md lists every item and key.
 #
-# Helpers in the other cookbooks never call this directly: they take a
-# `secret` callable (bag, item, key) -> String, so the template rendering
-# harness can hand them test secrets instead.
+# Helpers in the other cookbooks never call this directly: they take a `secret` callable
+# (bag, item, key) -> String, so the template rendering harness can hand them test secrets.
 module DeployerCommon
   class SecretMissing < StandardError; end
 
@@ -30,15 +29,9 @@ module DeployerCommon
     private
 
     def deployer_data_bag_item(bag, item)
-      secret_file = node['deployer']['secrets']['secret_file']
-      if secret_file
-        secret = Chef::EncryptedDataBagItem.load_secret(secret_file)
-        Chef::EncryptedDataBagItem.load(bag, item, secret).to_hash
-      else
-        data_bag_item(bag, item).to_hash
-      end
+      data_bag_item(bag, item)
     rescue Net::HTTPClientException => e
-      raise SecretMissing, "cannot read data bag item #{bag}/#{item}: #{e.response.code}"
+      raise SecretMissing, "cannot read data bag item #{bag}/#{item}: HTTP #{e.response.code}"
     end
   end
 end

@@ -4,7 +4,19 @@
 #
 # Fails the run early, with the offending attribute named, when the cluster
 # facts the deployer passed are unusable: a bad controllers list, or VIPs whose
-# virtual_router_ids collide on one L2 segment.
+# virtual_router_ids collide on one L2 segment.  Then makes the nodes' names resolve
+# to their cluster addresses.
 attributes = node.to_hash
 DeployerCommon::Cluster.controllers(attributes)
 DeployerCommon::Vrrp.check_unique_vrids!(attributes['deployer']['vips'])
+
+if node['deployer']['hosts_file']
+  template node['deployer']['hosts_file'] do
+    cookbook 'deployer_common'
+    source 'hosts.erb'
+    owner 'root'
+    group 'root'
+    mode '0644'
+    variables DeployerCommon::Helpers.hosts_file(attributes)
+  end
+end

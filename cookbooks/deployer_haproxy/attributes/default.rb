@@ -32,24 +32,20 @@ default['deployer']['haproxy']['stats'] = {
 default['deployer']['haproxy']['monitor'] = { 'bind_address' => '127.0.0.1', 'port' => 8404, 'uri' => '/healthz' }
 
 # OpenStack API listeners, bound to the node['deployer']['cluster']['api_vip'] VIP
-# unless 'vip' names another cluster.  'backend_port' defaults to 'port'; the
-# services themselves bind the controller's own address.  'check' is httpchk
-# (origin), ssl-hello-chk or tcp.  balance: roundrobin, or source for sticky UIs.
+# unless 'vip' names another cluster.  'backend_port' defaults to 'port': the services
+# bind the same port on each controller's own address (deployer_openstack), HAProxy the VIP.
+# 'check' is httpchk (origin), ssl-hello-chk or tcp.  balance: roundrobin, or source for
+# sticky UIs.  Only services the roles deploy have a listener (a listener whose backends never
+# come up only hides real failures); nova-metadata serves the computes' OVN metadata agents.
 default['deployer']['haproxy']['services'] = {
   'keystone' => { 'enabled' => true, 'port' => 5000, 'balance' => 'roundrobin', 'check' => 'httpchk' },
-  'keystone-admin' => { 'enabled' => true, 'port' => 35357, 'balance' => 'roundrobin', 'check' => 'httpchk' },
   'glance-api' => { 'enabled' => true, 'port' => 9292, 'balance' => 'roundrobin', 'check' => 'httpchk' },
-  'glance-registry' => { 'enabled' => true, 'port' => 9191, 'balance' => 'roundrobin', 'check' => 'httpchk' },
+  'placement-api' => { 'enabled' => true, 'port' => 8778, 'balance' => 'roundrobin', 'check' => 'httpchk' },
   'nova-api' => { 'enabled' => true, 'port' => 8774, 'balance' => 'roundrobin', 'check' => 'httpchk' },
   'nova-metadata' => { 'enabled' => true, 'port' => 8775, 'balance' => 'roundrobin', 'check' => 'httpchk' },
   'nova-novncproxy' => { 'enabled' => true, 'port' => 6080, 'balance' => 'source', 'check' => 'tcp' },
+  'neutron-server' => { 'enabled' => true, 'port' => 9696, 'balance' => 'roundrobin', 'check' => 'httpchk' },
   'cinder-api' => { 'enabled' => true, 'port' => 8776, 'balance' => 'roundrobin', 'check' => 'httpchk' },
-  'heat-api' => { 'enabled' => true, 'port' => 8004, 'balance' => 'roundrobin', 'check' => 'httpchk' },
-  'heat-api-cfn' => { 'enabled' => true, 'port' => 8000, 'balance' => 'roundrobin', 'check' => 'httpchk' },
-  # nova-network multi-host (origin) needs no neutron-server; enable it for Neutron clouds.
-  'neutron-server' => { 'enabled' => false, 'port' => 9696, 'balance' => 'roundrobin', 'check' => 'httpchk' },
-  'horizon' => { 'enabled' => true, 'port' => 80, 'balance' => 'source', 'check' => 'httpchk' },
-  'horizon-ssl' => { 'enabled' => true, 'port' => 443, 'balance' => 'source', 'check' => 'ssl-hello-chk' },
 }
 
 # Galera behind HAProxy, bound to the node['deployer']['cluster']['db_vip'] VIP:

@@ -16,11 +16,15 @@ sysctl 'net.ipv4.ip_nonlocal_bind' do
   only_if { settings['nonlocal_bind'] }
 end
 
-deployer_haproxy_config settings['config_file'] do
-  binary settings['binary']
-end
-
+# Started first (on Debian's stock file, which listens nowhere), then restarted at once when the
+# real file lands: services and database clients connect through the VIP listeners later in
+# this same run.  A restart, not a reload: a reload re-executes the master, which reports
+# success even when it cannot bind a new listener and keeps the old ones.
 service 'haproxy' do
   action [:enable, :start]
-  subscribes :reload, "deployer_haproxy_config[#{settings['config_file']}]", :delayed
+end
+
+deployer_haproxy_config settings['config_file'] do
+  binary settings['binary']
+  notifies :restart, 'service[haproxy]', :immediately
 end

@@ -3,6 +3,8 @@
 
 default['deployer']['keepalived']['config_file'] = '/etc/keepalived/keepalived.conf'
 default['deployer']['keepalived']['binary'] = '/usr/sbin/keepalived'
+# curl runs the track script below; keepalived -t refuses a script that is not installed.
+default['deployer']['keepalived']['packages'] = %w(keepalived curl)
 
 # VIP clusters this node carries; empty means every cluster in node['deployer']['vips'].
 default['deployer']['keepalived']['vips'] = []

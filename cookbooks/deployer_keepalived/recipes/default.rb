@@ -9,7 +9,7 @@ include_recipe 'deployer_haproxy'
 
 settings = node['deployer']['keepalived']
 
-package 'keepalived'
+package settings['packages']
 
 deployer_keepalived_config settings['config_file'] do
   binary settings['binary']

@@ -1,66 +1,144 @@
-# OpenStack services. Attribute path == INI path: node['deployer']['openstack'][svc]['conf'][section][key].
-# Connections (SQL, messaging, Keystone) are computed at converge time from the VIPs and the
+# OpenStack services as Debian 12 packages them (Zed: keystone 22, glance 25, placement 8,
+# nova 26, neutron 21, cinder 21).  Attribute path == INI path for the baseline options:
+# node['deployer']['openstack'][svc]['conf'][section][key].  Connections (SQL, messaging,
+# Keystone, the node's own address) are computed at converge time from the VIPs and the
 # explicit cluster lists (libraries/helpers.rb); secrets come from the deployer data bag.
 default['deployer']['openstack']['region'] = 'RegionOne'
 default['deployer']['openstack']['scheme'] = 'http'
 
 # SQL: each service reaches Galera through its own HAProxy port on the db VIP
 # (deployer_common's node['deployer']['databases'] and node['deployer']['cluster']['db_vip']).
-# nova's API database shares nova's listener.
 default['deployer']['openstack']['database']['driver'] = 'mysql+pymysql'
-
-# RabbitMQ: every broker of node['deployer']['cluster']['controllers'], HA queues or quorum queues
-# as node['deployer']['rabbitmq'] says (deployer_rabbitmq), so clients and brokers agree.
 
 # Keystone catalog: each service is registered on the VIP that fronts it: 'vip' (a key of
 # node['deployer']['vips']) when set, else node['deployer']['cluster']['api_vip'];
-# 'vips' => {'public' => ...} gives one interface its own VIP.
+# 'vips' => {'public' => ...} gives one interface its own VIP.  Set a service to false to
+# leave it out of the catalog.
 default['deployer']['openstack']['endpoints'] = {
   'keystone' => { 'type' => 'identity', 'description' => 'OpenStack Identity', 'port' => 5000, 'path' => '/v3' },
-  'nova' => { 'type' => 'compute', 'description' => 'OpenStack Compute', 'port' => 8774, 'path' => '/v2.1' },
   'glance' => { 'type' => 'image', 'description' => 'OpenStack Image', 'port' => 9292, 'path' => '' },
+  'placement' => { 'type' => 'placement', 'description' => 'OpenStack Placement', 'port' => 8778, 'path' => '' },
+  'nova' => { 'type' => 'compute', 'description' => 'OpenStack Compute', 'port' => 8774, 'path' => '/v2.1' },
+  'neutron' => { 'type' => 'network', 'description' => 'OpenStack Networking', 'port' => 9696, 'path' => '' },
   'cinder' => { 'type' => 'volumev3', 'description' => 'OpenStack Block Storage', 'port' => 8776, 'path' => '/v3/%(project_id)s' },
 }
 default['deployer']['openstack']['admin']['user'] = 'admin'
 default['deployer']['openstack']['admin']['project'] = 'admin'
+# Service users (one per service in the catalog but keystone) get this role on this project.
 default['deployer']['openstack']['service_project'] = 'service'
+default['deployer']['openstack']['service_role'] = 'admin'
 
-# Baseline configuration per service (merged under the computed connection settings).
+# Packages, the file each service reads, and the systemd units a controller runs.  Debian runs
+# the APIs under uwsgi (below), glance-api and the agents as plain daemons.
+default['deployer']['openstack']['keystone']['packages'] = %w(keystone python3-openstackclient)
+default['deployer']['openstack']['keystone']['config_file'] = '/etc/keystone/keystone.conf'
+default['deployer']['openstack']['keystone']['units'] = %w(keystone)
+default['deployer']['openstack']['glance']['packages'] = %w(glance-api)
+default['deployer']['openstack']['glance']['config_file'] = '/etc/glance/glance-api.conf'
+default['deployer']['openstack']['glance']['units'] = %w(glance-api)
+default['deployer']['openstack']['placement']['packages'] = %w(placement-api)
+default['deployer']['openstack']['placement']['config_file'] = '/etc/placement/placement.conf'
+default['deployer']['openstack']['placement']['units'] = %w(placement-api)
+# nova-consoleproxy is the one provider of Debian's virtual nova-novncproxy.
+default['deployer']['openstack']['nova']['packages'] = %w(nova-api nova-conductor nova-scheduler nova-consoleproxy)
+default['deployer']['openstack']['nova']['config_file'] = '/etc/nova/nova.conf'
+# The scheduler and conductor are left to Pacemaker (A/P); the APIs run everywhere.
+default['deployer']['openstack']['nova']['units'] = %w(nova-api nova-api-metadata nova-novncproxy)
+default['deployer']['openstack']['neutron']['packages'] = %w(neutron-server)
+default['deployer']['openstack']['neutron']['config_file'] = '/etc/neutron/neutron.conf'
+# neutron-api's init script loads the ML2 file it finds from core_plugin = ml2.
+default['deployer']['openstack']['neutron']['ml2_file'] = '/etc/neutron/plugins/ml2/ml2_conf.ini'
+default['deployer']['openstack']['neutron']['units'] = %w(neutron-api neutron-rpc-server)
+default['deployer']['openstack']['cinder']['packages'] = %w(cinder-api cinder-scheduler)
+default['deployer']['openstack']['cinder']['config_file'] = '/etc/cinder/cinder.conf'
+default['deployer']['openstack']['cinder']['units'] = %w(cinder-api)
+
+# Debian's uwsgi init scripts bind every address (--http-socket :PORT) unless
+# /etc/default/<name> sets DAEMON_ARGS; the cookbook writes it so each API binds only this
+# node's management address and HAProxy can own the same port on the VIP.  'processes' nil
+# keeps the package's uwsgi ini (8 processes x 32 threads per API); small nodes lower it.
+default['deployer']['openstack']['uwsgi']['processes'] = nil
+default['deployer']['openstack']['uwsgi']['apps'] = {
+  'keystone' => { 'port' => 5000, 'ini' => '/etc/keystone/keystone-uwsgi.ini', 'defaults_file' => '/etc/default/keystone' },
+  'placement-api' => { 'port' => 8778, 'ini' => '/etc/placement/placement-api-uwsgi.ini', 'defaults_file' => '/etc/default/placement-api' },
+  'nova-api' => { 'port' => 8774, 'ini' => '/etc/nova/nova-api-uwsgi.ini', 'defaults_file' => '/etc/default/nova-api' },
+  'nova-api-metadata' => { 'port' => 8775, 'ini' => '/etc/nova/nova-api-metadata-uwsgi.ini', 'defaults_file' => '/etc/default/nova-api-metadata' },
+  'neutron-api' => { 'port' => 9696, 'ini' => '/etc/neutron/neutron-api-uwsgi.ini', 'defaults_file' => '/etc/default/neutron-server' },
+  'cinder-api' => { 'port' => 8776, 'ini' => '/etc/cinder/cinder-api-uwsgi.ini', 'defaults_file' => '/etc/default/cinder-api' },
+}
+# Ports of the services that bind through their own configuration.
+default['deployer']['openstack']['glance']['bind_port'] = 9292
+default['deployer']['openstack']['nova']['novncproxy_port'] = 6080
+
+# Schema migrations, run on the leader only (the first controller, converged first) and again
+# only when the package that carries the migrations changes version (a marker file per service).
+default['deployer']['openstack']['db_sync_marker_dir'] = '/var/lib/deployer/db-sync'
+default['deployer']['openstack']['db_sync'] = {
+  'keystone' => { 'package' => 'python3-keystone', 'user' => 'keystone', 'command' => 'keystone-manage db_sync' },
+  'glance' => { 'package' => 'python3-glance', 'user' => 'glance', 'command' => 'glance-manage db_sync' },
+  'placement' => { 'package' => 'python3-placement', 'user' => 'placement', 'command' => 'placement-manage db sync' },
+  # api_db first (cells live there), cell0 and cell1 mapped once, then the cell database.
+  'nova' => { 'package' => 'python3-nova', 'user' => 'nova',
+              'command' => 'nova-manage api_db sync && nova-manage cell_v2 map_cell0 && ' \
+                           '{ nova-manage cell_v2 list_cells | grep -qw cell1 || nova-manage cell_v2 create_cell --name cell1 --verbose; } && ' \
+                           'nova-manage db sync' },
+  'neutron' => { 'package' => 'python3-neutron', 'user' => 'neutron',
+                 'command' => 'neutron-db-manage --config-file /etc/neutron/neutron.conf ' \
+                              '--config-file /etc/neutron/plugins/ml2/ml2_conf.ini upgrade heads' },
+  'cinder' => { 'package' => 'python3-cinder', 'user' => 'cinder', 'command' => 'cinder-manage db sync' },
+}
+
+# Baseline configuration per service (merged under the computed settings).
 default['deployer']['openstack']['keystone']['conf'] = {
   'token' => { 'provider' => 'fernet' },
 }
 default['deployer']['openstack']['glance']['conf'] = {
+  'paste_deploy' => { 'flavor' => 'keystone' },
   'glance_store' => { 'stores' => 'file,http', 'default_store' => 'file', 'filesystem_store_datadir' => '/var/lib/glance/images/' },
 }
-# nova-network multi-host (origin): every compute node is its own gateway, so a compute failure
-# affects only its own VMs. One nova.conf for controllers and computes (network_manager and my_ip
-# are added at converge time from the environment's network block and the node's address).
+default['deployer']['openstack']['placement']['conf'] = {
+  'api' => { 'auth_strategy' => 'keystone' },
+}
 default['deployer']['openstack']['nova']['conf'] = {
-  'DEFAULT' => {
-    'state_path' => '/var/lib/nova',
-    'multi_host' => true,
-    'send_arp_for_ha' => true,
-    'update_dns_entries' => true,
-    'dns_update_periodic_interval' => 60,
-  },
+  'DEFAULT' => { 'state_path' => '/var/lib/nova' },
+  'api' => { 'auth_strategy' => 'keystone' },
+  'vnc' => { 'enabled' => true },
   'oslo_concurrency' => { 'lock_path' => '/var/lib/nova/tmp' },
+  # New computes are mapped into cell1 by the scheduler, no nova-manage per compute.
+  'scheduler' => { 'discover_hosts_in_cells_interval' => 30 },
+}
+default['deployer']['openstack']['neutron']['conf'] = {
+  'DEFAULT' => {
+    'core_plugin' => 'ml2',
+    'service_plugins' => 'ovn-router',
+    'auth_strategy' => 'keystone',
+    'notify_nova_on_port_status_changes' => true,
+    'notify_nova_on_port_data_changes' => true,
+  },
+  'agent' => { 'root_helper' => 'sudo neutron-rootwrap /etc/neutron/rootwrap.conf' },
+  'oslo_concurrency' => { 'lock_path' => '/var/lib/neutron/tmp' },
+}
+# ML2 with OVN (the ovn section is computed from the OVN central addresses): tenant networks are
+# Geneve overlays, and floating IPs are distributed, so each compute is its own gateway (what
+# the origin's nova-network multi-host gave).
+default['deployer']['openstack']['neutron']['ml2_conf'] = {
+  'ml2' => {
+    'type_drivers' => 'local,flat,vlan,geneve',
+    'tenant_network_types' => 'geneve',
+    'mechanism_drivers' => 'ovn',
+    'extension_drivers' => 'port_security',
+    'overlay_ip_version' => 4,
+  },
+  'ml2_type_geneve' => { 'vni_ranges' => '1:65536', 'max_header_size' => 38 },
+  'ml2_type_flat' => { 'flat_networks' => '*' },
+  'securitygroup' => { 'enable_security_group' => true },
+  'ovn' => { 'ovn_metadata_enabled' => true, 'enable_distributed_floating_ip' => true, 'ovn_l3_scheduler' => 'leastloaded' },
 }
 default['deployer']['openstack']['cinder']['conf'] = {
-  'DEFAULT' => { 'state_path' => '/var/lib/cinder' },
+  'DEFAULT' => { 'state_path' => '/var/lib/cinder', 'auth_strategy' => 'keystone' },
   'oslo_concurrency' => { 'lock_path' => '/var/lib/cinder/tmp' },
 }
 
-# Packages and systemd units per service on a controller.
-default['deployer']['openstack']['keystone']['packages'] = %w(keystone python3-openstackclient)
-default['deployer']['openstack']['keystone']['units'] = %w(apache2)
-default['deployer']['openstack']['glance']['packages'] = %w(glance)
-default['deployer']['openstack']['glance']['units'] = %w(glance-api)
-default['deployer']['openstack']['nova']['packages'] = %w(nova-api nova-conductor nova-scheduler nova-novncproxy)
-# The scheduler and conductor are left to Pacemaker (A/P); only the API runs everywhere.
-default['deployer']['openstack']['nova']['units'] = %w(nova-api nova-novncproxy)
-default['deployer']['openstack']['cinder']['packages'] = %w(cinder-api cinder-scheduler)
-default['deployer']['openstack']['cinder']['units'] = %w(cinder-api)
-
-# Set by the Chef environment (the origin's "network" block: NETWORK_TYPE, NETWORK_MANAGER).
-default['deployer']['network']['service_type'] = 'nova-network'
-default['deployer']['network']['network_manager'] = 'nova.network.manager.FlatDHCPManager'
+# The environment's network block (the origin's NETWORK_TYPE): Neutron ML2/OVN is the only
+# network service Zed has; nova-network was removed from nova in Ussuri (21.0.0).
+default['deployer']['network']['service_type'] = 'ovn'

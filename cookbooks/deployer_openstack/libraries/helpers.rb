@@ -5,24 +5,24 @@
 # deployer_common's generic INI template fed by sections(...).
 module DeployerOpenstack
   module Helpers
-    SERVICES = %w(keystone glance nova cinder).freeze
-    NETWORK_MANAGERS = %w(
-      nova.network.manager.FlatManager
-      nova.network.manager.FlatDHCPManager
-      nova.network.manager.VlanManager
-    ).freeze
+    SERVICES = %w(keystone glance placement nova neutron cinder).freeze
+    # Services that talk RPC over RabbitMQ (each has a RabbitMQ user of its name).
+    RPC_SERVICES = %w(nova neutron cinder).freeze
     INTERFACES = %w(public internal admin).freeze
+    NETWORK_SERVICE = 'ovn'.freeze
 
     # Data bag items (in node['deployer']['secrets']['data_bag']) this cookbook reads.
     # deployer_galera and deployer_rabbitmq create the users with the same secrets.
     DB_PASSWORDS_ITEM = 'db_passwords'          # key: service name
     MQ_PASSWORDS_ITEM = 'mq_passwords'           # key: service name (its RabbitMQ user)
     SERVICE_PASSWORDS_ITEM = 'service_passwords' # key: service name (Keystone service user)
-    KEYSTONE_ITEM = 'keystone'                   # keys: admin_password, fernet_key_0, fernet_key_1
+    KEYSTONE_ITEM = 'keystone'                   # keys: admin_password, fernet_key_0/1, credential_key_0/1
+    NEUTRON_ITEM = 'neutron'                     # key: metadata_secret (nova <-> OVN metadata agent)
 
-    TEMPLATES = SERVICES.to_h do |service|
-      ["#{service}.conf", { source: 'openstack-service.conf.erb', cookbook: 'deployer_common', variables: :"#{service}_conf" }]
-    end.freeze
+    TEMPLATES = {
+      'keystone.conf' => :keystone_conf, 'glance-api.conf' => :glance_conf, 'placement.conf' => :placement_conf,
+      'nova.conf' => :nova_conf, 'neutron.conf' => :neutron_conf, 'ml2_conf.ini' => :ml2_conf, 'cinder.conf' => :cinder_conf,
+    }.transform_values { |variables| { source: 'openstack-service.conf.erb', cookbook: 'deployer_common', variables: variables } }.freeze
 
     module_function
 
@@ -33,51 +33,136 @@ module DeployerOpenstack
       module_function :"#{service}_conf"
     end
 
-    # {section => {key => value}}: the service's baseline conf, then the computed connections
-    # (SQL on the db VIP, all RabbitMQ brokers, Keystone on its VIP) on top.
+    def ml2_conf(node, _secret = nil)
+      DeployerCommon::Helpers.service_config(ml2_sections(node))
+    end
+
+    def settings(node, service)
+      node.dig('deployer', 'openstack', service) || {}
+    end
+
+    # {path => sections}: every file a service's controller units read.
+    def config_files(service, node, secret)
+      files = { settings(node, service).fetch('config_file') => sections(service, node, secret) }
+      files[settings(node, 'neutron').fetch('ml2_file')] = ml2_sections(node) if service == 'neutron'
+      files
+    end
+
+    # {section => {key => value}}: the service's baseline conf, then the computed settings on top.
     def sections(service, node, secret)
       raise DeployerCommon::InvalidAttribute, "service must be one of #{SERVICES.join(', ')}, got #{service.inspect}" unless SERVICES.include?(service)
 
-      openstack = node.dig('deployer', 'openstack')
-      computed = {
-        # The environment's orchestration.debug (origin: "debug": "ENABLE_DEBUG").
-        'DEFAULT' => { 'debug' => node.dig('deployer', 'orchestration', 'debug') || false },
-        'database' => { 'connection' => sql_connection(node, service, secret) },
-      }
-      if service == 'nova'
-        # nova's API database sits behind nova's listener, next to the nova database.
-        computed['api_database'] = { 'connection' => computed['database']['connection'].sub(%r{/[^/]+\z}, '/nova_api') }
-        computed['glance'] = { 'api_servers' => endpoint_url(node, 'glance', 'internal') }
-        computed['DEFAULT'].merge!(nova_network(node))
-      end
-      unless service == 'keystone'
+      computed = { 'DEFAULT' => { 'debug' => debug?(node) } }
+      database_section = service == 'placement' ? 'placement_database' : 'database'
+      computed[database_section] = { 'connection' => sql_connection(node, service, secret) }
+      if RPC_SERVICES.include?(service)
         computed['DEFAULT']['transport_url'] = transport_url(node, service, secret)
-        computed['oslo_messaging_rabbit'] = rabbit_options(node)
-        computed['keystone_authtoken'] = authtoken(node, service, secret)
+        computed['oslo_messaging_rabbit'] = DeployerRabbitmq::Helpers.messaging_options(node)
       end
-
-      [openstack.dig(service, 'conf') || {}, computed].reduce({}) do |result, layer|
-        layer.each { |section, values| (result[section] ||= {}).merge!(values) }
-        result
-      end
+      computed['keystone_authtoken'] = authtoken(node, service, secret) unless service == 'keystone'
+      computed = merge(computed, public_send(:"#{service}_computed", node, secret, computed))
+      merge(settings(node, service)['conf'] || {}, computed)
     end
 
-    # nova-network settings from the environment's network block and the node's own address (ohai).
-    def nova_network(node)
-      network = node.dig('deployer', 'network') || {}
-      unless network['service_type'] == 'nova-network'
-        raise DeployerCommon::InvalidAttribute,
-              "node['deployer']['network']['service_type'] must be nova-network (multi-host), got #{network['service_type'].inspect}"
-      end
-      manager = network['network_manager']
-      unless NETWORK_MANAGERS.include?(manager)
-        raise DeployerCommon::InvalidAttribute,
-              "node['deployer']['network']['network_manager'] must be one of #{NETWORK_MANAGERS.join(', ')}, got #{manager.inspect}"
-      end
-      address = node['ipaddress']
-      raise DeployerCommon::InvalidAttribute, "node['ipaddress'] (this node's own address, nova my_ip) is missing" if address.to_s.empty?
+    def keystone_computed(_node, _secret, _computed)
+      {}
+    end
 
-      { 'network_manager' => manager, 'my_ip' => address }
+    def glance_computed(node, _secret, _computed)
+      { 'DEFAULT' => { 'bind_host' => DeployerCommon::Cluster.my_address(node), 'bind_port' => Integer(settings(node, 'glance')['bind_port']) } }
+    end
+
+    def placement_computed(_node, _secret, _computed)
+      {}
+    end
+
+    def nova_computed(node, secret, computed)
+      address = DeployerCommon::Cluster.my_address(node)
+      api_database = computed['database']['connection'].sub(%r{/[^/]+\z}, '/nova_api')
+      {
+        # host: the name ovn-controller registers its chassis under, so Neutron binds ports here.
+        'DEFAULT' => { 'my_ip' => address, 'host' => node['name'] },
+        'api_database' => { 'connection' => api_database },
+        'placement' => service_auth(node, 'placement', secret),
+        'neutron' => service_auth(node, 'neutron', secret).merge(
+          'service_metadata_proxy' => true,
+          'metadata_proxy_shared_secret' => secret.call(secret_bag(node), NEUTRON_ITEM, 'metadata_secret')
+        ),
+        'vnc' => {
+          'server_listen' => address, 'server_proxyclient_address' => address,
+          'novncproxy_host' => address, 'novncproxy_port' => Integer(settings(node, 'nova')['novncproxy_port']),
+          'novncproxy_base_url' => "#{vip_base_url(node, 'public', settings(node, 'nova')['novncproxy_port'])}/vnc_auto.html",
+        },
+      }
+    end
+
+    def neutron_computed(node, secret, _computed)
+      { 'nova' => service_auth(node, 'nova', secret) }
+    end
+
+    def cinder_computed(node, _secret, _computed)
+      { 'DEFAULT' => { 'my_ip' => DeployerCommon::Cluster.my_address(node) } }
+    end
+
+    # ML2/OVN: the baseline, and the OVN databases on every controller.
+    def ml2_sections(node)
+      network_service!(node)
+      computed = { 'ovn' => { 'ovn_nb_connection' => DeployerOvn::Helpers.nb_connection(node),
+                              'ovn_sb_connection' => DeployerOvn::Helpers.sb_connection(node) } }
+      merge(settings(node, 'neutron')['ml2_conf'] || {}, computed)
+    end
+
+    # The environment's network block must name the network service Zed has.
+    def network_service!(node)
+      type = node.dig('deployer', 'network', 'service_type')
+      return type if type == NETWORK_SERVICE
+      if type == 'nova-network'
+        raise DeployerCommon::InvalidAttribute,
+              "node['deployer']['network']['service_type'] is nova-network, which was removed from nova in Ussuri (21.0.0) " \
+              "and is not packaged in Debian 12: use 'ovn' (Neutron ML2/OVN with distributed floating IPs: each compute is its own gateway)"
+      end
+      raise DeployerCommon::InvalidAttribute, "node['deployer']['network']['service_type'] must be '#{NETWORK_SERVICE}', got #{type.inspect}"
+    end
+
+    # DAEMON_ARGS for /etc/default/<name> of a uwsgi-run API: this node's address only.
+    def uwsgi_defaults(node, unit)
+      uwsgi = node.dig('deployer', 'openstack', 'uwsgi') || {}
+      app = (uwsgi['apps'] || {})[unit] or
+        raise DeployerCommon::InvalidAttribute, "node['deployer']['openstack']['uwsgi']['apps']['#{unit}'] is not defined"
+      args = "--http-socket #{DeployerCommon::Cluster.my_address(node)}:#{Integer(app.fetch('port'))} --ini #{app.fetch('ini')}"
+      # After --ini: uwsgi keeps the last value given for an option.
+      args += " --processes #{Integer(uwsgi['processes'])}" if uwsgi['processes']
+      { 'unit' => unit, 'daemon_args' => args }
+    end
+
+    # [keystone_authtoken]-style password auth of a service user, for the sections in which a
+    # service calls another (nova -> placement/neutron, neutron -> nova).
+    def service_auth(node, user, secret)
+      {
+        'auth_url' => endpoint_url(node, 'keystone', 'internal'),
+        'auth_type' => 'password',
+        'project_domain_name' => 'Default',
+        'user_domain_name' => 'Default',
+        'region_name' => node.dig('deployer', 'openstack', 'region'),
+        'project_name' => node.dig('deployer', 'openstack', 'service_project'),
+        'username' => user,
+        'password' => secret.call(secret_bag(node), SERVICE_PASSWORDS_ITEM, user),
+      }
+    end
+
+    def authtoken(node, service, secret)
+      { 'www_authenticate_uri' => endpoint_url(node, 'keystone', 'public') }.merge(service_auth(node, service, secret))
+    end
+
+    def debug?(node)
+      # The environment's orchestration.debug (origin: "debug": "ENABLE_DEBUG").
+      [true, 'true', 'True'].include?(node.dig('deployer', 'orchestration', 'debug'))
+    end
+
+    def merge(lower, higher)
+      [lower, higher].each_with_object({}) do |layer, result|
+        layer.each { |section, values| result[section] = (result[section] || {}).merge(values) }
+      end
     end
 
     def secret_bag(node)
@@ -96,30 +181,74 @@ module DeployerOpenstack
       DeployerRabbitmq::Helpers.transport_url(node, service, password)
     end
 
-    # The origin's rabbit_hosts + rabbit_ha_queues, or quorum queues: the same queue type the
-    # brokers' HA policy follows (node['deployer']['rabbitmq']['queue_type']).
-    def rabbit_options(node)
-      { 'rabbit_hosts' => DeployerRabbitmq::Helpers.rabbit_hosts(node) }.merge(DeployerRabbitmq::Helpers.messaging_options(node))
+    # The openstack client's environment for a user of the Default domain (passwords go through
+    # the environment, never a command line).
+    def user_environment(node, user, password, project = nil)
+      {
+        'OS_AUTH_URL' => endpoint_url(node, 'keystone', 'internal'),
+        'OS_IDENTITY_API_VERSION' => '3',
+        'OS_USERNAME' => user,
+        'OS_PASSWORD' => password,
+        'OS_PROJECT_NAME' => project || node.dig('deployer', 'openstack', 'service_project'),
+        'OS_USER_DOMAIN_NAME' => 'Default',
+        'OS_PROJECT_DOMAIN_NAME' => 'Default',
+        'OS_REGION_NAME' => node.dig('deployer', 'openstack', 'region'),
+      }
     end
 
-    def authtoken(node, service, secret)
-      {
-        'www_authenticate_uri' => endpoint_url(node, 'keystone', 'public'),
-        'auth_url' => endpoint_url(node, 'keystone', 'internal'),
-        'auth_type' => 'password',
-        'project_domain_name' => 'Default',
-        'user_domain_name' => 'Default',
-        'project_name' => node.dig('deployer', 'openstack', 'service_project'),
-        'username' => service,
-        'password' => secret.call(secret_bag(node), SERVICE_PASSWORDS_ITEM, service),
-      }
+    def admin_environment(node, secret)
+      admin = node.dig('deployer', 'openstack', 'admin')
+      user_environment(node, admin['user'], secret.call(secret_bag(node), KEYSTONE_ITEM, 'admin_password'), admin['project'])
+    end
+
+    # What SERVICE_USER_SCRIPT reads on stdin.
+    def service_user_request(node, user, password)
+      openstack = node.dig('deployer', 'openstack')
+      { 'user' => user, 'password' => password, 'project' => openstack['service_project'], 'role' => openstack['service_role'] }
+    end
+
+    # Creates (or sets the password of) a service user and grants it the role on the project, as
+    # the admin of OS_* in its environment; the request, password included, comes on stdin.
+    SERVICE_USER_SCRIPT = <<~PYTHON.freeze
+      import json, os, sys
+      from keystoneauth1 import session
+      from keystoneauth1.identity import v3
+      from keystoneclient.v3 import client
+      request = json.load(sys.stdin)
+      auth = v3.Password(auth_url=os.environ["OS_AUTH_URL"], username=os.environ["OS_USERNAME"],
+                         password=os.environ["OS_PASSWORD"], project_name=os.environ["OS_PROJECT_NAME"],
+                         user_domain_name="Default", project_domain_name="Default")
+      keystone = client.Client(session=session.Session(auth=auth), interface="internal")
+      def find(manager, name, **scope):
+          return next(iter(manager.list(name=name, **scope)), None)
+      project = find(keystone.projects, request["project"], domain="default") or \
+          keystone.projects.create(request["project"], "default", description="OpenStack service users")
+      role = find(keystone.roles, request["role"]) or keystone.roles.create(request["role"])
+      user = find(keystone.users, request["user"], domain="default")
+      if user:
+          keystone.users.update(user, password=request["password"])
+      else:
+          user = keystone.users.create(request["user"], domain="default", password=request["password"],
+                                       default_project=project)
+      keystone.roles.grant(role, user=user, project=project)
+    PYTHON
+
+    # The catalog's services: every endpoints entry not switched off.
+    def catalog_services(node)
+      (node.dig('deployer', 'openstack', 'endpoints') || {}).select { |_, spec| spec }.keys
+    end
+
+    # Keystone users of the services (every catalog service but Keystone itself).
+    def service_users(node)
+      catalog_services(node) - ['keystone']
     end
 
     # The Keystone catalog as plain data (origin: "registered in Keystone with the
     # corresponding VIP as its target IP").
     def endpoint_catalog(node)
       openstack = node.dig('deployer', 'openstack')
-      openstack.fetch('endpoints').map do |service, spec|
+      catalog_services(node).map do |service|
+        spec = openstack['endpoints'][service]
         {
           'service' => service,
           'type' => spec.fetch('type'),
@@ -135,8 +264,13 @@ module DeployerOpenstack
       spec = openstack.fetch('endpoints')[service] or
         raise DeployerCommon::InvalidAttribute, "node['deployer']['openstack']['endpoints']['#{service}'] is not defined"
       cluster = spec.dig('vips', interface) || spec['vip'] || node.dig('deployer', 'cluster', 'api_vip')
+      "#{vip_base_url(node, interface, spec.fetch('port'), cluster)}#{spec.fetch('path')}"
+    end
+
+    def vip_base_url(node, _interface, port, cluster = nil)
+      cluster ||= node.dig('deployer', 'cluster', 'api_vip')
       address = DeployerCommon::Cluster.vip(node, cluster)['address']
-      "#{openstack.fetch('scheme')}://#{address}:#{Integer(spec.fetch('port'))}#{spec.fetch('path')}"
+      "#{node.dig('deployer', 'openstack', 'scheme')}://#{address}:#{Integer(port)}"
     end
   end
 end

@@ -1,32 +1,54 @@
-# One OpenStack service on this node: packages, its configuration file, its systemd units.
+# One OpenStack service on a controller: packages, the files it reads, its schema (on the leader),
+# and its systemd units bound to this node's own address.
 provides :deployer_openstack_service
 unified_mode true
 
-description 'Installs an OpenStack service, writes its configuration (connections on the VIPs) and runs its units'
+description 'Installs an OpenStack service, writes its configuration (connections on the VIPs), migrates its schema on the leader and runs its units'
 
 property :service, String, name_property: true, equal_to: DeployerOpenstack::Helpers::SERVICES,
-         description: 'keystone, glance, nova or cinder'
-property :config_path, String, default: lazy { "/etc/#{service}/#{service}.conf" },
-         description: 'The configuration file to write'
+         description: 'keystone, glance, placement, nova, neutron or cinder'
 property :packages, Array, default: lazy { node['deployer']['openstack'][service]['packages'].to_a },
          description: 'Packages to install'
 property :units, Array, default: lazy { node['deployer']['openstack'][service]['units'].to_a },
          description: 'systemd units to enable, start and restart on configuration change'
+property :db_sync, [true, false], default: lazy { DeployerCommon::Cluster.leader?(node.to_hash) },
+         description: 'Run the schema migrations (once per deployment: on the leader)'
 
 action :create do
+  service_name = new_resource.service
+  attributes = node.to_hash
   package new_resource.packages unless new_resource.packages.empty?
 
   # The action body runs at converge time: the passwords are read then and never become attributes.
-  deployer_service_config new_resource.config_path do
-    config DeployerOpenstack::Helpers.sections(new_resource.service, node.to_hash, deployer_secret_lookup)
-    group new_resource.service
-    mode '0640'
+  files = DeployerOpenstack::Helpers.config_files(service_name, attributes, deployer_secret_lookup)
+  files.each do |path, sections|
+    deployer_service_config path do
+      config sections
+      group service_name
+      mode '0640'
+    end
   end
+  watched = files.keys.map { |path| "deployer_service_config[#{path}]" }
+
+  uwsgi_apps = node['deployer']['openstack']['uwsgi']['apps']
+  new_resource.units.select { |unit| uwsgi_apps[unit] }.each do |unit|
+    template uwsgi_apps[unit]['defaults_file'] do
+      cookbook 'deployer_openstack'
+      source 'uwsgi-defaults.erb'
+      owner 'root'
+      group 'root'
+      mode '0644'
+      variables DeployerOpenstack::Helpers.uwsgi_defaults(attributes, unit)
+    end
+    watched << "template[#{uwsgi_apps[unit]['defaults_file']}]"
+  end
+
+  deployer_openstack_db_sync service_name if new_resource.db_sync
 
   new_resource.units.each do |unit|
     service unit do
       action [:enable, :start]
-      subscribes :restart, "deployer_service_config[#{new_resource.config_path}]", :delayed
+      watched.each { |resource| subscribes :restart, resource, :delayed }
     end
   end
 end

@@ -41,4 +41,5 @@ default['deployer']['rabbitmq']['ha_policy'] = {
 
 # Service users; each password is the <service> key of the mq_passwords data bag item.
 default['deployer']['rabbitmq']['vhost'] = '/'
-default['deployer']['rabbitmq']['users'] = %w(nova cinder glance heat)
+# The services that use RPC (deployer_openstack's RPC_SERVICES); Keystone, Glance and Placement do not.
+default['deployer']['rabbitmq']['users'] = %w(nova neutron cinder)

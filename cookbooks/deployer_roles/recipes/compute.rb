@@ -2,5 +2,7 @@
 # Cookbook:: deployer_roles
 # Recipe:: compute
 #
-# nova-network multi-host compute node.
+# Compute node of a Neutron ML2/OVN cloud: nova-compute, an OVN chassis, the OVN metadata agent.
+include_recipe 'deployer_common'
+
 deployer_compute_node 'compute'

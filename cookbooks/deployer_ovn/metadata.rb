@@ -1,0 +1,10 @@
+name             'deployer_ovn'
+maintainer       'Under-cloud deployer team'
+license          'Apache-2.0'
+description      'OVN for Neutron ML2/OVN: the Northbound/Southbound databases and ovn-northd on the controllers, ovn-controller on every chassis'
+version          '0.1.0'
+chef_version     '>= 16'
+supports         'debian'
+supports         'ubuntu'
+
+depends          'deployer_common'
