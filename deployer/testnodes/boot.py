@@ -23,6 +23,9 @@ network sysctls), as a server's root has.
 
 A node is up when ``systemctl is-system-running --wait`` inside says running
 (or degraded: the failed units are reported) and its sshd sends a banner.
+Every node's systemd takes inotify instances from root's one budget, so
+booting raises the host's fs.inotify limits when they are lower than what
+30 and more nodes need (``ensure_inotify_room``).
 """
 from __future__ import annotations
 
@@ -52,7 +55,7 @@ mount -t tmpfs -o mode=755,size=1m deployer-testnode /run/systemd/nspawn
 mount -t overlay overlay -o "lowerdir=/,upperdir=$node_dir/upper,workdir=$node_dir/work" "$node_dir/root"
 # A server's root can set its network sysctls: keep /proc/sys/net writable in the node.
 export SYSTEMD_NSPAWN_API_VFS_WRITABLE=network
-exec /usr/bin/systemd-nspawn --quiet --boot --directory="$node_dir/root" \
+exec @NSPAWN@ --quiet --boot --directory="$node_dir/root" \
     --machine="$machine" --hostname="$host_name" \
     --network-namespace-path="/run/netns/$netns" --capability=CAP_NET_ADMIN \
     --register=no --keep-unit --link-journal=no --console=read-only
@@ -74,7 +77,7 @@ def ensure_inotify_room() -> None:
 
 def write_launcher(path: Path) -> None:
     """The launcher as a file, so process listings show its path rather than its text."""
-    path.write_text(NODE_LAUNCHER)
+    path.write_text(NODE_LAUNCHER.replace("@NSPAWN@", NSPAWN))
     os.chmod(path, 0o755)
 
 
