@@ -2,9 +2,8 @@
 for a set of test nodes, and deleting a deployment to the end."""
 from __future__ import annotations
 
-import time
-
 from deployer.client import DeployerAPIError
+from tests.fixtures.waiting import wait_until
 
 TEMPLATE = "sco-test-three"
 DELETE_TIMEOUT = 180
@@ -28,17 +27,16 @@ def delete_deployment(api, deployment_id: str) -> None:
         if exc.status == 404:
             return
         raise
-    deadline = time.monotonic() + DELETE_TIMEOUT
-    while time.monotonic() < deadline:
+
+    def current():
         try:
-            deployment = api.get_deployment(deployment_id)
+            return api.get_deployment(deployment_id)
         except DeployerAPIError as exc:
             if exc.status == 404:
-                return
+                return None
             raise
-        if deployment["state"] == "deleted":
-            return
-        if deployment["state"] == "failed" and deployment.get("stack_status") == "DELETE_FAILED":
-            raise AssertionError(f"delete of {deployment_id} failed: {deployment['status_reason']}")
-        time.sleep(1)
-    raise AssertionError(f"deployment {deployment_id} not deleted after {DELETE_TIMEOUT} s")
+    deployment = wait_until(current, DELETE_TIMEOUT, f"deployment {deployment_id} deleted",
+                            until=lambda found: found is None or found["state"] == "deleted"
+                            or found.get("stack_status") == "DELETE_FAILED", interval=1)
+    if deployment and deployment.get("stack_status") == "DELETE_FAILED":
+        raise AssertionError(f"delete of {deployment_id} failed: {deployment['status_reason']}")

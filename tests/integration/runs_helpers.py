@@ -1,10 +1,9 @@
 """Helpers shared by the node-run integration tests."""
 from __future__ import annotations
 
-import time
-
 from deployer.bootstrap.contract import FINAL_STATES
 from deployer.client import DeployerClient
+from tests.fixtures.waiting import wait_until
 
 PASSWORD = "S3cret-Pw-7f1d9c"
 
@@ -20,21 +19,10 @@ def run_spec(node_name: str, *recipes: str, **extra) -> dict:
 
 def wait_for(client: DeployerClient, run_id: str, statuses=FINAL_STATES,
              timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = client.get_run(run_id)
-        if run["status"] in statuses:
-            return run
-        if time.monotonic() > deadline:
-            raise AssertionError(f"run {run_id} still {run['status']} after {timeout} s: {run}")
-        time.sleep(0.2)
+    return wait_until(lambda: client.get_run(run_id), timeout, f"run {run_id} in {statuses}",
+                      until=lambda run: run["status"] in statuses)
 
 
 def wait_for_phase(client: DeployerClient, run_id: str, phase: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = client.get_run(run_id)
-        if run["phase"] == phase:
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"run {run_id} never reached phase {phase}")
+    return wait_until(lambda: client.get_run(run_id), timeout, f"run {run_id} in phase {phase}",
+                      until=lambda run: run["phase"] == phase, interval=0.1)

@@ -31,6 +31,7 @@ from deployer.chef.server import ChefServer
 from deployer.undercloud.process import free_port
 from tests.fixtures.chef import relay_for_nodes
 from tests.fixtures.common import require_root_and
+from tests.fixtures.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -426,11 +427,12 @@ def test_whole_run_timeout_fails_the_run(nodes, admin, node_chef_url):
 
 def assert_chef_client_ends(node) -> None:
     """Closing the channel hung chef-client up: it is gone from the node soon after."""
-    deadline = time.monotonic() + 10
-    while node.exec(["pgrep", "-f", "chef-client -E"]).returncode == 0:
-        assert time.monotonic() < deadline, \
-            "chef-client still runs on the node:\n" + node.exec(["ps", "-ef"]).stdout
-        time.sleep(0.2)
+    try:
+        wait_until(lambda: node.exec(["pgrep", "-f", "chef-client -E"]).returncode, 10,
+                   "chef-client gone from the node", until=lambda code: code != 0)
+    except AssertionError:
+        raise AssertionError("chef-client still runs on the node:\n"
+                             + node.exec(["ps", "-ef"]).stdout) from None
 
 
 def test_node_crash_during_converge_fails_the_run_promptly(node_set, nodes, admin, node_chef_url):

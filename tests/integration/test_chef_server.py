@@ -1,7 +1,6 @@
 """The Chef server client against a real goiardi with authentication on."""
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -11,6 +10,7 @@ from deployer.chef.errors import (ChefAuthError, ChefConflict, ChefDependencyErr
                                   ChefUnavailable, RunListError)
 from deployer.chef.server import ChefServer, expand_run_list, new_node
 from deployer.undercloud.process import free_port
+from tests.fixtures.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -19,16 +19,6 @@ pytestmark = pytest.mark.integration
 def prefix():
     """A unique name prefix: the Chef server is shared by the whole test session."""
     return f"t{uuid.uuid4().hex[:8]}"
-
-
-def wait_until(probe, timeout=30.0, interval=0.2):
-    """goiardi indexes asynchronously: poll a search until it is complete or time runs out."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
 
 
 @pytest.mark.parametrize("auth_version", ["1.3", "1.1", "1.0"])
@@ -180,8 +170,11 @@ def test_search_pages_past_the_page_size(chef_server, prefix):
     for name in names:
         admin.create_node(new_node(name, environment, ["role[web]"], {"ipaddress": f"10.0.0.{len(name)}"}))
     query = f"chef_environment:{environment}"
-    found = wait_until(lambda: sorted(n["name"] for n in admin.search("node", query, rows=10)) == names)
-    assert found, "search did not return all 25 nodes across pages of 10 within 30 s"
+    # goiardi indexes asynchronously: the search is complete only after a while.
+    found = wait_until(lambda: sorted(n["name"] for n in admin.search("node", query, rows=10)),
+                       30, "search returns all 25 nodes across pages of 10",
+                       until=lambda listed: listed == names)
+    assert found == names
     rows = list(admin.search("node", query, rows=10))
     assert len(rows) == 25 and len({row["name"] for row in rows}) == 25
     assert len(list(admin.search("node", f"{query} AND role:web", rows=7))) == 25

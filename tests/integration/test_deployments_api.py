@@ -10,7 +10,6 @@ placeholder without a value, in the HOT and the CFN form).
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
@@ -18,6 +17,7 @@ import requests
 
 from deployer.chef.errors import ChefNotFound
 from deployer.client import DeployerAPIError
+from tests.fixtures.waiting import wait_until
 from tests.integration.deployment_helpers import delete_deployment, node_parameters
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -47,15 +47,8 @@ def _no_trace(undercloud, name: str) -> None:
 
 
 def _wait(api, deployment_id: str, done, timeout: float = FLOW_TIMEOUT) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        deployment = api.get_deployment(deployment_id)
-        if done(deployment):
-            return deployment
-        if time.monotonic() > deadline:
-            raise AssertionError(f"deployment {deployment_id} not there after {timeout} s: "
-                                 f"{json.dumps(deployment, default=str)[:2000]}")
-        time.sleep(0.5)
+    return wait_until(lambda: api.get_deployment(deployment_id), timeout,
+                      f"deployment {deployment_id} there", until=done, interval=0.5)
 
 
 # -- catalog ---------------------------------------------------------------------------
@@ -321,15 +314,13 @@ def test_list_pages_and_refreshes_in_progress_deployments_with_heat(undercloud):
     ids = [api.create_deployment({"name": f"{prefix}-{i}", "template": "sco-test-three",
                                   "parameters": unreachable})["id"] for i in range(3)]
     try:
-        deadline = time.monotonic() + FLOW_TIMEOUT
-        while True:
-            listed = {d["id"]: d for d in api.list_deployments(template="sco-test-three",
-                                                                limit=500)["deployments"]
-                      if d["id"] in ids}
-            if all(d["state"] != "in_progress" for d in listed.values()):
-                break
-            assert time.monotonic() < deadline, listed
-            time.sleep(1)
+        listed = wait_until(
+            lambda: {d["id"]: d for d in api.list_deployments(template="sco-test-three",
+                                                               limit=500)["deployments"]
+                     if d["id"] in ids},
+            FLOW_TIMEOUT, "every deployment ended",
+            until=lambda found: all(d["state"] != "in_progress" for d in found.values()),
+            interval=1)
         assert {d["state"] for d in listed.values()} == {"failed"}
         assert all("control" in d["status_reason"] for d in listed.values()), listed
         failed = api.list_deployments(status="failed", limit=500)["deployments"]

@@ -18,6 +18,7 @@ from deployer.config import REPO_ROOT
 from deployer.undercloud.heat import EmbeddedHeat
 from deployer.undercloud.process import ProcessError, free_port
 from tests.fixtures.heat import PLUGIN_DIR, client_for
+from tests.fixtures.waiting import wait_stack, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -57,27 +58,12 @@ def unique(prefix: str) -> str:
 
 
 def wait_for(client, stack_id: str, timeout: float = STACK_TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while True:
-        stack = client.stacks.get(stack_id)
-        if not stack.stack_status.endswith("IN_PROGRESS"):
-            return stack
-        if time.monotonic() > deadline:
-            pytest.fail(f"stack {stack.stack_name} still {stack.stack_status} after {timeout} s")
-        time.sleep(0.2)
+    return wait_stack(client, stack_id, timeout, interval=0.2)
 
 
 def wait_deleted(client, stack_id: str, timeout: float = STACK_TIMEOUT) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            status = client.stacks.get(stack_id).stack_status
-        except heat_exc.HTTPNotFound:
-            return "DELETE_COMPLETE"
-        if not status.endswith("IN_PROGRESS"):
-            return status
-        time.sleep(0.2)
-    pytest.fail(f"stack {stack_id} not deleted after {timeout} s")
+    stack = wait_stack(client, stack_id, timeout, gone_ok=True, interval=0.2)
+    return "DELETE_COMPLETE" if stack is None else stack.stack_status
 
 
 def create(client, name: str, template: dict | str, files=None, **parameters) -> str:
@@ -290,10 +276,8 @@ def test_restart_during_a_stack_fails_it_with_a_reason_and_update_recovers(tmp_p
         heat.start()
         client = client_for(heat)
         stack_id = create(client, unique("inflight"), slow)
-        deadline = time.monotonic() + 30
-        while client.resources.get(stack_id, "slow").resource_status != "CREATE_IN_PROGRESS":
-            assert time.monotonic() < deadline, "resource never started"
-            time.sleep(0.2)
+        wait_until(lambda: client.resources.get(stack_id, "slow").resource_status, 30,
+                   "resource slow started", until=lambda status: status == "CREATE_IN_PROGRESS")
         heat.stop()
         heat.start()
         stack = client.stacks.get(stack_id)

@@ -8,12 +8,13 @@ the node.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import datetime
 
 import pytest
 from heatclient import exc as heat_exc
+
+from tests.fixtures.waiting import wait_stack, wait_until
 
 pytestmark = [pytest.mark.integration]
 
@@ -68,14 +69,8 @@ def _hot_group(nodes, *, converge_seconds, values_override=None) -> dict:
             "parameters": {"admin_password": {"type": "string", "hidden": True, "default": "x"}}}
 
 
-def _wait(heat, stack_id, *, until_prefix_not="_IN_PROGRESS"):
-    deadline = time.monotonic() + STACK_TIMEOUT
-    while time.monotonic() < deadline:
-        stack = heat.stacks.get(stack_id)
-        if not stack.stack_status.endswith("_IN_PROGRESS"):
-            return stack
-        time.sleep(1)
-    raise AssertionError(f"stack {stack_id} still {stack.stack_status} after {STACK_TIMEOUT} s")
+def _wait(heat, stack_id):
+    return wait_stack(heat, stack_id, STACK_TIMEOUT, interval=1)
 
 
 def _create(heat, template, name=None, parameters=None):
@@ -86,18 +81,9 @@ def _create(heat, template, name=None, parameters=None):
 
 def _delete(heat, stack):
     heat.stacks.delete(stack.id)
-    deadline = time.monotonic() + STACK_TIMEOUT
-    while time.monotonic() < deadline:
-        try:
-            current = heat.stacks.get(stack.id)
-        except heat_exc.HTTPNotFound:
-            return
-        if current.stack_status in ("DELETE_COMPLETE",):
-            return
-        if current.stack_status == "DELETE_FAILED":
-            raise AssertionError(f"delete failed: {current.stack_status_reason}")
-        time.sleep(1)
-    raise AssertionError("stack delete did not finish")
+    current = wait_stack(heat, stack.id, STACK_TIMEOUT, gone_ok=True, interval=1)
+    if current is not None and current.stack_status == "DELETE_FAILED":
+        raise AssertionError(f"delete failed: {current.stack_status_reason}")
 
 
 def _runs_by_node(api, stack_id) -> dict[str, list[dict]]:
@@ -282,20 +268,13 @@ def test_deleting_a_stack_mid_converge_cancels_the_run_and_cleans_chef(underclou
     name = f"sco-{uuid.uuid4().hex[:8]}"
     stack_id = heat.stacks.create(stack_name=name, template=template)["stack"]["id"]
     api = undercloud.api()
-    deadline = time.monotonic() + 90
-    run = None
-    while time.monotonic() < deadline:
-        runs = api.list_runs(stack_id=stack_id)["runs"]
-        if runs and runs[0]["phase"] == "converge":
-            run = runs[0]
-            break
-        time.sleep(0.5)
-    assert run is not None, "the node run never reached converge"
+    run = wait_until(lambda: api.list_runs(stack_id=stack_id)["runs"], 90,
+                     "the node run reached converge",
+                     until=lambda runs: runs and runs[0]["phase"] == "converge", interval=0.5)[0]
     _delete(heat, heat.stacks.get(stack_id))
     # The worker stops the run at its next safe point (it closes the SSH channel).
-    deadline = time.monotonic() + 30
-    while (status := api.get_run(run["id"])["status"]) == "running" and time.monotonic() < deadline:
-        time.sleep(0.5)
+    status = wait_until(lambda: api.get_run(run["id"])["status"], 30, "the run stopped",
+                        until=lambda found: found != "running", interval=0.5)
     assert status == "cancelled"
     # ([c] keeps pgrep from matching the shell that runs it)
     assert node.exec("pgrep -f '[c]hef-client'").returncode != 0, "chef-client still runs on the node"

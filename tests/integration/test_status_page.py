@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 import uuid
 
 import pytest
 
 from deployer.bootstrap.contract import PHASES
+from tests.fixtures.waiting import wait_until
 from tests.integration.deployment_helpers import delete_deployment, node_parameters
 
 pytestmark = [pytest.mark.integration]
@@ -72,15 +72,12 @@ def _nodes(driver) -> dict[str, dict]:
 
 
 def _wait_for(driver, condition, what: str, timeout: float = PAGE_TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        nodes = _nodes(driver)
-        if condition(nodes):
-            return nodes
-        time.sleep(0.3)
-    raise AssertionError(f"page never showed {what}; last: {_nodes(driver)}; "
-                         f"state: {driver.find_element('id', 'state').text}; "
-                         f"error: {driver.find_element('id', 'error').text}")
+    try:
+        return wait_until(lambda: _nodes(driver), timeout, f"page shows {what}",
+                          until=condition, interval=0.3)
+    except AssertionError as never:
+        raise AssertionError(f"{never}; state: {driver.find_element('id', 'state').text}; "
+                             f"error: {driver.find_element('id', 'error').text}") from None
 
 
 def _assert_boxes_consistent(nodes: dict[str, dict]) -> None:
@@ -142,10 +139,8 @@ def test_deployment_picture_updates_live_and_shows_the_failed_node(
 
         # The list page links to it with its state as text.
         browser.get(f"{undercloud.cfg.api.url}/status/")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not browser.find_elements(
-                "css selector", f"tr[data-id='{deployment['id']}']"):
-            time.sleep(0.3)
+        wait_until(lambda: browser.find_elements("css selector", f"tr[data-id='{deployment['id']}']"),
+                   30, "the list page shows the deployment", interval=0.3)
         row = browser.find_element("css selector", f"tr[data-id='{deployment['id']}']")
         assert name in row.text and "failed" in row.text
         assert row.find_element("tag name", "a").get_attribute("href").endswith(

@@ -6,7 +6,6 @@ environments/heat/<topology>.yaml.
 """
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 
@@ -15,6 +14,9 @@ from heatclient import exc as heat_exc
 from heatclient.common import template_utils
 
 from deployer.config import REPO_ROOT
+from tests.fixtures.waiting import wait_stack
+
+STACK_TIMEOUT = 240.0
 
 pytestmark = pytest.mark.integration
 
@@ -151,7 +153,7 @@ def test_active_passive_template_converges_on_two_test_nodes(undercloud, test_no
     stack_id = heat.stacks.create(stack_name=name, template=body, files={**files, **env_files}, environment=env,
                                   parameters=parameters)["stack"]["id"]
     try:
-        stack = wait_until_done(heat, stack_id)
+        stack = wait_stack(heat, stack_id, STACK_TIMEOUT, interval=1)
         assert stack.stack_status == "CREATE_COMPLETE", stack.stack_status_reason
         runs = {run["resource_name"]: run for run in undercloud.api().list_runs(stack_id=stack_id)["runs"]}
         assert runs["standby"]["started_at"] >= runs["control"]["finished_at"], "order 2 waits for order 1"
@@ -168,22 +170,7 @@ def test_active_passive_template_converges_on_two_test_nodes(undercloud, test_no
         assert heat.stacks.output_show(stack_id, "nodes")["output"]["output_value"] == [f"{name}-p", f"{name}-s"]
     finally:
         heat.stacks.delete(stack_id)
-        wait_until_done(heat, stack_id, gone_ok=True)
-
-
-def wait_until_done(heat, stack_id: str, timeout: float = 240.0, gone_ok: bool = False):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            stack = heat.stacks.get(stack_id)
-        except heat_exc.HTTPNotFound:
-            if gone_ok:
-                return None
-            raise
-        if not stack.stack_status.endswith("_IN_PROGRESS"):
-            return stack
-        time.sleep(1)
-    raise AssertionError(f"stack {stack_id} still in progress after {timeout} s")
+        wait_stack(heat, stack_id, STACK_TIMEOUT, gone_ok=True, interval=1)
 
 
 def test_origin_seed_template_validates_and_hides_the_password(embedded_heat):

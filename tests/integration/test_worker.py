@@ -11,6 +11,7 @@ import pytest
 from deployer.db.session import make_engine, make_session_factory
 from deployer.runs import service
 from deployer.undercloud.process import ManagedProcess, pid_alive
+from tests.fixtures.waiting import wait_until
 from tests.integration.runs_helpers import run_spec, wait_for, wait_for_phase
 
 pytestmark = pytest.mark.timeout(180)
@@ -85,13 +86,12 @@ def test_killed_worker_is_detected_by_another_worker(deployer_api):
     kill_9(worker)
     worker.start()
     sessions = make_session_factory(make_engine(cfg.database_url))
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+
+    def stored_run():
         with sessions() as session:
-            run = service.get_run(session, run_id)
-            if run.status != "running":
-                break
-        time.sleep(0.2)
+            return service.get_run(session, run_id)
+    run = wait_until(stored_run, 15, f"run {run_id} no longer running",
+                     until=lambda found: found.status != "running")
     assert run.status == "failed" and "stopped heartbeating" in run.reason
 
 
