@@ -133,13 +133,21 @@ module Standin
       @formatter.run_failed(elapsed)
       write_stacktrace(error)
       where = failure.nil? && @context ? first_cookbook_frame(error) : nil
-      where = @context.relative_cookbook_path(where.split(':').first) + ":#{where.split(':')[1]}" if where
+      where = cookbook_location(error, where) if where
       lines = error.message.lines.map(&:chomp)
       # A resource or compile failure's detail is in the error block above; its
       # FATAL line is the one-line summary a caller's output tail shows.
       lines = lines.first(1) if failure || where
       lines[0] = "#{error.class}: #{lines[0]}#{where ? " (at #{where})" : ''}"
       lines.each { |line| @output.fatal(line) }
+    end
+
+    # "lib/x.rb:18, from recipes/y.rb:25": the failing line and, when that is
+    # not in a recipe, the recipe line that led to it.
+    def cookbook_location(error, frame)
+      short = ->(f) { "#{@context.relative_cookbook_path(f.split(':').first)}:#{f.split(':')[1]}" }
+      recipe = Array(error.backtrace).find { |f| short.call(f).include?('/recipes/') && @context.relative_cookbook_path(f.split(':').first) }
+      recipe && recipe != frame ? "#{short.call(frame)}, from #{short.call(recipe)}" : short.call(frame)
     end
 
     def first_cookbook_frame(error)

@@ -22,6 +22,12 @@ module Standin
       property :response_file, String
       property :source, String
 
+      # Chef::Resource::Package keeps an Array name as the package list (the name itself is joined).
+      def initialize(name, run_context)
+        super
+        package_name(name) if name.is_a?(Array)
+      end
+
       def after_created
         %i(response_file source).each { |p| raise NotImplemented, "package property #{p}" unless public_send(p).nil? }
       end
