@@ -43,7 +43,13 @@ def group_dir(hierarchy: str, unit: str) -> Path:
 
 def create(unit: str) -> None:
     for hierarchy in HIERARCHIES:
-        group_dir(hierarchy, unit).mkdir(parents=True, exist_ok=True)
+        for attempt in range(3):
+            try:
+                group_dir(hierarchy, unit).mkdir(parents=True, exist_ok=True)
+                break
+            except FileNotFoundError:   # another set's teardown removed the empty parent meanwhile
+                if attempt == 2:
+                    raise
 
 
 def procs_files(unit: str) -> list[str]:
@@ -101,6 +107,10 @@ def remove(unit: str) -> None:
                 pass
             except OSError as exc:
                 raise TestNodesError(f"cgroups: cannot remove {directory}: {exc.strerror}") from None
+        try:
+            os.rmdir(top.parent)    # the shared parent, once no set of any session uses it
+        except OSError:
+            pass
 
 
 def units(pattern: re.Pattern) -> list[str]:
