@@ -43,8 +43,12 @@
 #   attribute-file default < environment default < role default
 #   < node normal (-j JSON) < attribute-file normal
 #   < attribute-file override < role override < environment override < automatic (ohai)
-# Hashes merge key by key; any other value (arrays included) replaces the lower
-# one, as in Chef::Mixin::DeepMerge.hash_only_merge.  Roles merge in list order.
+# Chef's two merge rules (lib/chef/node/attribute.rb): the default components
+# (attribute file, environment, role) merge among themselves with arrays
+# unioned (Attribute#deep_merge!), and so do the override components; then
+# default < normal < override < automatic merge hash-only (hash_only_merge!):
+# hashes key by key, any other value (arrays included) replaces the lower one.
+# A nil never replaces a value.  Roles merge in list order, arrays unioned.
 # Attribute files load for the dependency closure of the rendered cookbook and of
 # the roles' run-list recipes, dependencies first.
 
@@ -56,9 +60,19 @@ module ChefRender
 
   module_function
 
+  # Between precedence levels (Chef::Node::Attribute#hash_only_merge!).
   def deep_merge(lower, higher)
+    return lower if higher.nil?
     return higher unless lower.is_a?(Hash) && higher.is_a?(Hash)
     lower.merge(higher) { |_, low, high| deep_merge(low, high) }
+  end
+
+  # Within the default or the override components (Chef::Node::Attribute#deep_merge!).
+  def deep_merge_arrays(lower, higher)
+    return lower if higher.nil?
+    return lower | higher if lower.is_a?(Array) && higher.is_a?(Array)
+    return higher unless lower.is_a?(Hash) && higher.is_a?(Hash)
+    lower.merge(higher) { |_, low, high| deep_merge_arrays(low, high) }
   end
 
   def stringify(value)
@@ -179,16 +193,12 @@ module ChefRender
            .each { |path| files.load(path) }
       end
       level = ->(name) { ChefRender.stringify(files.levels[name]) }
-      role_level = ->(key) { @roles.map { |r| r[key] || {} }.reduce({}) { |a, b| ChefRender.deep_merge(a, b) } }
+      role_level = ->(key) { @roles.map { |r| r[key] || {} }.reduce({}) { |a, b| ChefRender.deep_merge_arrays(a, b) } }
+      within = ->(*components) { components.reduce({}) { |a, b| ChefRender.deep_merge_arrays(a, b) } }
       merged = [
-        level.call('default'),
-        @environment['default_attributes'] || {},
-        role_level.call('default_attributes'),
-        @node['normal'] || {},
-        level.call('normal'),
-        level.call('override'),
-        role_level.call('override_attributes'),
-        @environment['override_attributes'] || {},
+        within.call(level.call('default'), @environment['default_attributes'] || {}, role_level.call('default_attributes')),
+        ChefRender.deep_merge(@node['normal'] || {}, level.call('normal')),
+        within.call(level.call('override'), role_level.call('override_attributes'), @environment['override_attributes'] || {}),
         automatic,
       ].reduce({}) { |a, b| ChefRender.deep_merge(a, b) }
       merged.merge('name' => @node['name'], 'chef_environment' => @environment['name'] || '_default')

@@ -28,6 +28,8 @@ def cookbooks(tmp_path):
         end
         %w(file_override role_override env_override automatic).each { |k| override['t'][k] = 'file_override' }
         default['t']['list'] = %w(a b)
+        default['t']['default_list'] = %w(guest)
+        override['t']['override_list'] = %w(file)
         default['t']['seen_base'] = node['t']['from_base']
         """))
     (probe / "libraries" / "helpers.rb").write_text(textwrap.dedent("""\
@@ -51,12 +53,15 @@ def cookbooks(tmp_path):
 def layers():
     def values(*keys, level):
         return {"t": {k: level for k in keys}}
-    env = {"name": "e", "default_attributes": values(*KEYS[1:], level="env_default"),
-           "override_attributes": values("env_override", "automatic", level="env_override")}
+    env = {"name": "e",
+           "default_attributes": {"t": {**values(*KEYS[1:], level="env_default")["t"], "default_list": []}},
+           "override_attributes": {"t": {**values("env_override", "automatic", level="env_override")["t"],
+                                         "override_list": ["env"]}}}
     role = {"name": "r", "run_list": ["recipe[probe]"],
-            "default_attributes": values(*KEYS[2:], level="role_default"),
+            "default_attributes": {"t": {**values(*KEYS[2:], level="role_default")["t"], "default_list": ["role"]}},
             "override_attributes": {"t": {"role_override": "role_override", "env_override": "role_override",
-                                          "automatic": "role_override", "list": ["z"]}}}
+                                          "automatic": "role_override", "list": ["z"],
+                                          "override_list": ["role"]}}}
     node = {"name": "n1", "t": {"automatic": "automatic"},
             "normal": values("node_normal", "file_override", "role_override", "env_override", level="node_normal")}
     return env, role, node
@@ -67,6 +72,10 @@ def test_attribute_precedence_matches_chef(cookbooks):
     attributes = node_attributes("probe", node=node, role=role, environment=env, cookbooks_dir=cookbooks)
     assert {k: attributes["t"][k] for k in KEYS} == {k: k for k in KEYS}
     assert attributes["t"]["list"] == ["z"], "arrays are replaced, not merged, across precedence levels"
+    # Within the default components, and within the override ones, arrays are unioned
+    # (Chef's lib/chef/node/attribute.rb merge_defaults / merge_overrides).
+    assert attributes["t"]["default_list"] == ["guest", "role"], "an environment's [] cannot shrink a default"
+    assert attributes["t"]["override_list"] == ["file", "role", "env"]
     assert attributes["t"]["seen_base"] == "base", "dependencies' attribute files load first"
     assert attributes["name"] == "n1" and attributes["chef_environment"] == "e"
 
