@@ -10,8 +10,7 @@ from __future__ import annotations
 
 
 class DeployerError(Exception):
-    status = 400
-    title = "Bad Request"
+    status, title = 400, "Bad Request"
 
     def __init__(self, detail: str, *, field: str | None = None,
                  errors: dict[str, list[str]] | None = None):
@@ -23,33 +22,26 @@ class DeployerError(Exception):
 
 
 class NotFound(DeployerError):
-    status = 404
-    title = "Not Found"
+    status, title = 404, "Not Found"
 
 
 class Conflict(DeployerError):
-    status = 409
-    title = "Conflict"
+    status, title = 409, "Conflict"
 
 
 class InvalidReference(DeployerError):
     """A request refers to something that does not exist (e.g. a paging marker)."""
-    status = 400
-    title = "Bad Request"
 
 
 class Unprocessable(DeployerError):
     """Well-formed input that Heat, the Chef environment or the catalog refuses."""
-    status = 422
-    title = "Unprocessable Content"
+    status, title = 422, "Unprocessable Content"
 
 
 class HeatUnavailable(DeployerError):
-    status = 503
-    title = "Service Unavailable"
+    status, title = 503, "Service Unavailable"
 
 
 class HeatFailure(DeployerError):
     """Heat answered with an error that is not the request's fault."""
-    status = 502
-    title = "Bad Gateway"
+    status, title = 502, "Bad Gateway"
