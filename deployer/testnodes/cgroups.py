@@ -15,6 +15,7 @@ and are named after the node's netns, unique across parallel sets.
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
 import time
@@ -94,19 +95,30 @@ def set_frozen(unit: str, frozen: bool, timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-def remove(unit: str) -> None:
-    """Remove the node's groups, deepest first (the container's systemd made sub-groups)."""
+def remove(unit: str, timeout: float = 10.0) -> None:
+    """Remove the node's groups, deepest first (the container's systemd made sub-groups).
+
+    A killed process that is not yet reaped (a zombie: its parent, or this
+    host's init, has not waited for it) is no longer listed but keeps its group
+    busy, so EBUSY is retried until ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
     for hierarchy in HIERARCHIES:
         top = group_dir(hierarchy, unit)
         if not top.exists():
             continue
         for directory, _, _ in os.walk(top, topdown=False):
-            try:
-                os.rmdir(directory)
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise TestNodesError(f"cgroups: cannot remove {directory}: {exc.strerror}") from None
+            while True:
+                try:
+                    os.rmdir(directory)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+                        raise TestNodesError(f"cgroups: cannot remove {directory}: "
+                                             f"{exc.strerror}") from None
+                    time.sleep(0.05)
         try:
             os.rmdir(top.parent)    # the shared parent, once no set of any session uses it
         except OSError:

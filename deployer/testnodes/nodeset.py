@@ -132,6 +132,8 @@ class TestNodes:
             self._kill_unit(unit)
         for netns in sorted(netns_names):
             self._kill_all(netns)
+        for name in list(self._launchers):
+            self._reap(name)    # an unreaped launcher keeps its cgroup busy
         for unit in sorted(units):
             cgroups.remove(unit)
         for netns in sorted(netns_names):
@@ -140,8 +142,6 @@ class TestNodes:
             network.list_links(re.compile(rf"{self.prefix}-v\d+"))) | {self.bridge}
         for link in sorted(links):
             network.delete_link(link)
-        for name in list(self._launchers):
-            self._reap(name)
         self._remove_state_dir()
 
     # --- faults ----------------------------------------------------------
