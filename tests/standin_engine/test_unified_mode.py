@@ -131,3 +131,29 @@ def test_delayed_notifications_inside_an_action_run_at_the_end_of_that_action(re
     run = repo.run("recipe[u]")
     assert run.returncode == 0, run.output
     assert (tmp_path / "order.log").read_text().split() == ["inner-last", "restart", "recipe-next"]
+
+
+def test_a_delayed_notification_from_inside_an_action_to_a_recipe_resource_runs_at_the_end_of_the_run(repo, tmp_path):
+    """Chef's lib/chef/runner.rb: "send the notification to the run_context of the receiving resource"."""
+    repo.cookbook("u", resources={"conf": f"""
+        unified_mode true
+        provides :conf
+        action :create do
+          file '{tmp_path}/conf' do
+            content 'c'
+            notifies :run, 'execute[restart from the recipe]', :delayed
+          end
+        end
+        """}, recipes={"default": f"""
+        execute 'restart from the recipe' do
+          command ['sh', '-c', 'echo restart >> {tmp_path}/order.log']
+          action :nothing
+        end
+        conf 'a'
+        execute 'recipe last' do
+          command ['sh', '-c', 'echo recipe-last >> {tmp_path}/order.log']
+        end
+        """})
+    run = repo.run("recipe[u]")
+    assert run.returncode == 0, run.output
+    assert (tmp_path / "order.log").read_text().split() == ["recipe-last", "restart"]

@@ -110,9 +110,10 @@ module Standin
       already = find(key)
       if @unified_mode && already
         if notification.timing == :immediately
+          # Chef defines this error (lib/chef/exceptions.rb); such a subscription could never fire.
           raise Chef::Exceptions::UnifiedModeImmediateSubscriptionEarlierResource,
-                "immediate subscription from #{subscriber} to #{key}, which is earlier in the resource collection: " \
-                'unified mode has already run it'
+                "immediate subscription from #{subscriber} resource cannot be setup to #{key} resource, " \
+                'which has already fired while in unified mode'
         elsif @updated_resources.include?(key)
           add_delayed_action(notification)
         end

@@ -170,7 +170,14 @@ module Standin
         @output.info("#{resource} sending #{notification.action} action to #{target} (immediate)")
         run_action(target, notification.action)
       end
-      context.delayed_notifications(resource).each { |n| context.add_delayed_action(n) }
+      # Chef queues a delayed notification in the run context of the resource it
+      # notifies (a root resource notified from inside an action runs at the end of
+      # the run); a target not declared yet (unified mode) queues in this context.
+      context.delayed_notifications(resource).each do |notification|
+        target = context.find(notification.target_key)
+        notification.target = target if target
+        (target ? target.run_context : context).add_delayed_action(notification)
+      end
     end
 
     def run_delayed(context, error)
