@@ -88,9 +88,11 @@ class Undercloud:
             ready=http_ready(f"{api.url}/healthcheck"), host=api.bind_host, port=api.port,
             env=self._service_env())
 
-    def worker(self) -> ManagedProcess:
+    def worker(self, executor: str | None = None) -> ManagedProcess:
+        """``executor``: a ``module:factory`` other than the SSH bootstrap (tests)."""
+        argv = self._cli("worker", *(("--executor", executor) if executor else ()))
         return ManagedProcess(
-            name="deployer worker", argv=self._cli("worker"),
+            name="deployer worker", argv=argv,
             pid_file=self.cfg.api_dir / "worker.pid", log_file=self.cfg.log_dir / "worker.log",
             ready=_survives(WORKER_STARTUP_SECONDS), env=self._service_env())
 
