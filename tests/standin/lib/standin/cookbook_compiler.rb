@@ -99,7 +99,7 @@ module Standin
       return if @loaded_attributes.include?(path)
 
       @loaded_attributes << path
-      Standin.eval_file(@node, path)
+      Standin.from_file(@node, path)
     end
   end
 end

@@ -23,7 +23,7 @@ module Standin
     attr_reader :dependencies
 
     def self.read(path)
-      new.tap { |m| Standin.eval_file(m, path) }
+      new.tap { |m| Standin.from_file(m, path) }
     end
 
     def initialize

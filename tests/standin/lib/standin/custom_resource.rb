@@ -52,7 +52,7 @@ module Standin
         klass = Class.new(CustomResource)
         klass.cookbook_name = cookbook_name
         klass.source_file = path
-        Standin.class_eval_file(klass, path)
+        Standin.class_from_file(klass, path)
         auto_name = "#{cookbook_name}_#{File.basename(path, '.rb')}".to_sym
         # Chef wires the file-derived name too unless something already provides it.
         klass.provides(auto_name) unless Resource.registry.key?(auto_name)

@@ -14,7 +14,7 @@ module Standin
     end
 
     def from_file(path)
-      Standin.eval_file(self, path)
+      Standin.from_file(self, path)
     end
 
     def dsl_owner
