@@ -12,7 +12,7 @@ from deployer.api.context import db_session, state
 from deployer.api.schemas import (RunArgsSchema, RunListArgsSchema, RunLogArgsSchema,
                                   RunLogSchema, RunPageSchema, RunSchema, RunSpecSchema)
 from deployer.api.smorest import ApiBlueprint
-from deployer.bootstrap.contract import ChefInstallSource, NodeTarget, RunSpec
+from deployer.bootstrap.contract import RunSpec
 from deployer.db.models import Run
 from deployer.runs import service
 
@@ -39,13 +39,9 @@ class Runs(MethodView):
     @blp.response(202, RunSchema)
     def post(self, body):
         """Queue a run; poll it until its status is final."""
-        bootstrap = state().cfg.bootstrap
-        install = body["install"] or {"kind": bootstrap.chef_client_install,
-                                      "location": bootstrap.chef_client_location}
-        spec = RunSpec(**{**body, "target": NodeTarget(**body["target"]),
-                          "install": ChefInstallSource(**install)})
         session = db_session()
-        run = service.create_run(session, spec, state().secret_box)
+        run = service.create_run(session, RunSpec.from_dict(body), state().secret_box,
+                                 state().cfg.bootstrap)
         session.commit()
         return run_view(run, tail=0)
 

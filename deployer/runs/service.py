@@ -7,6 +7,7 @@ can no longer change a run someone else has already finished.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import uuid
@@ -14,7 +15,9 @@ import uuid
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from deployer.bootstrap.contract import CANCELLED, FAILED, FINAL_STATES, QUEUED, RUNNING, RunSpec
+from deployer.bootstrap.contract import (CANCELLED, FAILED, FINAL_STATES, QUEUED, RUNNING,
+                                         ChefInstallSource, RunSpec)
+from deployer.config import BootstrapSettings
 from deployer.errors import InvalidReference, NotFound
 from deployer.db.models import Run, RunOutput, RunPhase, utcnow
 from deployer.secrets import SecretBox
@@ -24,8 +27,16 @@ PHASE_RUNNING = "running"
 TAIL_SCAN_CHUNKS = 2000        # bound on chunks read to build a tail
 
 
-def create_run(session: Session, spec: RunSpec, box: SecretBox) -> Run:
-    """Queue a run; the password is encrypted apart from the (redacted) spec."""
+def create_run(session: Session, spec: RunSpec, box: SecretBox,
+               bootstrap: BootstrapSettings) -> Run:
+    """Queue a run; the password is encrypted apart from the (redacted) spec.
+
+    A spec without an install source gets the configured one (``[bootstrap]``),
+    stored with the run, so the worker runs what the API accepted.
+    """
+    if spec.install is None:
+        spec = dataclasses.replace(spec, install=ChefInstallSource(
+            kind=bootstrap.chef_client_install, location=bootstrap.chef_client_location))
     password = spec.target.password
     run = Run(id=str(uuid.uuid4()), node_name=spec.node_name, action=spec.action,
               status=QUEUED, spec_json=spec.to_dict(redact=True),

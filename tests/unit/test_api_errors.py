@@ -164,3 +164,20 @@ def test_secret_key_created_concurrently_is_whole_and_shared(tmp_path):
         assert all(box.decrypt(blob) == "s3cret" for box in boxes)
         assert (directory / "run-secrets.key").stat().st_mode & 0o777 == 0o600
         assert [p.name for p in directory.iterdir()] == ["run-secrets.key"]
+
+
+@pytest.mark.parametrize("given, stored", [
+    (None, {"kind": "url", "location": "https://example.test/install.sh"}),
+    ({"kind": "present"}, {"kind": "present", "location": ""}),
+])
+def test_a_run_without_install_gets_the_configured_source(tmp_path, given, stored):
+    path = config.write_file(tmp_path / "deployer.conf", {
+        "DEFAULT": {"state_dir": tmp_path},
+        "bootstrap": {"chef_client_install": "url",
+                      "chef_client_location": "https://example.test/install.sh"}})
+    cfg = config.load(path, env={})
+    upgrade(cfg)
+    body = {**VALID_RUN, **({"install": given} if given else {})}
+    response = create_app(cfg, {"TESTING": True}).test_client().post("/v1/runs", json=body)
+    assert response.status_code == 202, response.get_data(as_text=True)
+    assert response.get_json()["spec"]["install"] == stored
