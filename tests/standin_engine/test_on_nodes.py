@@ -91,3 +91,16 @@ def test_an_unknown_package_fails_with_apt_error(node):
     assert rc == 1
     assert "E: Unable to locate package no-such-package-standin" in out
     assert "apt_package[no-such-package-standin] (n::default line 2" in out.splitlines()[-1]
+
+
+def test_sysctl_applies_and_persists_a_value(node):
+    """docs.chef.io/resources/sysctl/: the value is set now and written to /etc/sysctl.d."""
+    node.exec(["sysctl", "-w", "net.ipv4.ip_nonlocal_bind=0"])
+    recipe = "\nsysctl 'net.ipv4.ip_nonlocal_bind' do\n  value 1\nend\n"
+    rc, out = _converge(node, recipe)
+    assert rc == 0, out
+    assert node.exec(["sysctl", "-n", "net.ipv4.ip_nonlocal_bind"]).stdout.strip() == "1"
+    assert node.read_file("/etc/sysctl.d/99-chef-net.ipv4.ip_nonlocal_bind.conf") == "net.ipv4.ip_nonlocal_bind = 1\n"
+    rc, out = _converge(node, recipe)
+    assert rc == 0, out
+    assert "* sysctl[net.ipv4.ip_nonlocal_bind] action apply (up to date)" in out
