@@ -6,11 +6,11 @@ gone counts as removed, so deleting twice (or after a failed create) works.
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import abort
 
 from deployer.api.chef_calls import chef_call
 from deployer.api.smorest import ApiBlueprint
 from deployer.chef import names
+from deployer.errors import DeployerError
 
 blp = ApiBlueprint("chef_nodes", __name__, url_prefix="/v1/chef/nodes",
                    description="Chef nodes and clients registered by node runs.")
@@ -22,5 +22,6 @@ class ChefNode(MethodView):
     def delete(self, node_name):
         """Delete the Chef node and the client of the same name (gone = success)."""
         if not names.is_node_name(node_name):
-            abort(400, errors={"node_name": [names.NODE_NAME_RULE]})
+            raise DeployerError(f"node name {node_name!r} is invalid",
+                                errors={"node_name": [names.NODE_NAME_RULE]})
         chef_call(lambda chef: chef.remove_node(node_name))
