@@ -29,14 +29,14 @@ module Standin
 
       def action_enable
         check_systemd!
-        return if state['UnitFileState'] == 'enabled' || state['UnitFileState'] == 'static'
+        return if enabled?
 
         converge_by("enable service #{self}") { systemctl('enable') }
       end
 
       def action_disable
         check_systemd!
-        return if %w(disabled static masked).include?(state['UnitFileState']) || missing?
+        return unless enabled?
 
         converge_by("disable service #{self}") { systemctl('disable') }
       end
@@ -93,12 +93,17 @@ module Standin
         out.stdout.lines.to_h { |l| l.chomp.split('=', 2) }
       end
 
+      # Chef's systemd provider: "activating" is not active.
       def active?
-        %w(active reloading activating).include?(state['ActiveState'])
+        state['ActiveState'] == 'active'
       end
 
-      def missing?
-        state['LoadState'] == 'not-found'
+      # Chef's is_enabled?: these unit file states count as enabled; "bad" asks systemctl.
+      def enabled?
+        unit_state = state['UnitFileState']
+        return Shell.run([['systemctl', 'is-enabled', '--quiet', unit]], {}).exitstatus.zero? if unit_state == 'bad'
+
+        %w(enabled static generated alias indirect).include?(unit_state)
       end
 
       def systemctl(verb)
