@@ -37,7 +37,8 @@ action :create do
     cookbook 'deployer_galera'
     source 'galera.cnf.erb'
     owner 'root'
-    group 'root'
+    # mariadbd reads it as the mysql user; a file it cannot read is skipped without a word.
+    group galera_settings['user']
     mode '0640'
     sensitive true
     variables DeployerGalera::Helpers.galera_config(node.to_hash, deployer_secret_lookup)

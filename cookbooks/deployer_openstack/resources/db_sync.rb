@@ -34,7 +34,10 @@ action :run do
 
   execute "#{new_resource.service} schema migrations" do
     command spec['command']
+    # The service's own group too: without it the command keeps root's group and cannot read
+    # the service's 0640 root:<service> configuration (mixlib-shellout changes only the uid).
     user spec['user']
+    group spec['user']
     environment 'HOME' => '/tmp'
     not_if { migrated? }
   end

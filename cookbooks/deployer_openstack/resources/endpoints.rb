@@ -17,7 +17,12 @@ action_class do
     DeployerOpenstack::Helpers.admin_environment(node.to_hash, deployer_secret_lookup)
   end
 
-  def openstack(*args, environment: admin_environment)
+  def openstack(*args)
+    openstack_as(admin_environment, *args)
+  end
+
+  # The client as another user (positional: guards call this through the resource).
+  def openstack_as(environment, *args)
     shell_out('openstack', *args, environment: environment)
   end
 
@@ -77,8 +82,8 @@ action :register do
       sensitive true
       # Done when the user logs in to the service project (exists, right password, has a role there).
       not_if do
-        environment = DeployerOpenstack::Helpers.user_environment(attributes, user, password.call)
-        openstack('token', 'issue', '-f', 'value', '-c', 'id', environment: environment).exitstatus.zero?
+        as_user = DeployerOpenstack::Helpers.user_environment(attributes, user, password.call)
+        openstack_as(as_user, 'token', 'issue', '-f', 'value', '-c', 'id').exitstatus.zero?
       end
     end
   end

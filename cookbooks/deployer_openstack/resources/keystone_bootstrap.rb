@@ -53,6 +53,7 @@ action :create do
              '--bootstrap-internal-url', DeployerOpenstack::Helpers.endpoint_url(attributes, 'keystone', 'internal'),
              '--bootstrap-admin-url', DeployerOpenstack::Helpers.endpoint_url(attributes, 'keystone', 'admin')]
     user 'keystone'
+    group 'keystone'
     # keystone-manage reads the password from its environment, so it stays out of the process list.
     environment(lazy { { 'OS_BOOTSTRAP_PASSWORD' => deployer_secret(bag, item, 'admin_password') } })
     sensitive true
