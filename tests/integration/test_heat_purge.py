@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 import urllib.request
 
 import pytest
 
 from deployer.undercloud.heat import EmbeddedHeat
 from deployer.undercloud.process import free_port
+from tests.fixtures.waiting import wait_until
+
+STACK_TIMEOUT = 60.0
 
 pytestmark = [pytest.mark.integration]
 
@@ -30,13 +32,6 @@ def _call(url: str, method: str = "GET", body: dict | None = None):
     with urllib.request.urlopen(request, timeout=60) as response:
         text = response.read()
     return json.loads(text) if text else {}
-
-
-def _wait(predicate, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"{what} not reached within {timeout} s"
-        time.sleep(0.2)
 
 
 def _rows(db, sql: str) -> list:
@@ -57,13 +52,13 @@ def test_purge_removes_a_deleted_stack_and_its_templates_while_heat_runs(heat):
     created = _call(f"{root}/stacks", "POST", {"stack_name": "gone", "template": TEMPLATE,
                                                "parameters": {"secret": "s3cret-value"}})
     stack_id = created["stack"]["id"]
-    _wait(lambda: _call(f"{root}/stacks/gone/{stack_id}")["stack"]["stack_status"] == "CREATE_COMPLETE",
-          "CREATE_COMPLETE")
+    wait_until(lambda: _call(f"{root}/stacks/gone/{stack_id}")["stack"]["stack_status"] == "CREATE_COMPLETE",
+               STACK_TIMEOUT, "CREATE_COMPLETE")
     _call(f"{root}/stacks", "POST", {"stack_name": "kept", "template": TEMPLATE,
                                      "parameters": {"secret": "other"}})
     _call(f"{root}/stacks/gone/{stack_id}", "DELETE")
-    _wait(lambda: all(s["stack_name"] != "gone" for s in _call(f"{root}/stacks")["stacks"]),
-          "the stack gone from the list")
+    wait_until(lambda: all(s["stack_name"] != "gone" for s in _call(f"{root}/stacks")["stacks"]),
+               STACK_TIMEOUT, "the stack gone from the list")
     soft_deleted = _rows(heat.db_file, "SELECT id, raw_template_id FROM stack WHERE deleted_at IS NOT NULL")
     assert [row[0] for row in soft_deleted] == [stack_id], "Heat keeps deleted stacks' rows until purged"
     raw_template_id = soft_deleted[0][1]
@@ -83,10 +78,11 @@ def test_purge_keeps_stacks_deleted_more_recently_than_the_age(heat):
     created = _call(f"{root}/stacks", "POST", {"stack_name": "recent", "template": TEMPLATE,
                                                "parameters": {"secret": "x"}})
     stack_id = created["stack"]["id"]
-    _wait(lambda: _call(f"{root}/stacks/recent/{stack_id}")["stack"]["stack_status"] == "CREATE_COMPLETE",
-          "CREATE_COMPLETE")
+    wait_until(lambda: _call(f"{root}/stacks/recent/{stack_id}")["stack"]["stack_status"] == "CREATE_COMPLETE",
+               STACK_TIMEOUT, "CREATE_COMPLETE")
     _call(f"{root}/stacks/recent/{stack_id}", "DELETE")
-    _wait(lambda: _call(f"{root}/stacks")["stacks"] == [], "the stack gone from the list")
+    wait_until(lambda: _call(f"{root}/stacks")["stacks"] == [], STACK_TIMEOUT,
+               "the stack gone from the list")
     assert heat.purge_deleted(age=1, granularity="days") == 0
     assert len(_rows(heat.db_file, "SELECT id FROM stack WHERE deleted_at IS NOT NULL")) == 1
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 
 import pytest
 
 from deployer.undercloud.process import ManagedProcess, ProcessError, pid_alive
+from tests.fixtures.waiting import wait_until
 
 # A server that takes a moment to stop gracefully, as Heat does when its engine drains.
 GRACEFUL_SERVER = """
@@ -28,13 +28,6 @@ def server(tmp_path, script=GRACEFUL_SERVER, stop_timeout=15.0) -> ManagedProces
                           ready=lambda: True, stop_timeout=stop_timeout)
 
 
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.02)
-
-
 def test_start_is_idempotent_and_stop_removes_the_pid_file(tmp_path):
     first = server(tmp_path).start()
     try:
@@ -51,7 +44,8 @@ def test_start_during_a_graceful_stop_waits_and_starts_a_new_process(tmp_path):
     stopper = threading.Thread(target=server(tmp_path).stop)
     stopper.start()
     try:
-        wait_for(lambda: (tmp_path / "server.pid.stopping").exists())
+        wait_until(lambda: (tmp_path / "server.pid.stopping").exists(), 10,
+                   "the stop marked in progress", interval=0.02)
         new = server(tmp_path).start()   # `undercloud up` while `down` is still stopping it
         assert new != old
         assert not pid_alive(old)
