@@ -25,12 +25,15 @@ from heat.engine import attributes, constraints, properties, resource, support
 from heat_plugins import common
 
 OUTPUT_TAIL_CHARS = 4096
-ACTIVE_RUN_STATES = ("queued", "running")
 
 
 def check_metadata(metadata) -> tuple[int, list[str]]:
     """(order, run-list) of a node's metadata, by the deployer's rules; ValueError otherwise."""
     return common.names.order_of(metadata), common.names.run_list_of(metadata)
+
+
+def _active(run) -> bool:
+    return run["status"] not in common.contract.FINAL_STATES
 
 
 class SCONode(resource.Resource):
@@ -259,10 +262,10 @@ class SCONode(resource.Resource):
                     f"{options.api_unreachable_grace} s ({exc})")
             raise resource.PollDelay(options.poll_interval)
         token["unreachable_since"] = None
-        if run["status"] in ACTIVE_RUN_STATES:
+        if _active(run):
             raise resource.PollDelay(options.poll_interval)
         self._store_outcome(run)
-        if run["status"] == "succeeded":
+        if run["status"] == common.contract.SUCCEEDED:
             return True
         raise exception.Error(run.get("reason") or
                               f"SCO node {self.name}: node run {run['id']} {run['status']}")
@@ -280,7 +283,7 @@ class SCONode(resource.Resource):
             return
         client = self._client()
         try:
-            if client.get_run(run_id)["status"] in ACTIVE_RUN_STATES:
+            if _active(client.get_run(run_id)):
                 client.cancel_run(run_id)
         except common.deployer_client.DeployerAPIError as exc:
             if exc.status != 404:
