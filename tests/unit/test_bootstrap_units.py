@@ -1,37 +1,19 @@
 """Unit tests of the node-run pieces that need no node and no Chef server.
 
-The stand-in chef-client is loaded as a module so that its parser and its
-openssl-based signer can be checked against the deployer's own client.rb
-renderer and request signer.
+The chef-client stand-in's reading of client.rb and its request signing are
+checked against the deployer's renderer and signer in tests/standin_engine
+(test_config.py, test_server_path.py), where the Ruby stand-in lives.
 """
-import importlib.machinery
-import importlib.util
 import json
-import shutil
-from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from deployer.bootstrap import chef_config
 from deployer.bootstrap.contract import FAILED, NodeTarget, RunSpec
-from deployer.secrets import LineRedactor, Redactor
 from deployer.bootstrap.runner import execute
 from deployer.chef import names
 from deployer.chef.names import normalize_fingerprint
-from deployer.chef.signing import sign_request
-
-STANDIN = Path(__file__).resolve().parent.parent / "standin" / "chef-client"
-
-
-@pytest.fixture(scope="module")
-def standin():
-    loader = importlib.machinery.SourceFileLoader("standin_chef_client", str(STANDIN))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+from deployer.secrets import LineRedactor, Redactor
 
 
 # -- redaction ---------------------------------------------------------------
@@ -68,38 +50,9 @@ def test_node_name_is_validated():
         chef_config.render_client_rb("http://x", "bad name'")
 
 
-def test_client_rb_is_read_back_by_the_standin(standin, tmp_path):
-    url = "https://chef.example:8443/organizations/o'rg"
-    path = tmp_path / "client.rb"
-    path.write_text(chef_config.render_client_rb(url, "web-1.example", verify_tls=False))
-    settings = standin.read_client_rb(str(path))
-    assert settings["chef_server_url"] == url
-    assert settings["node_name"] == "web-1.example"
-    assert settings["client_key"] == chef_config.CLIENT_KEY
-    assert settings["log_location"] == chef_config.LOG_FILE
-    assert settings["ssl_verify_mode"] == "verify_none"
-
-
 def test_first_boot_json():
     assert json.loads(chef_config.render_first_boot(["base", "role[db]"])) == \
         {"run_list": ["recipe[base]", "role[db]"]}
-
-
-# -- stand-in signer == deployer signer -----------------------------------------
-@pytest.mark.skipif(not shutil.which("openssl"), reason="needs the openssl command")
-def test_standin_signature_is_byte_identical_to_the_deployer_signer(standin, tmp_path):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    key_path = tmp_path / "client.pem"
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.TraditionalOpenSSL,
-                                           serialization.NoEncryption()))
-    body = json.dumps({"run_list": ["base"]}).encode()
-    stamp = "2026-01-02T03:04:05Z"
-    theirs = sign_request(method="POST", path="/environments/prod//cookbook_versions/", body=body,
-                          user_id="node1", key=key, version="1.3", timestamp=stamp)
-    ours = standin.signed_headers("post", "/environments/prod//cookbook_versions/", body,
-                                  "node1", str(key_path), timestamp=stamp)
-    assert ours == theirs
 
 
 # -- ssh helpers ----------------------------------------------------------------
