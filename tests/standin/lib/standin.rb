@@ -5,6 +5,7 @@
 # that the bootstrap copies to a node.
 require_relative 'standin/version'
 require_relative 'standin/errors'
+require_relative 'standin/file_eval'
 require_relative 'standin/output'
 require_relative 'standin/config'
 require_relative 'standin/server_api'

@@ -117,8 +117,7 @@ module Standin
           raise Chef::Exceptions::Package, "#{name} is a virtual package provided by multiple packages, you must explicitly select one"
         end
 
-        @output_note = "#{name} is a virtual package, actually acting on package[#{providers.first}]"
-        run_context.runner.output.info(@output_note)
+        run_context.runner.output.info("#{name} is a virtual package, actually acting on package[#{providers.first}]")
         providers.first
       end
 
