@@ -65,7 +65,9 @@ class RunSpecSchema(ma.Schema):
     node_name = fields.String(required=True,
                               validate=[validate.Length(min=1, max=255), CHEF_NAME])
     target = fields.Nested(NodeTargetSchema, required=True)
-    run_list = fields.List(fields.String(validate=_run_list_item), required=True)
+    run_list = fields.List(fields.String(validate=_run_list_item, metadata={
+        "description": "recipe[COOKBOOK[::RECIPE][@VERSION]], role[ROLE] or a bare recipe "
+                       "name (read as recipe[...]), as chef-client takes them"}), required=True)
     environment = fields.String(required=True,
                                 validate=[validate.Length(min=1, max=255), ENVIRONMENT_NAME])
     action = fields.String(load_default="converge", validate=validate.OneOf(ACTIONS))
