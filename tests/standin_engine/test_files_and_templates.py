@@ -102,6 +102,18 @@ def test_sensitive_resources_show_no_content_or_diff(repo, tmp_path):
     assert "STDOUT/STDERR suppressed for sensitive resource" in run.output
 
 
+def test_the_failure_report_does_not_evaluate_lazy_values(repo, tmp_path):
+    repo.cookbook("t", recipes={"default": f"""
+        file '{tmp_path}/missing-dir/f' do
+          content lazy {{ 'secret-from-lazy' }}
+        end
+        """})
+    run = repo.run("recipe[t]")
+    assert run.returncode == 1
+    assert "content lazy { ... }" in run.output
+    assert "secret-from-lazy" not in run.output
+
+
 def test_directory_recursive_and_access(repo, tmp_path):
     repo.cookbook("t", recipes={"default": f"""
         directory '{tmp_path}/a/b/c' do

@@ -132,3 +132,27 @@ def test_notifying_a_resource_that_does_not_exist_fails_before_converging(repo, 
     assert run.returncode == 1
     assert not (tmp_path / "a").exists()
     assert "service[nope] cannot be found in the resource collection" in run.output
+
+
+def test_a_failing_delayed_notification_after_a_failed_run_reports_both(repo, tmp_path):
+    """lib/chef/runner.rb run_delayed_notifications: failures are collected (Chef::Exceptions::MultipleFailures)."""
+    repo.cookbook("n", recipes={"default": f"""
+        file '{tmp_path}/a' do
+          content 'a'
+          notifies :run, 'execute[broken restart]', :delayed
+        end
+        execute 'boom' do
+          command ['false']
+        end
+        execute 'broken restart' do
+          command ['sh', '-c', 'exit 7']
+          action :nothing
+        end
+        """})
+    run = repo.run("recipe[n]")
+    assert run.returncode == 1
+    fatal = [line.split("FATAL: ", 1)[1] for line in run.output.splitlines() if "FATAL: " in line][-3:]
+    assert fatal[0] == "Chef::Exceptions::MultipleFailures: Multiple failures occurred:"
+    assert fatal[1].startswith("* Mixlib::ShellOut::ShellCommandFailed occurred in chef run: execute[boom] (n::default")
+    assert fatal[2].startswith("* Mixlib::ShellOut::ShellCommandFailed occurred in delayed notification: "
+                               "execute[broken restart] (n::default line 9")

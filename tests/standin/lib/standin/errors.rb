@@ -45,12 +45,17 @@ module Chef
     class RunLockTimeout < RuntimeError; end
     class UnifiedModeImmediateSubscriptionEarlierResource < RuntimeError; end
     class InvalidResourceReference < RuntimeError; end
+    # lib/chef/exceptions.rb MultipleFailures: the run's error, then each failed delayed notification.
     class MultipleFailures < StandardError
       attr_reader :failures
 
-      def initialize(failures)
+      def initialize(failures, run_failed: true)
         @failures = failures
-        super(failures.map { |f| "#{f.class}: #{f.message}" }.join("\n"))
+        lines = failures.each_with_index.map do |f, i|
+          where = i.zero? && run_failed ? 'chef run' : 'delayed notification'
+          "* #{f.class} occurred in #{where}: #{f.message.lines.first.to_s.chomp}"
+        end
+        super((['Multiple failures occurred:'] + lines).join("\n"))
       end
     end
   end

@@ -33,6 +33,11 @@ module Standin
       self
     end
 
+    # node.run_state: a scratch Hash for the run, never saved.
+    def run_state
+      @run_state ||= {}
+    end
+
     Attributes::COMPONENTS.each do |level|
       define_method(level) { @attributes.public_send(level) }
     end

@@ -73,8 +73,13 @@ module Standin
       resource.property_values[@name] = value.is_a?(DelayedEvaluator) ? value : validate(resource, coerce(resource, value))
     end
 
+    # How the failure report shows the value: never a sensitive one, and a lazy
+    # value is not evaluated (it may read secrets or have side effects).
     def display(resource)
       return '*sensitive value suppressed*' if sensitive? || (resource.sensitive && @name != :name)
+
+      raw = set?(resource) ? resource.property_values[@name] : @options[:default]
+      return 'lazy { ... }' if raw.is_a?(DelayedEvaluator)
 
       get(resource).inspect
     rescue StandardError => e

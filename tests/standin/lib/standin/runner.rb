@@ -197,7 +197,7 @@ module Standin
       return if failures.empty?
       raise failures.first if failures.size == 1
 
-      raise Chef::Exceptions::MultipleFailures, failures
+      raise Chef::Exceptions::MultipleFailures.new(failures, run_failed: !error.nil?)
     end
 
     # Chef resolves every `notifies` target before converging a recipe
