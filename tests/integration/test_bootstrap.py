@@ -11,8 +11,8 @@ forwards to goiardi; client.rb points at the relay (``chef_server_url``).
 """
 from __future__ import annotations
 
-import base64
 import concurrent.futures
+import contextlib
 import http.server
 import shutil
 import subprocess
@@ -232,26 +232,34 @@ def create_user(node, user: str, password: str, sudo_rule: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
+@contextlib.contextmanager
+def serving(directory: Path, address: str):
+    """A plain HTTP server for ``directory`` on ``address`` (nodes reach the bridge's host side)."""
+    port = free_port(address)
+    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(directory), **kw)  # noqa: E731
+    server = http.server.ThreadingHTTPServer((address, port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{address}:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 def test_install_from_url_runs_the_installer_script(nodes, admin, node_chef_url, gateway, tmp_path):
     """kind=url: the node downloads an omnitruck-style install.sh and runs it."""
     node, name = nodes[4], "bs-url-install"
     shutil.copy(STANDIN, tmp_path / "chef-client")
-    port = free_port(gateway)
-    (tmp_path / "install.sh").write_text(
-        "#!/bin/sh\nset -e\n"
-        f"curl -fsSL -o /usr/local/bin/chef-client http://{gateway}:{port}/chef-client\n"
-        "chmod 0755 /usr/local/bin/chef-client\necho installed chef-client\n")
-    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **kw)  # noqa: E731
-    server = http.server.ThreadingHTTPServer((gateway, port), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(tmp_path, gateway) as base:
+        (tmp_path / "install.sh").write_text(
+            "#!/bin/sh\nset -e\n"
+            f"curl -fsSL -o /usr/local/bin/chef-client {base}/chef-client\n"
+            "chmod 0755 /usr/local/bin/chef-client\necho installed chef-client\n")
         reporter = Collect()
         result = execute(spec_for(node, name, node_chef_url, install=ChefInstallSource(
-            kind="url", location=f"http://{gateway}:{port}/install.sh")), reporter, admin)
-    finally:
-        server.shutdown()
-        server.server_close()
+            kind="url", location=f"{base}/install.sh")), reporter, admin)
     assert result.status == SUCCEEDED, result.reason
     assert "installed chef-client" in reporter.text
 
@@ -321,7 +329,8 @@ def test_refused_timeout_hung_and_no_route_are_told_apart(node_set, nodes, admin
         assert_not_registered(admin, name)
 
 
-def test_install_present_fails_without_chef_client_then_command_installs_it(nodes, admin, node_chef_url):
+def test_install_present_fails_without_chef_client_then_command_installs_it(nodes, admin, node_chef_url,
+                                                                              gateway, tmp_path):
     node, name = nodes[6], "bs-install-kinds"
     absent = execute(spec_for(node, name, node_chef_url, install=ChefInstallSource(kind="present")),
                      Collect(), admin)
@@ -329,15 +338,19 @@ def test_install_present_fails_without_chef_client_then_command_installs_it(node
     assert absent.reason.startswith(f"node {name} ({node.ip}): install failed: chef-client is not installed")
     assert_not_registered(admin, name)
 
-    # kind=command: a site's own install command, run as root on the node.  It carries
-    # the stand-in itself: the checkout may sit where nodes see nothing (e.g. /tmp).
-    payload = base64.b64encode(Path(STANDIN).read_bytes()).decode()
-    command = (f"echo {payload} | base64 -d > /usr/local/bin/chef-client && "
-               f"chmod 0755 /usr/local/bin/chef-client && echo site-installer-done")
-    reporter = Collect()
-    installed = execute(spec_for(node, name, node_chef_url,
-                                 install=ChefInstallSource(kind="command", location=command)),
-                        reporter, admin)
+    # kind=command: a site's own install command, run as root on the node; here it
+    # fetches the stand-in from a site mirror (the checkout may sit where nodes see
+    # nothing, e.g. /tmp, and the bundle is too big to carry in a command line).
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    shutil.copy(STANDIN, mirror / "chef-client")
+    with serving(mirror, gateway) as base:
+        command = (f"curl -fsS -o /usr/local/bin/chef-client {base}/chef-client && "
+                   f"chmod 0755 /usr/local/bin/chef-client && echo site-installer-done")
+        reporter = Collect()
+        installed = execute(spec_for(node, name, node_chef_url,
+                                     install=ChefInstallSource(kind="command", location=command)),
+                            reporter, admin)
     assert installed.status == SUCCEEDED, installed.reason
     assert "site-installer-done" in reporter.text
 
