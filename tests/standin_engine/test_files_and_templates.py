@@ -7,7 +7,9 @@ lib/chef/resource/file/verification.rb and lib/chef/provider/file.rb
 (tempfile in the target's directory, then rename), and
 docs.chef.io/resources/common/ (sensitive: content and diffs not shown).
 """
+import grp
 import os
+import pwd
 import stat
 
 
@@ -139,3 +141,25 @@ def test_update_keeps_a_backup_and_replaces_atomically(repo, tmp_path):
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600     # the old mode carries over
     backups = list((tmp_path / "backup").rglob("f.chef-*"))
     assert len(backups) == 1 and backups[0].read_text() == "v1\n"
+
+
+def test_owner_and_group_are_applied_and_then_up_to_date(repo, tmp_path):
+    repo.cookbook("t", recipes={"default": f"""
+        file '{tmp_path}/owned' do
+          content 'x'
+          owner 'nobody'
+          group 'nogroup'
+          mode '0640'
+        end
+        """})
+    run = repo.run("recipe[t]")
+    assert run.returncode == 0, run.output
+    info = os.stat(tmp_path / "owned")
+    assert (pwd.getpwuid(info.st_uid).pw_name, grp.getgrgid(info.st_gid).gr_name) == ("nobody", "nogroup")
+    os.chown(tmp_path / "owned", 0, 0)
+    again = repo.run("recipe[t]")
+    assert again.returncode == 0, again.output
+    assert "- change owner from 'root' to 'nobody'" in again.output
+    assert "- change group from 'root' to 'nogroup'" in again.output
+    assert pwd.getpwuid(os.stat(tmp_path / "owned").st_uid).pw_name == "nobody"
+    assert repo.run("recipe[t]").updated() == (0, 1)

@@ -69,6 +69,21 @@ def test_packages_and_a_systemd_service(node):
     assert rc == 0, out
     assert "Chef Infra Client finished, 0/2 resources updated" in out
 
+    # restart and reload come through notifications; reload of a running unit reloads it
+    main_pid = node.exec(["systemctl", "show", "-p", "MainPID", "--value", "haproxy"]).stdout.strip()
+    rc, out = _converge(node, """
+        file '/etc/standin-marker' do
+          content 'changed'
+          notifies :restart, 'service[haproxy]', :immediately
+          notifies :reload, 'service[haproxy]', :delayed
+        end
+        service 'haproxy'
+        """)
+    assert rc == 0, out
+    assert "- restart service service[haproxy]" in out and "- reload service service[haproxy]" in out
+    assert node.exec(["systemctl", "show", "-p", "MainPID", "--value", "haproxy"]).stdout.strip() != main_pid
+    assert node.exec(["systemctl", "is-active", "haproxy"]).stdout.strip() == "active"
+
     rc, out = _converge(node, """
         service 'haproxy' do
           action [:stop, :disable]
