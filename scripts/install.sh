@@ -36,7 +36,7 @@ QUIET_UNITS=(goiardi rabbitmq-server epmd.socket epmd mariadb keepalived haproxy
 OVERCLOUD_PACKAGES=(
   keystone python3-openstackclient python3-osc-placement glance-api placement-api
   nova-api nova-conductor nova-scheduler nova-compute nova-consoleproxy
-  neutron-server neutron-ovn-metadata-agent ovn-central ovn-host openvswitch-switch
+  neutron-common neutron-ovn-metadata-agent ovn-central ovn-host openvswitch-switch
   cinder-api cinder-scheduler cinder-volume
   pacemaker corosync resource-agents
 )

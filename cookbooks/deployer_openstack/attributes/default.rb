@@ -44,11 +44,17 @@ default['deployer']['openstack']['nova']['packages'] = %w(nova-api nova-conducto
 default['deployer']['openstack']['nova']['config_file'] = '/etc/nova/nova.conf'
 # The scheduler and conductor are left to Pacemaker (A/P); the APIs run everywhere.
 default['deployer']['openstack']['nova']['units'] = %w(nova-api nova-api-metadata nova-novncproxy)
-default['deployer']['openstack']['neutron']['packages'] = %w(neutron-server)
+# Neutron runs as its eventlet server (neutron-common's /usr/bin/neutron-server, a unit the cookbook
+# writes): in Zed only that server registers the OVN hash ring and starts the OVN maintenance
+# worker; Debian's uwsgi neutron-api never does, and its API workers then wait forever on their
+# first OVN call (measured: `openstack network create` hangs).  Debian's neutron-api and
+# neutron-rpc-server units are stopped and disabled where a package installed them.
+default['deployer']['openstack']['neutron']['packages'] = %w(neutron-common)
 default['deployer']['openstack']['neutron']['config_file'] = '/etc/neutron/neutron.conf'
-# neutron-api's init script loads the ML2 file it finds from core_plugin = ml2.
 default['deployer']['openstack']['neutron']['ml2_file'] = '/etc/neutron/plugins/ml2/ml2_conf.ini'
-default['deployer']['openstack']['neutron']['units'] = %w(neutron-api neutron-rpc-server)
+default['deployer']['openstack']['neutron']['units'] = %w(neutron-server)
+default['deployer']['openstack']['neutron']['replaced_units'] = %w(neutron-api neutron-rpc-server)
+default['deployer']['openstack']['neutron']['bind_port'] = 9696
 default['deployer']['openstack']['cinder']['packages'] = %w(cinder-api cinder-scheduler)
 default['deployer']['openstack']['cinder']['config_file'] = '/etc/cinder/cinder.conf'
 default['deployer']['openstack']['cinder']['units'] = %w(cinder-api)
@@ -63,8 +69,18 @@ default['deployer']['openstack']['uwsgi']['apps'] = {
   'placement-api' => { 'port' => 8778, 'ini' => '/etc/placement/placement-api-uwsgi.ini', 'defaults_file' => '/etc/default/placement-api' },
   'nova-api' => { 'port' => 8774, 'ini' => '/etc/nova/nova-api-uwsgi.ini', 'defaults_file' => '/etc/default/nova-api' },
   'nova-api-metadata' => { 'port' => 8775, 'ini' => '/etc/nova/nova-api-metadata-uwsgi.ini', 'defaults_file' => '/etc/default/nova-api-metadata' },
-  'neutron-api' => { 'port' => 9696, 'ini' => '/etc/neutron/neutron-api-uwsgi.ini', 'defaults_file' => '/etc/default/neutron-server' },
   'cinder-api' => { 'port' => 8776, 'ini' => '/etc/cinder/cinder-api-uwsgi.ini', 'defaults_file' => '/etc/default/cinder-api' },
+}
+# Units the cookbook writes itself (/etc/systemd/system/<name>.service), for daemons Debian ships
+# without the unit a role needs.
+default['deployer']['openstack']['systemd_units'] = {
+  'neutron-server' => {
+    'description' => 'OpenStack Neutron server (eventlet: API, RPC and OVN maintenance workers)',
+    'user' => 'neutron',
+    'exec_start' => '/usr/bin/neutron-server --config-file=/etc/neutron/neutron.conf ' \
+                    '--config-file=/etc/neutron/plugins/ml2/ml2_conf.ini --log-file=/var/log/neutron/neutron-server.log',
+    'after' => 'network-online.target mariadb.service rabbitmq-server.service ovn-central.service',
+  },
 }
 # Ports of the services that bind through their own configuration.
 default['deployer']['openstack']['glance']['bind_port'] = 9292

@@ -97,7 +97,10 @@ module DeployerOpenstack
     end
 
     def neutron_computed(node, secret, _computed)
-      { 'nova' => service_auth(node, 'nova', secret) }
+      {
+        'DEFAULT' => { 'bind_host' => DeployerCommon::Cluster.my_address(node), 'bind_port' => Integer(settings(node, 'neutron')['bind_port']) },
+        'nova' => service_auth(node, 'nova', secret),
+      }
     end
 
     def cinder_computed(node, _secret, _computed)
@@ -133,6 +136,13 @@ module DeployerOpenstack
       # After --ini: uwsgi keeps the last value given for an option.
       args += " --processes #{Integer(uwsgi['processes'])}" if uwsgi['processes']
       { 'unit' => unit, 'daemon_args' => args }
+    end
+
+    # Variables of systemd-unit.erb for a unit the cookbook writes.
+    def systemd_unit(node, unit)
+      spec = (node.dig('deployer', 'openstack', 'systemd_units') || {})[unit] or
+        raise DeployerCommon::InvalidAttribute, "node['deployer']['openstack']['systemd_units']['#{unit}'] is not defined"
+      %w(description user exec_start after).to_h { |key| [key, spec.fetch(key)] }
     end
 
     # [keystone_authtoken]-style password auth of a service user, for the sections in which a

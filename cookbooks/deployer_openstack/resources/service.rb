@@ -15,16 +15,16 @@ property :db_sync, [true, false], default: lazy { DeployerCommon::Cluster.leader
          description: 'Run the schema migrations (once per deployment: on the leader)'
 
 action :create do
-  service_name = new_resource.service
+  service_key = new_resource.service
   attributes = node.to_hash
   package new_resource.packages unless new_resource.packages.empty?
 
   # The action body runs at converge time: the passwords are read then and never become attributes.
-  files = DeployerOpenstack::Helpers.config_files(service_name, attributes, deployer_secret_lookup)
+  files = DeployerOpenstack::Helpers.config_files(service_key, attributes, deployer_secret_lookup)
   files.each do |path, sections|
     deployer_service_config path do
       config sections
-      group service_name
+      group service_key
       mode '0640'
     end
   end
@@ -43,7 +43,33 @@ action :create do
     watched << "template[#{uwsgi_apps[unit]['defaults_file']}]"
   end
 
-  deployer_openstack_db_sync service_name if new_resource.db_sync
+  # Units Debian ships for this service that the role does not run (they would hold its port).
+  Array(node['deployer']['openstack'][service_key]['replaced_units']).each do |unit|
+    service "#{unit} (replaced)" do
+      service_name unit
+      action [:stop, :disable]
+    end
+  end
+
+  unit_files = node['deployer']['openstack']['systemd_units']
+  new_resource.units.select { |unit| unit_files[unit] }.each do |unit|
+    template "/etc/systemd/system/#{unit}.service" do
+      cookbook 'deployer_openstack'
+      source 'systemd-unit.erb'
+      owner 'root'
+      group 'root'
+      mode '0644'
+      variables DeployerOpenstack::Helpers.systemd_unit(attributes, unit)
+      notifies :run, 'execute[systemctl daemon-reload]', :immediately
+    end
+    watched << "template[/etc/systemd/system/#{unit}.service]"
+  end
+
+  execute 'systemctl daemon-reload' do
+    action :nothing
+  end
+
+  deployer_openstack_db_sync service_key if new_resource.db_sync
 
   new_resource.units.each do |unit|
     service unit do
