@@ -17,6 +17,8 @@ from deployer.bootstrap.contract import CANCELLED, FAILED, NodeTarget, RunSpec
 from deployer.bootstrap.runner import execute
 from deployer.cli import progress
 from deployer.chef import names
+from deployer.chef.errors import RunListError
+from deployer.chef.server import expand_run_list
 from deployer.db.migrate import upgrade
 from deployer.deployments import heat_stacks, plan
 from deployer.deployments.catalog import static_nodes
@@ -186,3 +188,19 @@ def test_derived_names_follow_their_own_rule(parts, node, environment):
     assert names.node_name_from(*parts) == node and names.is_node_name(node)
     assert names.environment_name_from("-".join(parts)) == environment
     assert names.is_environment_name(environment)
+
+
+@pytest.mark.parametrize("item, accepted", [(value, ok) for field, value, ok in CASES
+                                            if field == "run_list"])
+def test_chef_expansion_and_catalog_agree_on_run_list_items(item, accepted):
+    """The deployer's own run-list expansion (before the depsolver) and the catalog's
+    static reading follow the rule the API, the resource and the runner follow."""
+    try:
+        expand_run_list([item], "_default", lambda role: {"run_list": []})
+        expanded = True
+    except RunListError:
+        expanded = False
+    template = {"heat_template_version": "2021-04-16", "resources": {
+        "n": {"type": "IBM::SCO::Node", "metadata": {"chef-runlist": [item]}}}}
+    in_catalog = static_nodes(template, {})[0]["run_list"] is not None
+    assert (expanded, in_catalog) == (accepted, accepted)
