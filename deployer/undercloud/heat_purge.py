@@ -64,7 +64,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--age: expected 0 or more")
     warnings.simplefilter("ignore")
     from oslo_config import cfg
-    from heat.common import config as heat_config  # noqa: F401 - registers Heat's options
     cfg.CONF(["--config-file", args.config_file], project="heat")
     purged = purge_deleted(args.age * GRANULARITY_SECONDS[args.granularity])
     print(f"purged {purged} deleted stack(s)")
