@@ -56,6 +56,12 @@ class ChefSettings:
     validator_key: str = ""
     auth_version: str = "1.3"       # 1.3, or 1.0 for old servers
     verify_tls: bool = True
+    # Time limits of each request (seconds): connect_timeout for the connection
+    # (a server that does not accept it is down), timeout for the answer (a busy
+    # server may be slow); no answer or a 5xx is retried `retries` times with backoff.
+    connect_timeout: float = 5.0
+    timeout: float = 30.0
+    retries: int = 3
     # The URL nodes use to reach the server (client.rb).  Empty: the configured
     # URL, with a loopback or wildcard host replaced by this host's address on the
     # SSH route to each node.  The embedded server must then listen where nodes
@@ -105,6 +111,11 @@ class RunSettings:
     reap_interval: float = 15.0       # how often a worker looks for abandoned runs
     poll_interval: float = 0.5        # how often an idle worker looks for queued runs
     timeout_grace: float = 30.0       # past the run's timeout, stop waiting for the runner
+    # Liveness of the node itself: an SSH keepalive this often, and a node that
+    # sends nothing back (not even a keepalive answer) this long fails the phase
+    # it is in, naming node and phase (link down, host hung, power lost).
+    keepalive_interval: float = 10.0
+    idle_timeout: float = 60.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,6 +228,9 @@ def load(path: str | os.PathLike | None = None, env: dict | None = None) -> Conf
     runs = _section(RunSettings, parser, "runs", env)
     if runs.dead_after <= 2 * runs.heartbeat_interval:
         raise ConfigError("[runs] dead_after must exceed twice heartbeat_interval")
+    if runs.idle_timeout and not 0 < runs.keepalive_interval < runs.idle_timeout:
+        raise ConfigError("[runs] idle_timeout must exceed keepalive_interval (and keepalives "
+                          "must be on), or a busy but quiet node looks dead")
     return Config(state_dir=state_dir.resolve(),
                   heat=_section(HeatSettings, parser, "heat", env),
                   chef=_section(ChefSettings, parser, "chef", env),

@@ -5,8 +5,10 @@ A converge goes through the phases of ``contract.PHASES`` in order:
 
   connect    SSH in (password or key), check sudo, record the host key.
   install    chef-client present? else install it from ``spec.install``.
-  register   create the node's Chef client (or rekey the existing one, never a
-             second client) and create/update the node object.
+  register   make the node's client key pair here, create its Chef client with
+             the public key (or give the existing client the new key, never a
+             second client) and create/update the node object; each call is
+             idempotent and retried on a slow or failing Chef server.
   configure  write client.rb, the client key (0600) and first-boot.json.
   converge   run chef-client with the environment, streaming its output.
 
@@ -31,9 +33,10 @@ from deployer.bootstrap.contract import (
     ACTIONS, CANCELLED, FAILED, SUCCEEDED, ChefInstallSource, RunReporter, RunResult, RunSpec)
 from deployer.secrets import LineRedactor, Redactor
 from deployer.bootstrap.ssh import (
-    CommandCancelled, CommandTimeout, SSHConnection, SSHError)
+    CommandCancelled, CommandTimeout, Liveness, SSHConnection, SSHError)
 from deployer.chef import names
 from deployer.chef.errors import ChefNotFound, ChefServerError
+from deployer.chef.keys import generate_client_key
 CHEF_CLIENT_PATH = "/usr/local/bin/chef-client"
 TAIL_LINES = 5
 TAIL_CHARS = 600
@@ -52,12 +55,15 @@ class _Cancelled(Exception):
     pass
 
 
-def execute(spec: RunSpec, reporter: RunReporter, chef, *, node_url: str | None = None) -> RunResult:
+def execute(spec: RunSpec, reporter: RunReporter, chef, *, node_url: str | None = None,
+            liveness: Liveness = Liveness()) -> RunResult:
     """Run ``spec`` to the end and say how it went; never raises for a node problem.
 
     ``node_url``: the Chef server URL as nodes see it (see chef_config.node_facing_url).
+    ``liveness``: SSH keepalive and idle timeout; a node silent that long fails the
+    phase it is in (the [runs] keepalive_interval and idle_timeout settings).
     """
-    return _NodeRun(spec, reporter, chef, node_url).execute()
+    return _NodeRun(spec, reporter, chef, node_url, liveness).execute()
 
 
 @dataclasses.dataclass
@@ -68,8 +74,10 @@ class _Registration:
 
 
 class _NodeRun:
-    def __init__(self, spec: RunSpec, reporter: RunReporter, chef, node_url: str | None = None):
+    def __init__(self, spec: RunSpec, reporter: RunReporter, chef, node_url: str | None = None,
+                 liveness: Liveness = Liveness()):
         self.spec = spec
+        self.liveness = liveness
         self.node_url = node_url
         self.reporter = reporter
         self.chef = chef
@@ -152,7 +160,7 @@ class _NodeRun:
             raise _PhaseFailed(f"user {target.user} is not root and sudo is off; the bootstrap "
                                "writes /etc/chef and must run as root (set sudo)")
         try:
-            self.connection = SSHConnection.open(target)
+            self.connection = SSHConnection.open(target, self.liveness)
         except SSHError as exc:
             raise _PhaseFailed(str(exc)) from None
         how = " (root through sudo)" if self.connection.needs_sudo else ""
@@ -204,27 +212,16 @@ class _NodeRun:
                 except ChefNotFound:
                     raise _PhaseFailed(f"Chef environment {spec.environment} does not exist "
                                        "on the Chef server") from None
-            if chef.client_exists(spec.node_name):
-                registration.client_key = chef.rekey_client(spec.node_name)
-                self._note(f"Chef client {spec.node_name} exists: rekeyed")
-            else:
-                registration.client_key = chef.create_client(spec.node_name, admin=False)["private_key"]
-                registration.created_client = True
-                self._note(f"Chef client {spec.node_name} created")
-            if chef.node_exists(spec.node_name):
-                node = chef.get_node(spec.node_name)
-                node["run_list"] = self.run_list
-                node["chef_environment"] = spec.environment
-                chef.update_node(node)
-                self._note(f"Chef node {spec.node_name} updated: environment {spec.environment}, "
-                           f"run_list {', '.join(self.run_list)}")
-            else:
-                chef.create_node({
-                    "name": spec.node_name, "chef_environment": spec.environment,
-                    "run_list": self.run_list, "json_class": "Chef::Node", "chef_type": "node",
-                    "normal": {}, "default": {}, "override": {}, "automatic": {}})
-                registration.created_node = True
-                self._note(f"Chef node {spec.node_name} created")
+            keys = generate_client_key()       # deployer side; only the public key travels
+            registration.client_key = keys.private_pem
+            registration.created_client = chef.register_client(spec.node_name, keys.public_pem)
+            self._note(f"Chef client {spec.node_name} created" if registration.created_client
+                       else f"Chef client {spec.node_name} exists: rekeyed")
+            registration.created_node = chef.register_node(spec.node_name, spec.environment,
+                                                           self.run_list)
+            self._note(f"Chef node {spec.node_name} "
+                       f"{'created' if registration.created_node else 'updated'}: environment "
+                       f"{spec.environment}, run_list {', '.join(self.run_list)}")
         except ChefServerError as exc:
             self._unregister(registration)
             raise _PhaseFailed(f"Chef server: {exc}") from None

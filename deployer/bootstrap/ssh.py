@@ -9,7 +9,14 @@ Built on paramiko.  What it adds is what a bootstrap needs from SSH:
 - commands run as root directly, or through sudo for a non-root user
   (NOPASSWD, or the password fed on stdin, never on the command line);
 - output is streamed to a callback while the command runs, with a timeout and a
-  cancel check polled between reads.
+  cancel check polled between reads;
+- liveness: a keepalive probe (``keepalive@openssh.com`` with a reply wanted,
+  as OpenSSH's ServerAliveInterval sends) goes out every ``keepalive_interval``
+  seconds on a side thread; any packet back from the node, a probe's answer or
+  command output, counts as a sign of life.  A node silent for ``idle_timeout``
+  seconds (link down, host frozen, powered off) ends the command or file
+  transfer with ``SSHNodeSilent`` instead of waiting for TCP to give up (about
+  15 minutes) or for the run's own time limit.
 
 The password never appears in any message this module produces.
 """
@@ -20,7 +27,9 @@ import errno
 import os
 import select
 import shlex
+import dataclasses
 import socket
+import threading
 import time
 import uuid
 from typing import Callable
@@ -34,6 +43,22 @@ from deployer.chef.names import normalize_fingerprint
 OutputCallback = Callable[[str, str], None]     # (stream, text)
 
 _POLL_SECONDS = 0.25
+KEEPALIVE_REQUEST = "keepalive@openssh.com"
+
+
+@dataclasses.dataclass(frozen=True)
+class Liveness:
+    """How a connection tells a silent node from a busy one (seconds; 0 turns a check off)."""
+    keepalive_interval: float = 10.0   # a probe this often; the node's sshd answers each
+    idle_timeout: float = 60.0         # no packet from the node for this long = it is gone
+
+    def __post_init__(self):
+        if self.idle_timeout and not self.keepalive_interval:
+            raise ValueError("idle_timeout needs keepalive_interval: without probes a node "
+                             "running a quiet command looks silent")
+        if self.idle_timeout and self.idle_timeout <= self.keepalive_interval:
+            raise ValueError(f"idle_timeout ({self.idle_timeout:g}s) must exceed keepalive_interval "
+                             f"({self.keepalive_interval:g}s), or a live node looks silent")
 
 
 class SSHError(Exception):
@@ -74,6 +99,10 @@ class SSHSudoError(SSHError):
 
 class SSHConnectionLost(SSHError):
     """The connection dropped while a command was running."""
+
+
+class SSHNodeSilent(SSHConnectionLost):
+    """Nothing at all came back from the node for the idle timeout (keepalives unanswered)."""
 
 
 class CommandTimeout(SSHError):
@@ -123,15 +152,54 @@ def _classify_os_error(target: NodeTarget, exc: OSError) -> SSHError:
 class SSHConnection:
     """An open, authenticated SSH session to one node."""
 
-    def __init__(self, target: NodeTarget, client: paramiko.SSHClient, fingerprint: str):
+    def __init__(self, target: NodeTarget, client: paramiko.SSHClient, fingerprint: str,
+                 liveness: Liveness = Liveness()):
         self.target = target
         self.host_key_fingerprint = fingerprint
+        self.liveness = liveness
         self._client = client
         self._sudo_mode: str | None = None     # None (root/no sudo), "nopasswd", "password"
+        self._last_heard = time.monotonic()
+        self._closed = threading.Event()
+        if liveness.keepalive_interval:
+            threading.Thread(target=self._probe, name=f"keepalive-{target.address}",
+                             daemon=True).start()
+
+    # -- liveness -----------------------------------------------------------
+    def _probe(self) -> None:
+        """Send a keepalive wanting a reply, wait for it, repeat; each reply is a sign of life.
+
+        global_request(wait=True) returns on the reply (sshd answers an unknown
+        request with a failure message) or once the transport closes.
+        """
+        transport = self._client.get_transport()
+        while transport is not None and transport.is_active() and not self._closed.is_set():
+            try:
+                transport.global_request(KEEPALIVE_REQUEST, wait=True)
+            except (paramiko.SSHException, OSError, EOFError):
+                return
+            if not transport.is_active():
+                return
+            self._heard()
+            self._closed.wait(self.liveness.keepalive_interval)
+
+    def _heard(self) -> None:
+        self._last_heard = time.monotonic()
+
+    def silent_for(self) -> float:
+        """Seconds since the node last sent anything (a keepalive answer or output)."""
+        return time.monotonic() - self._last_heard
+
+    def _check_alive(self) -> None:
+        idle = self.liveness.idle_timeout
+        if idle and self.silent_for() > idle:
+            raise SSHNodeSilent(
+                f"no sign of life from {_where(self.target)} for {idle:g}s (SSH keepalives "
+                "unanswered): the link is down, or the node hung or lost power")
 
     # -- connecting ---------------------------------------------------------
     @classmethod
-    def open(cls, target: NodeTarget) -> "SSHConnection":
+    def open(cls, target: NodeTarget, liveness: Liveness = Liveness()) -> "SSHConnection":
         """Connect and log in; then, for a non-root user with sudo on, check sudo works."""
         if not target.password and not target.key_file:
             raise SSHAuthError(f"no password and no key file given for {target.user}@{_where(target)}")
@@ -176,7 +244,7 @@ class SSHConnection:
                     f"{_where(target)} accepted TCP but sent no SSH banner within {timeout:g}s "
                     "(host hung or sshd overloaded)") from None
             raise SSHError(f"SSH negotiation with {_where(target)} failed: {exc}") from None
-        connection = cls(target, client, policy.seen or "")
+        connection = cls(target, client, policy.seen or "", liveness)
         if target.user != "root" and target.sudo:
             try:
                 connection._detect_sudo()
@@ -297,9 +365,18 @@ class SSHConnection:
                 channel.close()
                 raise CommandTimeout(f"still running after {timeout:g}s; abandoned")
             while channel.recv_ready():
+                self._heard()
                 emit("stdout", channel.recv(65536))
             while channel.recv_stderr_ready():
+                self._heard()
                 emit("stderr", channel.recv_stderr(65536))
+            if channel.exit_status_ready():
+                self._heard()
+            try:
+                self._check_alive()
+            except SSHNodeSilent:
+                channel.close()
+                raise
             if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
                 break
             select.select([channel], [], [], _POLL_SECONDS)
@@ -317,10 +394,15 @@ class SSHConnection:
         The file gets its mode before any content is written, so a key is never
         readable by others, not even for a moment.
         """
+        self._check_alive()
         try:
             sftp = self._client.open_sftp()
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise SSHConnectionLost(f"cannot open SFTP to {_where(self.target)}: {exc}") from None
+        if self.liveness.idle_timeout:
+            # Each SFTP reply must come within the idle timeout: a silent node
+            # fails the transfer instead of blocking it.
+            sftp.get_channel().settimeout(self.liveness.idle_timeout)
         try:
             if not self.needs_sudo:
                 self._sftp_write(sftp, remote_path, data, mode)
@@ -334,6 +416,10 @@ class SSHConnection:
                     raise SSHError(f"could not install {remote_path} on {_where(self.target)} (exit {rc})")
             finally:
                 self._exec(f"rm -f {shlex.quote(staging)}")
+        except (socket.timeout, TimeoutError):
+            raise SSHNodeSilent(
+                f"no answer from {_where(self.target)} for {self.liveness.idle_timeout:g}s while "
+                f"writing {remote_path}: the link is down, or the node hung or lost power") from None
         except (OSError, paramiko.SSHException) as exc:
             detail = getattr(exc, "strerror", None) or str(exc)
             raise SSHError(f"could not write {remote_path} on {_where(self.target)}: {detail}") from None
@@ -353,6 +439,7 @@ class SSHConnection:
         return "".join(out).strip()
 
     def close(self) -> None:
+        self._closed.set()
         self._client.close()
 
     def __enter__(self) -> "SSHConnection":

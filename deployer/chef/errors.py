@@ -39,7 +39,11 @@ class ChefAuthError(ChefServerError):
 
 
 class ChefUnavailable(ChefServerError):
-    """The server could not be reached (connection refused, DNS, timeout, TLS)."""
+    """The server could not be reached (connection refused, DNS, connect timeout, TLS)."""
+
+
+class ChefTimeout(ChefUnavailable):
+    """The server took the request but sent no answer in time: alive but slow or overloaded."""
 
 
 class ChefDependencyError(ChefServerError):
@@ -65,7 +69,8 @@ class RunListError(ValueError):
     """A run list is malformed or names a role that does not exist."""
 
 
-_BY_STATUS = {401: ChefAuthError, 403: ChefAuthError, 404: ChefNotFound, 409: ChefConflict}
+_BY_STATUS = {401: ChefAuthError, 403: ChefAuthError, 404: ChefNotFound, 409: ChefConflict,
+              502: ChefUnavailable, 503: ChefUnavailable, 504: ChefUnavailable}
 
 
 def error_for_status(status: int, message: str, method: str, path: str) -> ChefServerError:

@@ -5,6 +5,16 @@ errors in errors.py.  Besides the generic get/post/put/delete it has helpers
 for the objects the deployer manages: nodes, clients, roles, environments,
 data bags, search, cookbooks and the depsolver.
 
+Every request has two time limits, so a slow server is told from a dead one:
+``connect_timeout`` (short: a server that does not even accept the connection
+is down or unreachable) and ``timeout`` (the answer, which may take long when
+the server is busy).  A request that gets no answer, or a 500/502/503/504, is
+sent again up to ``retries`` times with exponential backoff; the final error
+says which of the two it was and how many attempts were made.  Retrying is
+safe for PUT, GET and DELETE; every POST here either reads (partial search,
+the depsolver) or answers 409 when repeated, which the create helpers turn
+into an update (``register_client``, ``register_node``).
+
 Divergences of goiardi that shape this code (measured, see the project notes):
 unknown routes answer 200 with an empty body (returned as None); search
 ``total`` is the page size, so search pages until a short page; the depsolver
@@ -14,6 +24,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -22,11 +34,13 @@ import requests
 
 from deployer.chef import names
 from deployer.chef.errors import (ChefConflict, ChefDependencyError, ChefNotFound, ChefServerError,
-                                  ChefUnavailable, RunListError, error_for_status)
+                                  ChefTimeout, ChefUnavailable, RunListError, error_for_status)
 from deployer.chef.signing import ChefAuth
 
 # Sent for servers that check it; goiardi ignores it.
 CHEF_CLIENT_VERSION = "14.0.0"
+RETRY_STATUSES = (500, 502, 503, 504)
+MAX_BACKOFF = 8.0
 
 
 class RunListExpansion(list):
@@ -90,6 +104,20 @@ def _require_name(body: dict, what: str, field: str = "name") -> str:
     return name
 
 
+def _refused(exc: BaseException) -> bool:
+    """True when somewhere in the chain requests/urllib3 wrap, the OS said "connection refused"."""
+    pending, seen = [exc], set()
+    while pending:
+        error = pending.pop()
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, ConnectionRefusedError):
+            return True
+        pending += [getattr(error, "reason", None), error.__cause__, error.__context__, *error.args]
+    return False
+
+
 def _segment(name: str) -> str:
     return quote(str(name), safe="")
 
@@ -97,13 +125,19 @@ def _segment(name: str) -> str:
 class ChefServer:
     def __init__(self, url: str, client_name: str, key: str | bytes | os.PathLike, *,
                  auth_version: str = "1.3", verify: bool | str = True, timeout: float = 30.0,
-                 server_api_version: str = "0"):
+                 server_api_version: str = "0", connect_timeout: float = 5.0, retries: int = 3,
+                 backoff: float = 0.5):
         if not url or not urlsplit(url).scheme or not urlsplit(url).netloc:
             raise ValueError(f"chef server url: expected http(s)://host:port[/organizations/org], "
                              f"got {url!r}")
+        if retries < 0 or timeout <= 0 or connect_timeout <= 0 or backoff < 0:
+            raise ValueError("timeouts must be positive, retries and backoff not negative")
         self.url = url.rstrip("/")
         self.client_name = client_name
-        self.timeout = timeout
+        self.timeout = timeout                  # for the answer, once connected
+        self.connect_timeout = connect_timeout  # for the connection itself
+        self.retries = retries
+        self.backoff = backoff
         self._session = requests.Session()
         self._session.auth = ChefAuth(client_name, key, version=auth_version,
                                       server_api_version=server_api_version)
@@ -123,7 +157,9 @@ class ChefServer:
             raise ChefUnavailable(None, f"the Chef client key {key_path} does not exist; start or "
                                         f"configure the Chef server first", "-", cfg.chef_server_url)
         return cls(cfg.chef_server_url, cfg.chef.client_name, cfg.chef_client_key,
-                   auth_version=cfg.chef.auth_version, verify=cfg.chef.verify_tls)
+                   auth_version=cfg.chef.auth_version, verify=cfg.chef.verify_tls,
+                   timeout=cfg.chef.timeout, connect_timeout=cfg.chef.connect_timeout,
+                   retries=cfg.chef.retries)
 
     def __repr__(self) -> str:
         return f"ChefServer({self.url!r}, client_name={self.client_name!r})"
@@ -164,12 +200,42 @@ class ChefServer:
 
     def _send(self, method: str, url: str, *, data: bytes | None, headers: dict,
               params: dict | None = None, shown_path: str) -> requests.Response:
-        try:
-            return self._session.request(method, url, data=data, params=params, headers=headers,
-                                         timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise ChefUnavailable(None, f"cannot reach the Chef server at {self.url}: "
-                                        f"{type(exc).__name__}: {exc}", method, shown_path) from None
+        """One request, sent again on no answer or a 5xx; the last reply or a ChefUnavailable."""
+        started = time.monotonic()
+        for attempt in range(self.retries + 1):
+            if attempt:
+                delay = min(self.backoff * 2 ** (attempt - 1), MAX_BACKOFF)
+                time.sleep(delay * random.uniform(0.5, 1.0))    # jitter: retries do not stampede
+            try:
+                response = self._session.request(method, url, data=data, params=params,
+                                                 headers=headers,
+                                                 timeout=(self.connect_timeout, self.timeout))
+            except requests.RequestException as exc:
+                failure = self._unavailable(exc, method, shown_path)
+                continue
+            if response.status_code not in RETRY_STATUSES or attempt == self.retries:
+                return response
+        tries = self.retries + 1
+        failure.message += (f" ({tries} attempt{'s' if tries > 1 else ''} in "
+                            f"{time.monotonic() - started:.0f}s)")
+        raise failure
+
+    def _unavailable(self, exc: requests.RequestException, method: str,
+                     path: str) -> ChefUnavailable:
+        """Name what happened: a slow server (no answer) is not a dead one (no connection)."""
+        if isinstance(exc, requests.ConnectTimeout):
+            return ChefUnavailable(None, f"the Chef server at {self.url} did not accept a connection "
+                                         f"within {self.connect_timeout:g}s (down or unreachable)",
+                                   method, path)
+        if isinstance(exc, requests.ReadTimeout):
+            return ChefTimeout(None, f"the Chef server at {self.url} accepted the request but sent no "
+                                     f"answer within {self.timeout:g}s (alive but slow or overloaded)",
+                               method, path)
+        if isinstance(exc, requests.ConnectionError) and _refused(exc):
+            return ChefUnavailable(None, f"the Chef server at {self.url} refused the connection "
+                                         "(not running)", method, path)
+        return ChefUnavailable(None, f"cannot reach the Chef server at {self.url}: "
+                                     f"{type(exc).__name__}: {exc}", method, path)
 
     def _decode(self, response: requests.Response, method: str, path: str) -> Any:
         if response.status_code >= 400:
@@ -303,6 +369,39 @@ class ChefServer:
 
     def client_exists(self, name: str) -> bool:
         return self._exists(f"/clients/{_segment(name)}")
+
+    def set_client_key(self, name: str, public_key: str) -> None:
+        """Give an existing client a new public key (API v0 PUT); its old key stops working."""
+        self.put(f"/clients/{_segment(name)}", {"name": name, "public_key": public_key})
+
+    def register_client(self, name: str, public_key: str) -> bool:
+        """The client ``name`` exists with ``public_key`` afterwards; True when it was created.
+
+        Idempotent: run again, or retried after a POST whose answer was lost, it
+        finds the client (409) and sets the key, never a second client.
+        """
+        try:
+            self.post("/clients", {"name": name, "admin": False, "public_key": public_key})
+            return True
+        except ChefConflict:
+            self.set_client_key(name, public_key)
+            return False
+
+    def register_node(self, name: str, environment: str, run_list: list[str]) -> bool:
+        """The node ``name`` exists in ``environment`` with ``run_list``; True when it was created.
+
+        An existing node keeps its other attributes (normal, automatic...).
+        Idempotent like register_client.
+        """
+        try:
+            self.post("/nodes", new_node(name, environment, run_list))
+            return True
+        except ChefConflict:
+            node = self.get_node(name)
+            node["run_list"] = list(run_list)
+            node["chef_environment"] = environment
+            self.update_node(node)
+            return False
 
     def rekey_client(self, name: str) -> str:
         """Replace a client's key pair; returns the new private key PEM (the old key stops working)."""

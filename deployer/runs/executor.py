@@ -21,12 +21,15 @@ DEFAULT_FACTORY = "deployer.runs.executor:bootstrap_executor"
 
 def bootstrap_executor(cfg: Config) -> Executor:
     from deployer.bootstrap import runner
+    from deployer.bootstrap.ssh import Liveness
     from deployer.chef.server import ChefServer
+
+    liveness = Liveness(cfg.runs.keepalive_interval, cfg.runs.idle_timeout)
 
     def execute(spec: RunSpec, reporter: RunReporter) -> RunResult:
         # One client per run: runs execute concurrently on a thread pool.
         return runner.execute(spec, reporter, ChefServer.from_config(cfg),
-                              node_url=cfg.chef.node_url or None)
+                              node_url=cfg.chef.node_url or None, liveness=liveness)
     return execute
 
 

@@ -25,6 +25,7 @@ import pytest
 from deployer.bootstrap.contract import (
     CANCELLED, FAILED, PHASES, SUCCEEDED, ChefInstallSource, NodeTarget, RunSpec)
 from deployer.bootstrap.runner import execute
+from deployer.bootstrap.ssh import Liveness
 from deployer.chef.cookbooks import upload_cookbook
 from deployer.chef.errors import ChefAuthError
 from deployer.chef.server import ChefServer
@@ -38,6 +39,8 @@ pytestmark = pytest.mark.timeout(300)
 STANDIN = Path(__file__).resolve().parent.parent / "standin" / "chef-client"
 ENV = "bs_prod"
 SLOW_ENV = "bs_slow"
+QUIET_ENV = "bs_quiet"          # a converge that prints nothing for longer than FAST_LIVENESS's idle timeout
+FAST_LIVENESS = Liveness(keepalive_interval=1.0, idle_timeout=5.0)
 ROLE = "bs_primary"
 
 
@@ -102,6 +105,7 @@ def admin(chef_server, tmp_path_factory):
     upload_cookbook(chef, cookbook)
     chef.upsert_environment({"name": ENV, "default_attributes": {"site": {"vip": "10.0.0.100"}}})
     chef.upsert_environment({"name": SLOW_ENV, "default_attributes": {"standin": {"sleep": 120}}})
+    chef.upsert_environment({"name": QUIET_ENV, "default_attributes": {"standin": {"sleep": 12}}})
     chef.upsert_role({"name": ROLE, "run_list": ["recipe[bs_probe]"],
                       "env_run_lists": {ENV: ["recipe[bs_probe]", "recipe[bs_probe::db]"]}})
     yield chef
@@ -467,6 +471,56 @@ def test_node_crash_during_converge_fails_the_run_promptly(node_set, nodes, admi
     assert time.monotonic() - started < 30
     assert result.reason.startswith(f"node {name} ({node.ip}): converge failed: the SSH connection")
     assert "simulating a long converge" in result.reason      # the tail shows how far it got
+
+
+# -- liveness: a node that drops off mid-converge --------------------------------------
+def test_a_quiet_converge_longer_than_the_idle_timeout_is_kept_alive_by_keepalives(nodes, admin,
+                                                                                   node_chef_url):
+    """12 s without a byte of output against a 5 s idle timeout: the node's sshd
+    answering the keepalives is what tells a busy node from a silent one."""
+    node, name = nodes[3], "bs-quiet"
+    reporter = Collect()
+    result = execute(spec_for(node, name, node_chef_url, environment=QUIET_ENV), reporter, admin,
+                     liveness=FAST_LIVENESS)
+    assert result.status == SUCCEEDED, result.reason
+    assert "simulating a long converge (12s)" in reporter.text
+
+
+class FaultOnLongConverge(Collect):
+    """Injects ``fault`` once chef-client is inside its long converge."""
+
+    def __init__(self, fault):
+        super().__init__()
+        self.fault, self.injected = fault, False
+
+    def output(self, stream, text):
+        super().output(stream, text)
+        if not self.injected and "simulating a long converge" in self.text:
+            self.injected = True
+            self.fault()
+
+
+@pytest.mark.parametrize("fault, heal", [("link_down", "link_up"), ("pause", "resume")])
+def test_a_node_dropping_off_mid_converge_fails_the_run_on_the_idle_timeout(
+        node_set, nodes, admin, node_chef_url, fault, heal):
+    """Link down (packets dropped) or host frozen (the kernel still ACKs TCP): no
+    TCP error ever comes, so only the unanswered keepalives can end the run; the
+    reason names the node, the phase and the silence, not the run's time limit."""
+    node, name = nodes[7], f"bs-silent-{fault}"
+    reporter = FaultOnLongConverge(lambda: getattr(node_set, fault)(node.index))
+    try:
+        result = execute(spec_for(node, name, node_chef_url, environment=SLOW_ENV, timeout=240.0),
+                         reporter, admin, liveness=FAST_LIVENESS)
+    finally:
+        getattr(node_set, heal)(node.index)
+        node.exec(["pkill", "-f", "chef-client -E"])     # the orphaned converge; nobody hung it up
+    assert reporter.injected
+    assert result.status == FAILED
+    assert result.reason.startswith(
+        f"node {name} ({node.ip}): converge failed: no sign of life from {node.ip}:{node.port} "
+        f"for 5s (SSH keepalives unanswered)"), result.reason
+    assert "simulating a long converge" in result.reason      # the tail shows how far it got
+    assert admin.node_exists(name)                    # a converge failure keeps the registration
 
 
 # -- delete ---------------------------------------------------------------------------
