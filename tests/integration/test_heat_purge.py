@@ -47,18 +47,26 @@ def heat(tmp_path):
     heat.stop()
 
 
+def _create(root: str, name: str, secret: str) -> str:
+    created = _call(f"{root}/stacks", "POST", {"stack_name": name, "template": TEMPLATE,
+                                               "parameters": {"secret": secret}})
+    stack_id = created["stack"]["id"]
+    wait_until(lambda: _call(f"{root}/stacks/{name}/{stack_id}")["stack"]["stack_status"] == "CREATE_COMPLETE",
+               STACK_TIMEOUT, f"{name} CREATE_COMPLETE")
+    return stack_id
+
+
+def _delete(root: str, name: str, stack_id: str) -> None:
+    _call(f"{root}/stacks/{name}/{stack_id}", "DELETE")
+    wait_until(lambda: all(s["stack_name"] != name for s in _call(f"{root}/stacks")["stacks"]),
+               STACK_TIMEOUT, f"{name} gone from the stack list")
+
+
 def test_purge_removes_a_deleted_stack_and_its_templates_while_heat_runs(heat):
     root = heat.endpoint
-    created = _call(f"{root}/stacks", "POST", {"stack_name": "gone", "template": TEMPLATE,
-                                               "parameters": {"secret": "s3cret-value"}})
-    stack_id = created["stack"]["id"]
-    wait_until(lambda: _call(f"{root}/stacks/gone/{stack_id}")["stack"]["stack_status"] == "CREATE_COMPLETE",
-               STACK_TIMEOUT, "CREATE_COMPLETE")
-    _call(f"{root}/stacks", "POST", {"stack_name": "kept", "template": TEMPLATE,
-                                     "parameters": {"secret": "other"}})
-    _call(f"{root}/stacks/gone/{stack_id}", "DELETE")
-    wait_until(lambda: all(s["stack_name"] != "gone" for s in _call(f"{root}/stacks")["stacks"]),
-               STACK_TIMEOUT, "the stack gone from the list")
+    stack_id = _create(root, "gone", "s3cret-value")
+    _create(root, "kept", "other")
+    _delete(root, "gone", stack_id)
     soft_deleted = _rows(heat.db_file, "SELECT id, raw_template_id FROM stack WHERE deleted_at IS NOT NULL")
     assert [row[0] for row in soft_deleted] == [stack_id], "Heat keeps deleted stacks' rows until purged"
     raw_template_id = soft_deleted[0][1]
@@ -75,14 +83,7 @@ def test_purge_removes_a_deleted_stack_and_its_templates_while_heat_runs(heat):
 
 def test_purge_keeps_stacks_deleted_more_recently_than_the_age(heat):
     root = heat.endpoint
-    created = _call(f"{root}/stacks", "POST", {"stack_name": "recent", "template": TEMPLATE,
-                                               "parameters": {"secret": "x"}})
-    stack_id = created["stack"]["id"]
-    wait_until(lambda: _call(f"{root}/stacks/recent/{stack_id}")["stack"]["stack_status"] == "CREATE_COMPLETE",
-               STACK_TIMEOUT, "CREATE_COMPLETE")
-    _call(f"{root}/stacks/recent/{stack_id}", "DELETE")
-    wait_until(lambda: _call(f"{root}/stacks")["stacks"] == [], STACK_TIMEOUT,
-               "the stack gone from the list")
+    _delete(root, "recent", _create(root, "recent", "x"))
     assert heat.purge_deleted(age=1, granularity="days") == 0
     assert len(_rows(heat.db_file, "SELECT id FROM stack WHERE deleted_at IS NOT NULL")) == 1
 
