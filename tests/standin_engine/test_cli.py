@@ -49,18 +49,29 @@ def _slow_repo(repo, seconds):
     return [str(CHEF_CLIENT), "-z", "-c", str(repo.client_rb), "-j", str(attribs), "-E", "slow"]
 
 
+def _started_converging(proc) -> None:
+    """Read the run's output until it is converging (it holds the run lock by then)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if "simulating a long converge" in proc.stdout.readline():
+            return
+    raise AssertionError("the run never started converging")
+
+
 def test_a_second_run_waits_for_the_lock_or_times_out(repo):
-    command = _slow_repo(repo, 3)
+    command = _slow_repo(repo, 8)
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        time.sleep(1.5)
+        _started_converging(first)
+        waiting = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         refused = subprocess.run(command + ["--run-lock-timeout", "0"], capture_output=True, text=True, timeout=60)
         assert refused.returncode == 1
         assert "is running, will wait for it to finish" in refused.stdout
         assert "Unable to acquire lock" in refused.stdout
-        waited = subprocess.run(command, capture_output=True, text=True, timeout=60)
-        assert waited.returncode == 0, waited.stdout
-        assert "will wait for it to finish and then run" in waited.stdout
+        out, _ = waiting.communicate(timeout=60)
+        assert waiting.returncode == 0, out
+        assert "will wait for it to finish and then run" in out
+        assert first.poll() is not None, "the waiting run finished before the one holding the lock"
     finally:
         assert first.wait(timeout=60) == 0
 
@@ -69,9 +80,6 @@ def test_exit_codes_for_signals(repo):
     command = _slow_repo(repo, 30)
     for sig, code in ((signal.SIGTERM, 3), (signal.SIGINT, 2)):
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 20
-        line = ""
-        while "simulating a long converge" not in line and time.monotonic() < deadline:
-            line = proc.stdout.readline()
+        _started_converging(proc)
         proc.send_signal(sig)
         assert proc.wait(timeout=20) == code
