@@ -44,6 +44,11 @@ default['deployer']['openstack']['nova']['packages'] = %w(nova-api nova-conducto
 default['deployer']['openstack']['nova']['config_file'] = '/etc/nova/nova.conf'
 # The scheduler and conductor are left to Pacemaker (A/P); the APIs run everywhere.
 default['deployer']['openstack']['nova']['units'] = %w(nova-api nova-api-metadata nova-novncproxy)
+# Shell variables files Debian's init scripts source, per service.  nova-consoleproxy defaults
+# to the SPICE proxy, and nova-novncproxy's script exits at once (status 0) unless it says novnc.
+default['deployer']['openstack']['nova']['defaults_files'] = {
+  '/etc/default/nova-consoleproxy' => { 'NOVA_CONSOLE_PROXY_TYPE' => 'novnc', 'NOVA_SERIAL_PROXY_START' => 'false' },
+}
 # Neutron runs as its eventlet server (neutron-common's /usr/bin/neutron-server, a unit the cookbook
 # writes): in Zed only that server registers the OVN hash ring and starts the OVN maintenance
 # worker; Debian's uwsgi neutron-api never does, and its API workers then wait forever on their

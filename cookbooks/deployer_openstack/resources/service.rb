@@ -30,6 +30,18 @@ action :create do
   end
   watched = files.keys.map { |path| "deployer_service_config[#{path}]" }
 
+  (node['deployer']['openstack'][service_key]['defaults_files'] || {}).each do |path, variables|
+    template path do
+      cookbook 'deployer_openstack'
+      source 'shell-defaults.erb'
+      owner 'root'
+      group 'root'
+      mode '0644'
+      variables(variables: variables.to_h)
+    end
+    watched << "template[#{path}]"
+  end
+
   uwsgi_apps = node['deployer']['openstack']['uwsgi']['apps']
   new_resource.units.select { |unit| uwsgi_apps[unit] }.each do |unit|
     template uwsgi_apps[unit]['defaults_file'] do
