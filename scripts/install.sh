@@ -32,7 +32,9 @@ QUIET_UNITS=(goiardi rabbitmq-server epmd.socket epmd mariadb keepalived haproxy
 # Test nodes are overlays of this host's /, so these reach every node as its "image": a converge
 # finds them installed and only configures, enables and starts them.  Measured here: 411 packages,
 # 1 min 40 s from a warm apt cache, 1.1 GB on disk.  nova-consoleproxy is the one provider of
-# the virtual nova-novncproxy.  pacemaker/corosync/resource-agents serve the HA roles.
+# the virtual nova-novncproxy.  neutron-common carries the eventlet neutron-server the cookbooks
+# run (ML2/OVN needs it in Zed), not the neutron-server metapackage, whose uwsgi neutron-api would
+# hold port 9696 on every address.  pacemaker/corosync/resource-agents serve the HA roles.
 OVERCLOUD_PACKAGES=(
   keystone python3-openstackclient python3-osc-placement glance-api placement-api
   nova-api nova-conductor nova-scheduler nova-compute nova-consoleproxy
