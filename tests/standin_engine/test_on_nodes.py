@@ -10,6 +10,7 @@ docs.chef.io/resources/service/ with lib/chef/provider/service/systemd.rb
 """
 import json
 import textwrap
+import time
 
 import pytest
 
@@ -36,6 +37,14 @@ def _converge(node, recipe: str):
     result = node.exec(["/usr/local/bin/chef-client", "-z", "-c", "/root/repo/client.rb",
                         "-j", "/root/repo/first-boot.json"], timeout=300)
     return result.returncode, result.stdout + result.stderr
+
+
+def _settled_state(node, unit: str) -> str:
+    deadline = time.monotonic() + 20
+    while (state := node.exec(["systemctl", "is-active", unit]).stdout.strip()) in ("reloading", "activating") \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return state
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +91,7 @@ def test_packages_and_a_systemd_service(node):
     assert rc == 0, out
     assert "- restart service service[haproxy]" in out and "- reload service service[haproxy]" in out
     assert node.exec(["systemctl", "show", "-p", "MainPID", "--value", "haproxy"]).stdout.strip() != main_pid
-    assert node.exec(["systemctl", "is-active", "haproxy"]).stdout.strip() == "active"
+    assert _settled_state(node, "haproxy") == "active"   # `systemctl reload` returns while it is "reloading"
 
     rc, out = _converge(node, """
         service 'haproxy' do
