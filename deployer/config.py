@@ -76,7 +76,7 @@ class ApiSettings:
     workers: int = 2
     database_url: str = ""          # default: sqlite file in the state dir
     auth_strategy: str = "noauth"   # noauth (loopback only) | keystone
-    run_workers: int = 4            # concurrent node runs in the worker process
+    run_workers: int = 0            # concurrent node runs; 0 = [runs] max_runs (older name)
 
     @property
     def url(self) -> str:
@@ -116,6 +116,14 @@ class RunSettings:
     # it is in, naming node and phase (link down, host hung, power lost).
     keepalive_interval: float = 10.0
     idle_timeout: float = 60.0
+    # Concurrency of one worker process, sized for a 100-node order group on a
+    # 2-core under-cloud (bench/chef_registration.py): every run of a group
+    # starts at once (a run mostly waits on its node), while the steps that
+    # burn this host's CPU are queued: SSH handshakes (key exchange) and the
+    # register phase (an RSA key generation and the Chef server calls).
+    max_runs: int = 100
+    ssh_connect_concurrency: int = 16
+    register_concurrency: int = 32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +172,11 @@ class Config:
         if self.chef.validator_key:
             return Path(self.chef.validator_key)
         return self.chef_dir / "conf" / "chef-validator.pem"
+
+    @property
+    def run_slots(self) -> int:
+        """How many node runs a worker executes at once."""
+        return self.api.run_workers or self.runs.max_runs
 
     @property
     def database_url(self) -> str:
@@ -228,6 +241,9 @@ def load(path: str | os.PathLike | None = None, env: dict | None = None) -> Conf
     runs = _section(RunSettings, parser, "runs", env)
     if runs.dead_after <= 2 * runs.heartbeat_interval:
         raise ConfigError("[runs] dead_after must exceed twice heartbeat_interval")
+    for key in ("max_runs", "ssh_connect_concurrency", "register_concurrency"):
+        if getattr(runs, key) < 1:
+            raise ConfigError(f"[runs] {key} must be at least 1")
     if runs.idle_timeout and not 0 < runs.keepalive_interval < runs.idle_timeout:
         raise ConfigError("[runs] idle_timeout must exceed keepalive_interval (and keepalives "
                           "must be on), or a busy but quiet node looks dead")

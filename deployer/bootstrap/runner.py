@@ -23,9 +23,11 @@ output: TAIL", with secrets scrubbed.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import re
 import shlex
+import threading
 import time
 
 from deployer.bootstrap import chef_config
@@ -55,15 +57,31 @@ class _Cancelled(Exception):
     pass
 
 
+@dataclasses.dataclass(frozen=True)
+class Throttles:
+    """Limits shared by the runs of one worker on the steps that burn this host's CPU.
+
+    None = unlimited.  A run waiting for a slot can still be cancelled.
+    """
+    ssh_connect: threading.Semaphore | None = None   # SSH handshakes (key exchange, auth)
+    register: threading.Semaphore | None = None      # key generation + Chef registration
+
+    @classmethod
+    def of(cls, ssh_connect: int, register: int) -> "Throttles":
+        return cls(threading.BoundedSemaphore(ssh_connect), threading.BoundedSemaphore(register))
+
+
 def execute(spec: RunSpec, reporter: RunReporter, chef, *, node_url: str | None = None,
-            liveness: Liveness = Liveness()) -> RunResult:
+            liveness: Liveness = Liveness(), throttles: Throttles = Throttles()) -> RunResult:
     """Run ``spec`` to the end and say how it went; never raises for a node problem.
 
     ``node_url``: the Chef server URL as nodes see it (see chef_config.node_facing_url).
     ``liveness``: SSH keepalive and idle timeout; a node silent that long fails the
     phase it is in (the [runs] keepalive_interval and idle_timeout settings).
+    ``throttles``: the worker's shared limits ([runs] ssh_connect_concurrency,
+    register_concurrency).
     """
-    return _NodeRun(spec, reporter, chef, node_url, liveness).execute()
+    return _NodeRun(spec, reporter, chef, node_url, liveness, throttles).execute()
 
 
 @dataclasses.dataclass
@@ -75,9 +93,10 @@ class _Registration:
 
 class _NodeRun:
     def __init__(self, spec: RunSpec, reporter: RunReporter, chef, node_url: str | None = None,
-                 liveness: Liveness = Liveness()):
+                 liveness: Liveness = Liveness(), throttles: Throttles = Throttles()):
         self.spec = spec
         self.liveness = liveness
+        self.throttles = throttles
         self.node_url = node_url
         self.reporter = reporter
         self.chef = chef
@@ -160,7 +179,8 @@ class _NodeRun:
             raise _PhaseFailed(f"user {target.user} is not root and sudo is off; the bootstrap "
                                "writes /etc/chef and must run as root (set sudo)")
         try:
-            self.connection = SSHConnection.open(target, self.liveness)
+            with self._slot(self.throttles.ssh_connect):
+                self.connection = SSHConnection.open(target, self.liveness)
         except SSHError as exc:
             raise _PhaseFailed(str(exc)) from None
         how = " (root through sudo)" if self.connection.needs_sudo else ""
@@ -204,6 +224,10 @@ class _NodeRun:
             'sh "$script"')
 
     def _register(self) -> _Registration:
+        with self._slot(self.throttles.register):
+            return self._register_now()
+
+    def _register_now(self) -> _Registration:
         spec, chef, registration = self.spec, self.chef, _Registration()
         try:
             if spec.environment != "_default":
@@ -301,6 +325,23 @@ class _NodeRun:
         self.phase = phase
         self.tail.clear()          # a failure's "last output" is its own phase's output
         self.reporter.phase(phase)
+
+    @contextlib.contextmanager
+    def _slot(self, semaphore: threading.Semaphore | None):
+        """Hold one of the worker's slots for a CPU-heavy step; wait cancellably."""
+        if semaphore is None:
+            yield
+            return
+        while not semaphore.acquire(timeout=CANCEL_POLL_SECONDS):
+            if self._should_cancel(force=True):
+                raise _Cancelled()
+            if self._remaining() <= 0:
+                raise _PhaseFailed(f"the run exceeded its time limit of {self.spec.timeout:g}s "
+                                   f"waiting for a free {self.phase} slot")
+        try:
+            yield
+        finally:
+            semaphore.release()
 
     def _should_cancel(self, force: bool = False) -> bool:
         now = time.monotonic()

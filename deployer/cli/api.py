@@ -76,7 +76,7 @@ def run_worker(args: argparse.Namespace) -> int:
     except (ImportError, AttributeError, ValueError) as exc:
         raise UserError(f"worker: {exc}") from None
     worker = Worker(make_session_factory(make_engine(cfg.database_url)),
-                    SecretBox.in_dir(cfg.api_dir), executor, max_runs=cfg.api.run_workers,
+                    SecretBox.in_dir(cfg.api_dir), executor, max_runs=cfg.run_slots,
                     timings=cfg.runs, worker_id=args.worker_id)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

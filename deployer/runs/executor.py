@@ -25,11 +25,13 @@ def bootstrap_executor(cfg: Config) -> Executor:
     from deployer.chef.server import ChefServer
 
     liveness = Liveness(cfg.runs.keepalive_interval, cfg.runs.idle_timeout)
+    throttles = runner.Throttles.of(cfg.runs.ssh_connect_concurrency, cfg.runs.register_concurrency)
 
     def execute(spec: RunSpec, reporter: RunReporter) -> RunResult:
         # One client per run: runs execute concurrently on a thread pool.
         return runner.execute(spec, reporter, ChefServer.from_config(cfg),
-                              node_url=cfg.chef.node_url or None, liveness=liveness)
+                              node_url=cfg.chef.node_url or None, liveness=liveness,
+                              throttles=throttles)
     return execute
 
 

@@ -11,6 +11,7 @@ import pytest
 from deployer.runs.executor import DEFAULT_FACTORY
 from tests.fixtures.chef import relay_for_nodes
 from tests.fixtures.common import require_root_and
+from tests.fixtures.waiting import wait_until
 from tests.integration.runs_helpers import wait_for
 
 STANDIN = Path(__file__).resolve().parent.parent / "standin" / "chef-client"
@@ -61,3 +62,37 @@ def test_run_through_api_worker_and_ssh(deployer_api_factory, chef_server, node,
     deployer.client.delete_chef_node(name)
     with chef_server.admin() as admin:
         assert not admin.node_exists(name) and not admin.client_exists(name)
+
+
+def test_a_node_whose_link_goes_down_mid_converge_fails_on_the_configured_idle_timeout(
+        deployer_api_factory, chef_server, node, chef_url_for_nodes):
+    """[runs] keepalive_interval and idle_timeout reach the worker's runner: the run
+    fails naming node, phase and the silence instead of running to its timeout."""
+    node_set, target = node
+    env = "api_probe_slow"
+    with chef_server.admin() as admin:
+        admin.upsert_role({"name": ROLE, "run_list": []})
+        admin.upsert_environment({"name": env, "default_attributes": {"standin": {"sleep": 300}}})
+    deployer = deployer_api_factory(
+        executor=DEFAULT_FACTORY, chef_server=chef_server,
+        timings={"keepalive_interval": 1, "idle_timeout": 4},
+        extra={"bootstrap": {"chef_client_install": "copy", "chef_client_location": STANDIN}})
+    name = f"api-silent-{target.ip.replace('.', '-')}"
+    run = deployer.client.start_run({
+        "node_name": name, "run_list": [f"role[{ROLE}]"], "environment": env,
+        "chef_server_url": chef_url_for_nodes, "timeout": 600,
+        "target": {"address": target.ip, "port": target.port, "user": target.username,
+                   "password": target.password}})
+    wait_until(lambda: deployer.client.get_run(run["id"]), 120, "chef-client in its long converge",
+               until=lambda found: "simulating a long converge" in found["stdout_tail"])
+    node_set.link_down(target.index)
+    try:
+        done = wait_for(deployer.client, run["id"], timeout=120)
+    finally:
+        node_set.link_up(target.index)
+    assert done["status"] == "failed"
+    assert done["reason"].startswith(
+        f"node {name} ({target.ip}): converge failed: no sign of life from "
+        f"{target.ip}:{target.port} for 4s (SSH keepalives unanswered)"), done["reason"]
+    assert done["phases"][-1]["name"] == "converge" and done["phases"][-1]["status"] == "failed"
+

@@ -106,3 +106,30 @@ def test_node_facing_url_replaces_loopback_with_the_route_address():
     assert node_facing_url("http://127.0.0.1:1", "https://chef.site:443/", "10.0.0.2") == \
         "https://chef.site:443"
     assert node_facing_url("http://localhost:1", None, "fd00::1") == "http://[fd00::1]:1"
+
+
+def test_a_run_waiting_for_a_connect_slot_can_be_cancelled_and_never_connects():
+    """All ssh_connect slots taken: the run waits for one, and a cancel ends the wait."""
+    import threading
+    from deployer.bootstrap.contract import CANCELLED
+    from deployer.bootstrap.runner import Throttles
+
+    class CancelAfterWaiting(_Collect):
+        def __init__(self):
+            super().__init__()
+            self.asked = 0
+
+        def cancelled(self):
+            self.asked += 1
+            return self.asked > 2           # the phase entry check, one wait, then cancel
+
+    busy = threading.BoundedSemaphore(1)
+    busy.acquire()
+    spec = RunSpec(node_name="n1", target=NodeTarget(address="192.0.2.1", password="pw"),
+                   run_list=["role[ok]"], environment="prod")
+    reporter = CancelAfterWaiting()
+    result = execute(spec, reporter, chef=None, throttles=Throttles(ssh_connect=busy))
+    assert result.status == CANCELLED
+    assert result.reason.startswith("node n1 (192.0.2.1): cancelled during connect")
+    assert reporter.phases == ["connect"]
+    assert not any("connected to" in line for line in reporter.lines)
