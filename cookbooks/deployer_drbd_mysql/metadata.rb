@@ -8,3 +8,4 @@ supports         'debian'
 supports         'ubuntu'
 
 depends          'deployer_common'
+depends          'deployer_galera'

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -26,8 +27,7 @@ from tests.fixtures.common import require_root_and
 REPO = Path(__file__).resolve().parents[2]
 AP_ROLE = json.loads((REPO / "roles" / "primary.json").read_text())
 AP_VALUES = {
-    "ENABLE_DEBUG": "false", "NETWORK_TYPE": "nova-network",
-    "NETWORK_MANAGER": "nova.network.manager.VlanManager",
+    "ENABLE_DEBUG": "false", "NETWORK_TYPE": "ovn",
     "PRIMARY_NAME": "host10", "PRIMARY_ADDR": "10.81.25.10",
     "SECONDARY_NAME": "host20", "SECONDARY_ADDR": "10.81.25.20",
     "API_VIP_ADDR": "10.81.72.200", "DB_VIP_ADDR": "10.81.72.201", "VIP_PREFIX": 24,
@@ -300,9 +300,12 @@ def test_drbd_mysql_group_follows_the_promoted_copy_and_stays_after_failback(tmp
 
 # --- DRBD ------------------------------------------------------------------------------------
 
+DRBDADM_84 = "/usr/lib/drbd/drbdadm-84"   # Debian 12's kernel module is DRBD 8.4.11 (F6)
+
+
 def drbdadm(*args: str, hostname: str | None = None) -> subprocess.CompletedProcess:
-    require_root_and("drbdadm", "unshare")
-    command = ["drbdadm", *args]
+    require_root_and(DRBDADM_84, "unshare")
+    command = [DRBDADM_84, *args]
     return as_host(hostname, *command) if hostname else run(*command)
 
 
@@ -313,35 +316,36 @@ def test_drbd_resource_parses_and_comes_up_as_each_peer(tmp_path):
         path.write_text(config)
         dump = drbdadm("-c", str(path), "dump")
         assert dump.returncode == 0, dump.stderr
-        assert "protocol           C;" in dump.stdout
-        assert "meta-disk            internal;" in dump.stdout
+        assert re.search(r"protocol\s+C;", dump.stdout) and re.search(r"meta-disk\s+internal;", dump.stdout)
         up = drbdadm("-c", str(path), "--dry-run", "up", "mysql", hostname=node["name"])
         assert up.returncode == 0, up.stderr
         peer = AP_NODES[1] if node is AP_NODES[0] else AP_NODES[0]
-        assert f"--_name={peer['name']} --protocol=C" in up.stdout
-        assert f"ipv4:{node['ipaddress']}:7788 ipv4:{peer['ipaddress']}:7788" in up.stdout
-        assert "attach 0 /dev/vg0/mysql /dev/vg0/mysql internal" in up.stdout
+        assert f"connect mysql ipv4:{node['ipaddress']}:7788 ipv4:{peer['ipaddress']}:7788 --protocol=C" in up.stdout
+        # S9: resource-level fencing through Pacemaker, since STONITH is off.
+        assert "attach 0 /dev/vg0/mysql /dev/vg0/mysql internal --fencing=resource-only" in up.stdout
+        assert "crm-fence-peer.sh" in dump.stdout and "crm-unfence-peer.sh" in dump.stdout
 
 
-def test_the_verify_command_of_the_drbd_resource_accepts_first_and_later_converges(tmp_path):
-    """deployer_drbd_mysql verifies a candidate with drbdadm --config-to-exclude <live file>
-    --config-to-test <candidate> dump: run it as on a first converge (no live file) and a later one
-    (the live file is included by drbd.conf and must not clash with the candidate)."""
-    resource_dir = tmp_path / "drbd.d"
-    resource_dir.mkdir()
-    main = tmp_path / "drbd.conf"
-    main.write_text(f'global {{ usage-count no; }}\ninclude "{resource_dir}/*.res";\n')
-    live = resource_dir / "mysql.res"
+def test_the_verify_command_accepts_the_resource_and_refuses_drbd9_syntax(tmp_path):
+    """deployer_drbd_mysql verifies a candidate with `drbdadm-84 -c <candidate> dump` (the parser of
+    Debian 12's DRBD 8.4 kernel): the rendered file passes, the old DRBD 9 `node-id` does not (F6)."""
     candidate = tmp_path / "candidate.res"
     candidate.write_text(render_ap("deployer_drbd_mysql", "drbd.res"))
-    verify = ("-c", str(main), "--config-to-exclude", str(live), "--config-to-test", str(candidate), "dump")
-    first = drbdadm(*verify)
-    assert first.returncode == 0, first.stderr
-    live.write_text(candidate.read_text())
-    later = drbdadm(*verify)
-    assert later.returncode == 0, later.stderr
-    broken = drbdadm("-c", str(main), "--config-to-test", str(candidate), "dump")
-    assert broken.returncode != 0, "without the exclusion the live and candidate files clash"
+    assert drbdadm("-c", str(candidate), "dump").returncode == 0
+    candidate.write_text(candidate.read_text().replace("    address", "    node-id 0;\n    address", 1))
+    refused = drbdadm("-c", str(candidate), "dump")
+    assert refused.returncode != 0 and "node-id" in refused.stderr
+
+
+def test_active_passive_mariadb_listens_on_the_db_vip(tmp_path):
+    """F7: Debian's 50-server.cnf binds 127.0.0.1, the services connect to the DB VIP; mariadbd parses the
+    fragment (the cookbook's verify) and it wins over Debian's file, which sorts first."""
+    require_root_and("mariadbd")
+    path = tmp_path / "60-deployer.cnf"
+    path.write_text(render_ap("deployer_drbd_mysql", "mysqld.cnf"))
+    parsed = run("mariadbd", f"--defaults-file={path}", "--help", "--verbose")
+    assert parsed.returncode == 0, parsed.stderr
+    assert re.search(rf"^bind-address\s+{re.escape(AP_VALUES['DB_VIP_ADDR'])}$", parsed.stdout, re.M)
 
 
 def test_drbdadm_rejects_two_peers_on_one_address(tmp_path):
@@ -350,7 +354,7 @@ def test_drbdadm_rejects_two_peers_on_one_address(tmp_path):
     path.write_text(render_ap("deployer_drbd_mysql", "drbd.res", environment=environment))
     result = drbdadm("-c", str(path), "dump")
     assert result.returncode != 0
-    assert "used for both endpoints" in result.stderr
+    assert "conflicting use of IP" in result.stderr
 
 
 def test_drbd_resource_names_bad_attributes():

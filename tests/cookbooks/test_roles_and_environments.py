@@ -251,10 +251,12 @@ COMPUTE_FILES = [("deployer_common", "hosts"), *((("deployer_compute", name) for
 FILES_PER_ROLE = {  # (topology, role) -> the templates that role's recipes write
     ("allinone", "allinone"): [("deployer_galera", "galera.cnf"), ("deployer_rabbitmq", "rabbitmq.conf"),
                                *CONTROLLER_FILES, *COMPUTE_FILES],
-    ("active-passive", "primary"): [("deployer_drbd_mysql", "drbd.res"), ("deployer_pacemaker", "corosync.conf"),
+    ("active-passive", "primary"): [("deployer_drbd_mysql", "drbd.res"), ("deployer_drbd_mysql", "mysqld.cnf"),
+                                    ("deployer_pacemaker", "corosync.conf"),
                                     ("deployer_pacemaker", "cib.xml"), ("deployer_rabbitmq", "rabbitmq.conf"),
                                     *CONTROLLER_FILES],
-    ("active-passive", "secondary"): [("deployer_drbd_mysql", "drbd.res"), ("deployer_pacemaker", "corosync.conf"),
+    ("active-passive", "secondary"): [("deployer_drbd_mysql", "drbd.res"), ("deployer_drbd_mysql", "mysqld.cnf"),
+                                      ("deployer_pacemaker", "corosync.conf"),
                                       ("deployer_rabbitmq", "rabbitmq.conf"), *CONTROLLER_FILES],
     ("active-active", "controller"): [("deployer_haproxy", "haproxy.cfg"), ("deployer_keepalived", "keepalived.conf"),
                                       ("deployer_galera", "galera.cnf"), ("deployer_rabbitmq", "rabbitmq.conf"),
@@ -276,3 +278,37 @@ def test_filled_environment_renders_every_file_the_role_writes(topology, role):
     for cookbook, template in FILES_PER_ROLE[(topology, role)]:
         text = render(cookbook, template, node=node, role=load_role(role), environment=environment, secrets=SECRETS)
         assert text.strip(), f"{cookbook}/{template} rendered empty"
+
+
+# --- secrets -------------------------------------------------------------------------------
+
+def readme_items_per_role() -> dict[str, set[str]]:
+    """deployer_common/README.md's 'Per role' table: role -> data bag items (what the deployer provisions)."""
+    text = (COOKBOOKS / "deployer_common" / "README.md").read_text()
+    table = text[text.index("Per role"):].split("\n\n")[1]
+    known = set(SECRETS["deployer_secrets"]) | {"vrrp_api", "vrrp_db"}
+    roles: dict[str, set[str]] = {}
+    for line in table.splitlines()[2:]:
+        role_cell, items_cell = (cell.strip() for cell in line.strip().strip("|").split("|"))
+        items = {word for word in re.findall(r"`(\w+)`", items_cell) if word in known}
+        inherited = re.match(r"those of `(\w+)`", items_cell)
+        if inherited:
+            items |= roles[inherited.group(1)]
+        for name in re.findall(r"`(\w+)`", role_cell):
+            roles[name] = items
+    return roles
+
+
+@pytest.mark.parametrize("topology, role", sorted(FILES_PER_ROLE))
+def test_the_readme_lists_every_secret_item_a_role_renders(topology, role):
+    """Render every file of the role with only the data bag items the README lists for it."""
+    items = readme_items_per_role()[role]
+    secrets = {"deployer_secrets": {name: value for name, value in SECRETS["deployer_secrets"].items() if name in items}}
+    _, values = hot_values(topology)
+    environment = EnvironmentTemplates(ENV_DIR).render(topology, f"{topology}-sample", values)
+    controllers = environment["default_attributes"]["deployer"]["cluster"]["controllers"]
+    member = controllers[1] if role == "secondary" else controllers[0]
+    node = ({"name": "compute-0", "ipaddress": "192.0.2.21"} if role == "compute"
+            else {"name": member["name"], "ipaddress": member["address"]})
+    for cookbook, template in FILES_PER_ROLE[(topology, role)]:
+        render(cookbook, template, node=node, role=load_role(role), environment=environment, secrets=secrets)

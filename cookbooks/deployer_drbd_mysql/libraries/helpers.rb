@@ -5,12 +5,20 @@ module DeployerDrbdMysql
   module Helpers
     TEMPLATES = {
       'drbd.res' => { source: 'drbd.res.erb', variables: :drbd_resource },
+      'mysqld.cnf' => { source: 'galera.cnf.erb', cookbook: 'deployer_galera', variables: :mysqld_config },
     }.freeze
     PROTOCOLS = %w(A B C).freeze
 
     module_function
 
-    # The two DRBD peers are the two controllers, node-id = position in the explicit list.
+    # [mysqld] of the active/passive MariaDB (F7): it listens on the DB VIP, which Pacemaker brings up
+    # on the same node just before it (group fs_mysql, ip_mysql, mysqld), not on Debian's 127.0.0.1.
+    def mysqld_config(node, _secret = nil)
+      vip = DeployerCommon::Cluster.vip(node, node.dig('deployer', 'cluster', 'db_vip') || 'db')
+      { 'sections' => { 'mysqld' => { 'bind-address' => vip['address'], 'port' => 3306 } } }
+    end
+
+    # The two DRBD peers are the two controllers of the explicit list, named by their hostnames.
     def drbd_resource(node, _secret = nil)
       controllers = DeployerCommon::Cluster.controllers(node)
       unless controllers.length == 2
@@ -32,9 +40,10 @@ module DeployerDrbdMysql
         'device' => drbd.fetch('device'),
         'disk' => drbd['disk'],
         'meta_disk' => drbd.fetch('meta_disk'),
-        'peers' => controllers.each_with_index.map do |member, index|
-          { 'name' => member['name'], 'node_id' => index, 'address' => "#{member['address']}:#{port}" }
-        end,
+        'fencing' => drbd.fetch('fencing'),
+        'fence_peer_handler' => drbd.fetch('fence_peer_handler'),
+        'unfence_peer_handler' => drbd.fetch('unfence_peer_handler'),
+        'peers' => controllers.map { |member| { 'name' => member['name'], 'address' => "#{member['address']}:#{port}" } },
       }
     end
   end

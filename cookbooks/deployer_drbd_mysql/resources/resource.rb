@@ -15,7 +15,24 @@ action :create do
   name = settings['resource']
   drbd = node['deployer']['drbd_mysql']
 
+  drbdadm = drbd['drbdadm']
   package 'drbd-utils'
+
+  # DRBD finds its own `on` section by uname -n, and the peers are named by Chef node name (F11).
+  file '/etc/hostname' do
+    content "#{node.name}\n"
+    mode '0644'
+  end
+
+  execute "hostname #{node.name}" do
+    command ['hostname', node.name]
+    not_if { shell_out('hostname').stdout.strip == node.name }
+  end
+
+  execute 'modprobe drbd' do
+    command %w(modprobe drbd)
+    not_if { ::File.exist?('/proc/drbd') }
+  end
 
   res_path = ::File.join(new_resource.config_dir, "#{name}.res")
 
@@ -24,36 +41,36 @@ action :create do
     source 'drbd.res.erb'
     variables settings
     mode '0644'
-    # drbdadm parses the candidate in place of the live file, together with the rest of the configuration.
-    verify "drbdadm --config-to-exclude #{res_path} --config-to-test %{path} dump"
+    # The 8.4 parser reads the candidate on its own (drbdadm-84 has no --config-to-test).
+    verify "#{drbdadm} -c %{path} dump"
   end
 
   execute "drbdadm create-md #{name}" do
-    command ['drbdadm', 'create-md', '--force', name]
+    command [drbdadm, 'create-md', '--force', name]
     # Metadata exists when the resource is already up or when dump-md can read it.
-    not_if "drbdadm role #{name}"
-    not_if "drbdadm dump-md #{name}"
+    not_if "#{drbdadm} role #{name}"
+    not_if "#{drbdadm} dump-md #{name}"
   end
 
   # adjust brings the resource up, or in line with a changed file; its dry run prints nothing
   # when the kernel state already matches, so a failed adjust is retried on the next converge.
   execute "drbdadm adjust #{name}" do
-    command ['drbdadm', 'adjust', name]
-    only_if "drbdadm --dry-run adjust #{name} | grep -q ."
+    command [drbdadm, 'adjust', name]
+    only_if "#{drbdadm} --dry-run adjust #{name} | grep -q ."
   end
 
   # Only the bootstrap node, and only while no peer has ever been UpToDate.
   execute "drbdadm primary --force #{name}" do
-    command ['drbdadm', 'primary', '--force', name]
+    command [drbdadm, 'primary', '--force', name]
     only_if { new_resource.bootstrap }
-    not_if "drbdadm dstate #{name} | grep -q '^UpToDate'"
+    not_if "#{drbdadm} dstate #{name} | grep -q '^UpToDate'"
   end
 
   execute "mkfs #{drbd['device']}" do
     command ['mkfs', '-t', drbd['fstype'], drbd['device']]
     only_if { new_resource.bootstrap }
     # A file system can only be made on (and probed from) the Primary side.
-    only_if "drbdadm role #{name} | grep -q '^Primary'"
+    only_if "#{drbdadm} role #{name} | grep -q '^Primary'"
     not_if "blkid #{drbd['device']}"
     notifies :run, 'execute[seed the MySQL data directory]', :immediately
   end

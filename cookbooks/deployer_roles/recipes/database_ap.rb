@@ -4,7 +4,21 @@
 #
 # Active/passive MySQL on DRBD (the origin's crm_mon picture): DRBD below, Pacemaker moves
 # file system, VIP and mysqld together. The first controller seeds the initial DRBD sync.
+include_recipe 'deployer_common'
+
 package 'mariadb-server'
+
+# F7: Debian's 50-server.cnf binds 127.0.0.1; the services connect to the DB VIP.  mariadbd reads
+# the fragment as mysql, and checks it before it replaces the old one.
+template node['deployer']['drbd_mysql']['mysqld_config'] do
+  cookbook 'deployer_galera'
+  source 'galera.cnf.erb'
+  owner 'root'
+  group 'mysql'
+  mode '0640'
+  variables DeployerDrbdMysql::Helpers.mysqld_config(node.to_hash)
+  verify '/usr/sbin/mariadbd --defaults-file=%{path} --help --verbose'
+end
 
 mysql_unit = node['deployer']['drbd_mysql']['service']
 
