@@ -45,6 +45,12 @@ TAIL_CHARS = 600
 CANCEL_POLL_SECONDS = 1.0      # how often the reporter is asked about a cancel
 DELETE_CONNECT_TIMEOUT = 10.0  # best-effort node clean-up must not hold a delete up
 _LOG_STAMP = re.compile(r"^\[\d{4}-\d\d-\d\dT[^\]]*\]\s*")   # chef-client's "[2026-...] " prefix
+# chef-client ends a failed run with "Chef Infra Client failed. ..." and then FATAL lines: the
+# stacktrace notices, then the one-line summary naming the resource and its cookbook line.
+_RUN_FAILED = re.compile(r"^Chef (Infra )?Client failed\b")
+_FATAL = re.compile(r"^FATAL:\s*")
+_FATAL_NOTICES = ("Stacktrace dumped to", "Please provide the contents of the stacktrace.out")
+SUMMARY_CHARS = 300
 
 
 class _PhaseFailed(Exception):
@@ -103,6 +109,7 @@ class _NodeRun:
         self.redactor = Redactor([spec.target.password])
         self.streams = {name: LineRedactor(self.redactor) for name in ("stdout", "stderr")}
         self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+        self.failure_summary: list[str] = []   # chef-client's closing FATAL lines
         self.deadline = time.monotonic() + spec.timeout
         self.phase = "validation"
         self.run_list: list[str] = []          # normalised by _validate
@@ -290,7 +297,7 @@ class _NodeRun:
         if rc == -1:
             raise _PhaseFailed("chef-client was killed by a signal", exit_code=rc)
         if rc != 0:
-            raise _PhaseFailed(f"chef-client exited with status {rc}", exit_code=rc)
+            raise _PhaseFailed(self._converge_failure(rc), exit_code=rc)
         self._note("chef-client finished successfully")
         return rc
 
@@ -383,7 +390,24 @@ class _NodeRun:
             line = _LOG_STAMP.sub("", line).strip()
             if any(char.isalnum() for char in line):     # skip blank and ===== rule lines
                 self.tail.append(line)
+                self._collect_failure_summary(line)
         self.reporter.output(stream, text)
+
+    def _collect_failure_summary(self, line: str) -> None:
+        if _RUN_FAILED.match(line):
+            self.failure_summary = []
+        elif _FATAL.match(line):
+            text = _FATAL.sub("", line)
+            if not text.startswith(_FATAL_NOTICES):
+                self.failure_summary.append(text)
+
+    def _converge_failure(self, rc: int) -> str:
+        """'chef-client exited with status N: <its summary>', so the resource and cookbook
+        line lead the reason (Heat keeps only the first 255 characters of an event's)."""
+        summary = " | ".join(self.failure_summary[:3])
+        if len(summary) > SUMMARY_CHARS:
+            summary = summary[:SUMMARY_CHARS] + "..."
+        return f"chef-client exited with status {rc}" + (f": {summary}" if summary else "")
 
     def _note(self, message: str) -> None:
         """The runner's own progress lines, marked so they stand out from node output."""
