@@ -178,6 +178,20 @@ class DeployerClient:
     def get_deployment(self, deployment_id: str) -> dict:
         return self._request("GET", f"/v1/deployments/{quote(deployment_id, safe='')}")
 
+    def watch_deployment(self, deployment_id: str, etag: str | None = None,
+                         wait: float = 25.0) -> tuple[dict | None, str | None]:
+        """A long poll: (deployment, its ETag) once it differs from ``etag``, or
+        (None, etag) when ``wait`` seconds passed without a change (HTTP 304)."""
+        headers = {"If-None-Match": etag} if etag else {}
+        params = {"wait": wait} if etag and wait else None
+        response = self._send("GET", f"/v1/deployments/{quote(deployment_id, safe='')}",
+                              headers=headers, params=params,
+                              timeout=self.timeout + (wait if etag else 0))
+        tag = response.headers.get("ETag") or etag
+        if response.status_code == 304:
+            return None, tag
+        return response.json(), tag
+
     def deployment_events(self, deployment_id: str, since: str | None = None) -> dict:
         """{"events": [...]} oldest first; ``since``: an event id or an ISO time."""
         params = {"since": since} if since else None
@@ -213,9 +227,15 @@ class DeployerClient:
         return self._request("GET", "/v1/openapi.json")
 
     def _request(self, method: str, path: str, **kwargs) -> Any:
+        response = self._send(method, path, **kwargs)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def _send(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
         try:
-            response = self._session.request(method, self.base_url + path,
-                                             timeout=self.timeout, **kwargs)
+            response = self._session.request(method, self.base_url + path, **kwargs)
         except requests.RequestException as exc:
             raise DeployerUnavailable(None, {"detail": f"cannot reach {self.base_url}: "
                                                        f"{type(exc).__name__}: {exc}"},
@@ -230,9 +250,7 @@ class DeployerClient:
             error = (DeployerUnavailable if response.status_code in RETRYABLE_STATUSES
                      else DeployerAPIError)
             raise error(response.status_code, problem, method, path)
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json()
+        return response
 
     def list_environments(self) -> list[str]:
         """Names of the Chef environments on the Chef server."""

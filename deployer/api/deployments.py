@@ -8,6 +8,8 @@ refreshes every in-progress one with a single Heat call.
 """
 from __future__ import annotations
 
+import marshmallow as ma
+from flask import current_app
 from flask.views import MethodView
 
 from deployer.api.deployment_schemas import (
@@ -15,11 +17,25 @@ from deployer.api.deployment_schemas import (
     DeploymentUpdateSchema, EventArgsSchema, EventListSchema, NodeLogArgsSchema, NodeLogSchema,
     PlanSchema)
 from deployer.api.deployment_services import services
+from deployer.api import watching
 from deployer.api.smorest import ApiBlueprint
 from deployer.deployments import service, views
 
 blp = ApiBlueprint("deployments", __name__, url_prefix="/v1/deployments",
                    description="Deployments: over-cloud stacks made from a template and parameters.")
+
+
+@blp.before_app_request
+def _refreshers():
+    """This process's share of the stack refreshers (deployer.deployments.stack_cache)."""
+    watching.ensure_refreshers(current_app._get_current_object())
+
+
+class DeploymentGetArgsSchema(ma.Schema):
+    wait = ma.fields.Float(load_default=0, validate=ma.validate.Range(min=0, max=watching.MAX_WAIT),
+                           metadata={"description": "with If-None-Match: hold the answer up to "
+                                                    "this many seconds until the deployment "
+                                                    "changes (304 if it did not)"})
 
 
 def _request(body: dict) -> service.Request:
@@ -39,9 +55,10 @@ class Deployments(MethodView):
         rows = service.list_deployments(found, state=args.get("status"),
                                         template=args.get("template"), name=args.get("name"),
                                         limit=args["limit"], marker=args.get("marker"))
-        found.session.commit()      # the refreshed status cache
-        return {"deployments": [views.summary(row) for row in rows],
-                "next_marker": rows[-1].id if len(rows) == args["limit"] else None}
+        # Lean JSON with an ETag (watching.py); the schema documents it.
+        return watching.answer({"deployments": [views.summary(row) for row in rows],
+                                "next_marker": rows[-1].id if len(rows) == args["limit"]
+                                else None})
 
     @blp.arguments(DeploymentCreateSchema)
     @blp.response(202, DeploymentSchema)
@@ -65,14 +82,20 @@ class DeploymentPlan(MethodView):
 
 @blp.route("/<deployment_id>")
 class DeploymentItem(MethodView):
+    @blp.arguments(DeploymentGetArgsSchema, location="query")
     @blp.response(200, DeploymentSchema)
-    def get(self, deployment_id):
-        """Heat's status, outputs once complete, and every node with its latest run."""
+    @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag)")
+    def get(self, args, deployment_id):
+        """Heat's status, outputs once complete, and every node with its latest run,
+        all from the deployer's database (no Heat call).  Answers carry an ETag; with
+        If-None-Match, ``wait`` makes this a long poll."""
         found = services()
-        row = service.get(found, deployment_id)
-        view = views.detail(found, row)
-        found.session.commit()
-        return view
+
+        def read() -> dict:
+            return views.detail(found, *views.with_snapshot(found, deployment_id))
+
+        return watching.long_poll(deployment_id, read, found.session.rollback, read(),
+                                  watching.wait_seconds(args.get("wait")))
 
     @blp.arguments(DeploymentUpdateSchema)
     @blp.response(202, DeploymentSchema)

@@ -145,3 +145,23 @@ class Deployment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeploymentSnapshot(Base):
+    """What deployer.deployments.stack_cache last read from Heat for one deployment
+    (never a secret: outputs are redacted before they are stored); its lease names
+    the one process refreshing it."""
+    __tablename__ = "deployment_snapshots"
+
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), primary_key=True)
+    # The row's stack_status this snapshot was taken with: a row whose status
+    # differs (a request changed it) gets a refresher again.
+    stack_status: Mapped[str] = mapped_column(String(32), default="")
+    # [{resource, resource_name, stack_id, resource_status, physical_resource_id, order}]
+    nodes: Mapped[list] = mapped_column(JSON, default=list)
+    outputs: Mapped[dict] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    refreshed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,7 +1,8 @@
 """Deployments: a Heat stack per deployment, with its parameters kept beside it.
 
 Heat is the source of truth for the stack's status; the row caches it
-(``stack_status``, ``state``) so that listing needs at most one Heat call.
+(``stack_status``, ``state``), kept current by stack_cache.py's refreshers, so
+that reading and listing need no Heat call.
 Everything is validated before anything is created: the template and Heat
 environments must exist, Heat's preview must accept the parameters and the
 Chef environment must render.  The row and the stack are made as one unit:
@@ -280,8 +281,8 @@ def get(services: Services, deployment_id: str) -> Deployment:
 def list_deployments(services: Services, *, state: str | None, template: str | None,
                      name: str | None, limit: int, marker: str | None) -> list[Deployment]:
     """Newest first; deleted ones only when asked for (``state=deleted``).
-    ``state`` may also be a Heat stack_status such as CREATE_FAILED."""
-    refresh_in_progress(services)
+    ``state`` may also be a Heat stack_status such as CREATE_FAILED.  No Heat call:
+    stack_cache.py's refreshers keep the cached status current."""
     query = select(Deployment)
     if state in STATES:
         query = query.where(Deployment.state == state)

@@ -1,19 +1,22 @@
 """The read side of deployments: what the API shows of a deployment, its nodes,
 events and node logs.  The commands (create, update, delete, refresh) stay in
-service.py; these functions only read, apart from refreshing the cached status.
+service.py; these functions only read.  A deployment, its nodes and outputs are
+read from the deployer's database alone (stack_cache.py keeps Heat's part
+there); only the events and the catalog ask Heat.
 """
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 
 from deployer.chef import names
-from deployer.db.models import Deployment, Run, RunOutput, utcnow
+from deployer.db.models import Deployment, DeploymentSnapshot, Run, RunOutput, utcnow
 from deployer.deployments import heat_stacks, secrets
-from deployer.deployments.catalog import NODE_TYPE, static_nodes
+from deployer.deployments.catalog import static_nodes
 from deployer.deployments.context import Services
-from deployer.deployments.service import COMPLETE, refresh, secret_values
+from deployer.deployments.service import COMPLETE, DELETED, secret_values
 from deployer.errors import InvalidReference, NotFound
 from deployer.secrets import REDACTED
 
@@ -39,18 +42,17 @@ def accepted(row: Deployment) -> dict:
             "progress": {"nodes_total": 0, "nodes_done": 0}}
 
 
-def detail(services: Services, row: Deployment) -> dict:
-    """The full view: Heat's status, outputs once complete, nodes joined with their runs."""
-    stack = refresh(services, row)
-    secret_texts = secret_values(services, row)
+def detail(services: Services, row: Deployment,
+           snapshot: DeploymentSnapshot | None = None) -> dict:
+    """The full view, from the deployer's database only: the cached stack status, the
+    refresher's snapshot (node resources, outputs once complete) and each node's
+    latest run.  No Heat call (stack_cache.py keeps the snapshot current)."""
+    if snapshot is None and row.state != DELETED:
+        snapshot = services.session.get(DeploymentSnapshot, row.id)
     view = summary(row)
-    view["outputs"] = {}
-    if stack is not None and row.state == COMPLETE:
-        resolved = heat_stacks.get(services.heat, row.stack_id, resolve_outputs=True) or {}
-        view["outputs"] = secrets.redact_value(
-            {output["output_key"]: output.get("output_value")
-             for output in resolved.get("outputs") or ()}, secret_texts)
-    nodes = node_views(services, row) if stack is not None else []
+    nodes = node_views(services, row, snapshot)
+    view["outputs"] = dict(snapshot.outputs or {}) if (
+        snapshot is not None and row.state == COMPLETE) else {}
     view["nodes"] = nodes
     view["progress"] = {"nodes_total": len(nodes),
                         "nodes_done": sum(node["resource_status"] in DONE_RESOURCE_STATES
@@ -58,40 +60,45 @@ def detail(services: Services, row: Deployment) -> dict:
     return view
 
 
-def node_views(services: Services, row: Deployment) -> list[dict]:
-    """Heat's IBM::SCO::Node resources (nested stacks included) with their latest runs."""
-    listed = heat_stacks.resources(services.heat, row.stack_id)
-    by_physical_id = {r["physical_resource_id"]: r for r in listed if r.get("physical_resource_id")}
+def with_snapshot(services: Services, deployment_id: str
+                  ) -> tuple[Deployment, DeploymentSnapshot | None]:
+    """A deployment and its snapshot in one query (404 when there is no such deployment)."""
+    found = services.session.execute(
+        select(Deployment, DeploymentSnapshot)
+        .outerjoin(DeploymentSnapshot, DeploymentSnapshot.deployment_id == Deployment.id)
+        .where(Deployment.id == deployment_id)).one_or_none()
+    if found is None:
+        raise NotFound(f"deployment {deployment_id} does not exist", field="id")
+    return found[0], found[1]
 
-    def path(resource: dict) -> str:
-        parts, owner, seen = [resource["resource_name"]], heat_stacks.stack_id_of(resource), set()
-        while owner and owner != row.stack_id and owner in by_physical_id and owner not in seen:
-            seen.add(owner)
-            parent = by_physical_id[owner]
-            parts.insert(0, parent["resource_name"])
-            owner = heat_stacks.stack_id_of(parent)
-        return "/".join(parts)
 
-    nodes = [r for r in listed if r.get("resource_type") == NODE_TYPE]
-    stack_ids = {heat_stacks.stack_id_of(r) for r in nodes} - {None}
-    latest: dict[tuple[str, str], Run] = {}
+RUN_COLUMNS = (Run.id, Run.stack_id, Run.resource_name, Run.node_name, Run.status, Run.phase,
+               Run.started_at, Run.finished_at, Run.spec_json)
+
+
+def node_views(services: Services, row: Deployment,
+               snapshot: DeploymentSnapshot | None) -> list[dict]:
+    """The snapshot's IBM::SCO::Node resources (nested stacks included) with their
+    latest runs (one query for all runs)."""
+    if snapshot is None or row.state == DELETED or not snapshot.nodes:
+        return []
+    stack_ids = {node["stack_id"] for node in snapshot.nodes} - {None}
+    latest: dict[tuple[str, str], Any] = {}
     if stack_ids:
-        for run in services.session.scalars(select(Run).where(Run.stack_id.in_(stack_ids))
+        for run in services.session.execute(select(*RUN_COLUMNS)
+                                            .where(Run.stack_id.in_(stack_ids))
                                             .order_by(Run.created_at, Run.id)):
             latest[(run.stack_id, run.resource_name)] = run
-    orders = _static_orders(services, row)
     now = utcnow()
     views = []
-    for resource in nodes:
-        resource_path = path(resource)
-        run = latest.get((heat_stacks.stack_id_of(resource), resource["resource_name"]))
+    for node in snapshot.nodes:
+        run = latest.get((node["stack_id"], node["resource_name"]))
         views.append({
-            "resource": resource_path,
-            "resource_status": resource.get("resource_status"),   # e.g. CREATE_IN_PROGRESS
-            "node_name": (run.node_name if run else None) or resource.get("physical_resource_id")
-            or None,
+            "resource": node["resource"],
+            "resource_status": node["resource_status"],   # e.g. CREATE_IN_PROGRESS
+            "node_name": (run.node_name if run else None) or node["physical_resource_id"],
             "address": ((run.spec_json or {}).get("target") or {}).get("address") if run else None,
-            "order": orders.get(resource_path, orders.get(_group_key(resource_path))),
+            "order": node["order"],
             "run_id": run.id if run else None,
             "run_status": run.status if run else "pending",
             "phase": run.phase if run else None,
@@ -102,21 +109,7 @@ def node_views(services: Services, row: Deployment) -> list[dict]:
     return sorted(views, key=lambda v: (names.order_sort_key(v["order"]), v["resource"]))
 
 
-def _group_key(resource_path: str) -> str:
-    """``computes/0/node`` -> ``computes/node``: a group member's static definition."""
-    parts = resource_path.split("/")
-    return f"{parts[0]}/{parts[-1]}" if len(parts) > 2 else resource_path
-
-
-def _static_orders(services: Services, row: Deployment) -> dict[str, int | None]:
-    try:
-        source = services.catalog.template(row.template)
-    except NotFound:
-        return {}
-    return {node["resource"]: node["order"] for node in static_nodes(source.body, source.files)}
-
-
-def _elapsed(run: Run | None, now: dt.datetime) -> float | None:
+def _elapsed(run: Any, now: dt.datetime) -> float | None:
     if run is None or run.started_at is None:
         return None
     return round(((run.finished_at or now) - run.started_at).total_seconds(), 3)
@@ -162,7 +155,9 @@ def node_log(services: Services, row: Deployment, resource: str, run_id: str | N
             raise NotFound(f"run {run_id} is not a run of {resource} in deployment {row.name}",
                            field="run_id")
     else:
-        node = next((n for n in node_views(services, row) if n["resource"] == resource), None)
+        snapshot = services.session.get(DeploymentSnapshot, row.id)
+        node = next((n for n in node_views(services, row, snapshot)
+                     if n["resource"] == resource), None)
         if node is None:
             raise NotFound(f"deployment {row.name} has no node resource {resource}",
                            field="resource")
@@ -181,8 +176,8 @@ def _run_belongs(services: Services, row: Deployment, run: Run, resource: str) -
         return False
     if run.stack_id == row.stack_id:
         return True
-    return run.stack_id in {heat_stacks.stack_id_of(r)
-                            for r in heat_stacks.resources(services.heat, row.stack_id)}
+    snapshot = services.session.get(DeploymentSnapshot, row.id)
+    return snapshot is not None and run.stack_id in {node["stack_id"] for node in snapshot.nodes}
 
 
 
