@@ -55,11 +55,12 @@ def test_openstack_stack_create_of_the_origin_seed_template(undercloud, test_nod
         assert stack["stack_status"] == "CREATE_FAILED", shown.stdout
         reason = stack["stack_status_reason"]
         assert f"{name}-control" in reason and COMPILE_FAILURE in reason and WHERE.search(reason), reason
-        # Heat cuts an event's reason at 255 characters: the event names the node and the
-        # failed converge; the stack's reason above carries the whole line.
+        # Heat cuts an event's reason at 255 characters: the event names the node, the failed
+        # converge and chef-client's summary of the error; the stack's reason carries it whole.
         events = _openstack(undercloud, "stack", "event", "list", "-f", "json", name)
         assert any(f"{name}-control" in (event.get("resource_status_reason") or "")
-                   and "converge failed: chef-client exited with status 1" in event["resource_status_reason"]
+                   and "converge failed: chef-client exited with status 1: " + COMPILE_FAILURE
+                   in event["resource_status_reason"]
                    for event in json.loads(events.stdout)), events.stdout
 
         outputs = _openstack(undercloud, "stack", "output", "show", "--all", "-f", "json", name)
