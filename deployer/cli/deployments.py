@@ -169,11 +169,12 @@ def _follow(client: DeployerClient, deployment_id: str, *, action: str = "CREATE
     Heat may still report the previous final status just after the request, so a
     final state counts once the deployment was seen in progress or names ``action``."""
     seen_in_progress = False
+    watcher = progress.Watcher(client, deployment_id)
 
     def fetch() -> dict:
         nonlocal seen_in_progress
         try:
-            deployment = client.get_deployment(deployment_id)
+            deployment = watcher()
         except DeployerAPIError as exc:
             if action == "DELETE" and exc.status == 404:
                 return {"id": deployment_id, "state": "deleted", "nodes": []}
@@ -185,7 +186,7 @@ def _follow(client: DeployerClient, deployment_id: str, *, action: str = "CREATE
         return deployment.get("state") == "deleted" or (
             deployment.get("state") in progress.FINAL_DEPLOYMENT_STATES
             and (seen_in_progress or (deployment.get("stack_status") or "").startswith(action)))
-    return progress.follow(fetch, sys.stdout, until=ended)
+    return progress.follow(fetch, sys.stdout, interval=0, until=ended)
 
 
 def _finish(deployment: dict) -> int:
@@ -275,8 +276,7 @@ def _show(args) -> int:
 def _watch(args) -> int:
     with _api(args) as client:
         deployment = _resolve(client, args.deployment)
-        return _finish(progress.follow(lambda: client.get_deployment(deployment["id"]),
-                                       sys.stdout))
+        return _finish(progress.follow(progress.Watcher(client, deployment["id"]), sys.stdout))
 
 
 def _events(args) -> int:

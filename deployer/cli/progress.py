@@ -1,13 +1,15 @@
 """A deployment's progress on a terminal, refreshed from GET /v1/deployments/<id>.
 
-On a TTY the view (nodes grouped by order, each with its phase and elapsed
+``Watcher`` long-polls it (If-None-Match + ``wait``): the API answers when the
+deployment changed, so nothing that did not change is fetched again.  On a TTY the view (nodes grouped by order, each with its phase and elapsed
 time) is redrawn in place with rich's Live display; anywhere else (a pipe, a
 CI log) one line is printed per change, so the output reads as a history.
 """
 from __future__ import annotations
 
+import copy
 import time
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
 from rich import box
 from rich.console import Console, Group
@@ -21,6 +23,7 @@ from deployer.chef import names
 
 FINAL_DEPLOYMENT_STATES = ("complete", "failed", "deleted")
 POLL_SECONDS = 2.0
+WAIT_SECONDS = 10.0     # a long poll's longest wait (the elapsed clocks tick between)
 
 # Text first, colour second: every label is readable without its colour.
 LABEL_STYLES = {"queued": "grey50", "connect": "cyan", "install": "deep_sky_blue1",
@@ -139,10 +142,52 @@ class LiveView:
         self._live.stop()
 
 
-def follow(fetch: Callable[[], dict], stream: TextIO, *, interval: float = POLL_SECONDS,
+class Watcher:
+    """``fetch`` for ``follow``: each call long-polls the deployment and returns it once
+    it changed, or after WAIT_SECONDS unchanged (its running clocks advanced).  A
+    server that answers at once without waiting (all its wait slots taken) is
+    asked again after POLL_SECONDS, with If-None-Match all the same."""
+
+    interval = 0.0          # follow() need not sleep: the server waits
+
+    def __init__(self, client: Any, deployment_id: str, *, wait: float = WAIT_SECONDS):
+        self.client = client
+        self.deployment_id = deployment_id
+        self.wait = wait
+        self.etag: str | None = None
+        self.last: dict | None = None
+        self.received = 0.0
+        self.requests = 0
+
+    def __call__(self) -> dict:
+        started = time.monotonic()
+        self.requests += 1
+        deployment, self.etag = self.client.watch_deployment(self.deployment_id, self.etag,
+                                                             self.wait)
+        if deployment is not None or self.last is None:
+            self.last, self.received = deployment, time.monotonic()
+            return deployment
+        if time.monotonic() - started < min(1.0, self.wait / 2):
+            time.sleep(POLL_SECONDS)
+        return advanced(self.last, time.monotonic() - self.received)
+
+
+def advanced(deployment: dict, seconds: float) -> dict:
+    """``deployment`` with its running nodes' elapsed time ``seconds`` later."""
+    later = copy.deepcopy(deployment)
+    for node in later.get("nodes") or ():
+        if node.get("run_status") == "running" and node.get("elapsed_seconds") is not None:
+            node["elapsed_seconds"] = round(node["elapsed_seconds"] + seconds, 3)
+    return later
+
+
+def follow(fetch: Callable[[], dict], stream: TextIO, *, interval: float | None = None,
            until: Callable[[dict], bool] | None = None) -> dict:
-    """Poll ``fetch`` and show each state until ``until`` (default: a final state); returns
-    the last deployment seen."""
+    """Call ``fetch`` and show each state until ``until`` (default: a final state); returns
+    the last deployment seen.  Between calls it sleeps ``interval`` (default: the
+    fetcher's own ``interval``, else POLL_SECONDS)."""
+    if interval is None:
+        interval = getattr(fetch, "interval", POLL_SECONDS)
     done = until or (lambda deployment: deployment.get("state") in FINAL_DEPLOYMENT_STATES)
     view = LiveView(stream) if stream.isatty() else ChangePrinter(stream)
     try:
@@ -151,6 +196,7 @@ def follow(fetch: Callable[[], dict], stream: TextIO, *, interval: float = POLL_
             view.update(deployment)
             if done(deployment):
                 return deployment
-            time.sleep(interval)
+            if interval > 0:
+                time.sleep(interval)
     finally:
         view.close()

@@ -3,6 +3,8 @@
 Bind address and worker count come from the deployer configuration
 ([api] bind_host, port, workers); command-line options override them.
 """
+import os as _os
+
 from deployer import config as _config
 from deployer.listeners import exposed as _exposed
 
@@ -14,6 +16,8 @@ workers = _cfg.api.workers
 # Threads let one worker serve polls while another request waits on the DB.
 worker_class = "gthread"
 threads = 4
+# Half of them may wait in long polls (deployer/api/watching.py).
+_os.environ["DEPLOYER_API_THREADS"] = str(threads)
 timeout = 60
 graceful_timeout = 20
 # Access log: method, path and status only; request bodies (passwords) never.

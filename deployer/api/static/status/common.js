@@ -14,11 +14,21 @@ class ApiError extends Error {
 }
 
 async function apiGet(path) {
+  return (await apiGetIfChanged(path, null)).body;
+}
+
+// A conditional GET: {status: 304, etag} when the resource still has `etag`,
+// otherwise {status: 200, etag, body}.  With `wait` seconds the API holds the
+// answer until the resource changes (a long poll).
+async function apiGetIfChanged(path, etag, wait) {
   const headers = { Accept: "application/json" };
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers["X-Auth-Token"] = token;
-  const response = await fetch(path, { headers, cache: "no-store" });
+  if (etag) headers["If-None-Match"] = etag;
+  const url = etag && wait ? `${path}${path.includes("?") ? "&" : "?"}wait=${wait}` : path;
+  const response = await fetch(url, { headers, cache: "no-store" });
   if (response.status === 401) showTokenForm();
+  if (response.status === 304) return { status: 304, etag };
   if (!response.ok) {
     let detail = response.statusText;
     try {
@@ -27,7 +37,8 @@ async function apiGet(path) {
     } catch (_) { /* not JSON */ }
     throw new ApiError(response.status, `HTTP ${response.status}: ${detail}`);
   }
-  return response.json();
+  return { status: response.status, etag: response.headers.get("ETag"),
+           body: await response.json() };
 }
 
 // With Keystone auth the API needs a token; it stays in this tab only.

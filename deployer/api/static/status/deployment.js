@@ -1,8 +1,13 @@
 // One deployment as a picture: its nodes grouped by order (left to right),
-// each box coloured and labelled by phase, refreshed every 2 s without reload.
+// each box coloured and labelled by phase, updated without reload.  The page
+// long-polls the API (If-None-Match + wait): an answer comes when the
+// deployment changed; the running nodes' clocks tick here in between.
 "use strict";
 
-const POLL_MS = 2000;
+const POLL_MS = 2000;       // pause after an error, or when the API could not wait
+const WAIT_S = 25;          // the long poll's longest wait
+let etag = null;
+let receivedAt = Date.now();
 const deploymentId = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop());
 const runReasons = new Map();   // run id -> failure reason (fetched once per failed run)
 
@@ -40,7 +45,8 @@ async function nodeBox(node) {
     node.node_name ? el("span", { class: "node-resource" }, `resource ${node.resource}`) : null,
     el("span", { class: "node-address" }, node.address || "no address"),
     el("span", { class: "node-label" }, label, step ? el("small", {}, ` (${step})`) : null),
-    el("span", { class: "node-elapsed" }, `elapsed ${formatElapsed(node.elapsed_seconds)}`));
+    el("span", { class: "node-elapsed", "data-elapsed": node.elapsed_seconds ?? "" },
+       `elapsed ${formatElapsed(node.elapsed_seconds)}`));
   if (PHASES.includes(label) || label === "succeeded") {
     const reached = label === "succeeded" ? PHASES.length : PHASES.indexOf(label) + 1;
     box.append(el("span", { class: "steps", "aria-hidden": "true" },
@@ -101,18 +107,40 @@ function renderSummary(d) {
 }
 
 async function refresh() {
+  let delay = 0;
+  const started = Date.now();
   try {
-    const deployment = await apiGet(`/v1/deployments/${encodeURIComponent(deploymentId)}`);
-    renderSummary(deployment);
-    await renderFlow(deployment.nodes || []);
+    const answer = await apiGetIfChanged(`/v1/deployments/${encodeURIComponent(deploymentId)}`,
+                                         etag, WAIT_S);
+    if (answer.status === 304) {
+      if (Date.now() - started < 1000) delay = POLL_MS;   // the API did not wait
+    } else {
+      etag = answer.etag;
+      receivedAt = Date.now();
+      renderSummary(answer.body);
+      await renderFlow(answer.body.nodes || []);
+    }
     showError("");
     document.getElementById("polled-at").textContent =
       `Last refreshed ${new Date().toLocaleTimeString()}`;
   } catch (error) {
+    delay = POLL_MS;
     showError(error.status === 404 ? `No deployment ${deploymentId} (deleted?)` : error.message);
   } finally {
-    setTimeout(refresh, POLL_MS);
+    setTimeout(refresh, delay);
+  }
+}
+
+// Running nodes' elapsed time, advanced locally between answers.
+function tickClocks() {
+  const since = (Date.now() - receivedAt) / 1000;
+  for (const box of document.querySelectorAll('#flow .node[data-run-status="running"]')) {
+    const clock = box.querySelector(".node-elapsed");
+    if (clock && clock.dataset.elapsed !== "") {
+      clock.textContent = `elapsed ${formatElapsed(Number(clock.dataset.elapsed) + since)}`;
+    }
   }
 }
 
 refresh();
+setInterval(tickClocks, 1000);

@@ -1,8 +1,11 @@
-// The list of deployments, newest first, refreshed every 5 s.
+// The list of deployments, newest first, asked for every 5 s with If-None-Match
+// (an unchanged list is a 304 with no body, and nothing is redrawn).
 "use strict";
 
 const LIST_POLL_MS = 5000;
 let listTimer = null;
+let listEtag = null;
+let listQuery = null;
 
 async function refreshList() {
   clearTimeout(listTimer);
@@ -10,7 +13,15 @@ async function refreshList() {
     const status = document.getElementById("status-filter").value;
     const query = new URLSearchParams({ limit: "100" });
     if (status) query.set("status", status);
-    const page = await apiGet(`/v1/deployments?${query}`);
+    if (String(query) !== listQuery) listEtag = null;
+    listQuery = String(query);
+    const answer = await apiGetIfChanged(`/v1/deployments?${query}`, listEtag);
+    if (answer.status === 304) {
+      showError("");
+      return;
+    }
+    listEtag = answer.etag;
+    const page = answer.body;
     const rows = page.deployments.map((d) =>
       el("tr", { "data-id": d.id, "data-state": d.state },
         el("td", {}, el("a", { href: `/status/${encodeURIComponent(d.id)}` }, d.name)),
