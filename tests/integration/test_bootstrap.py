@@ -31,6 +31,7 @@ from deployer.chef.errors import ChefAuthError
 from deployer.chef.server import ChefServer
 from deployer.undercloud.process import free_port
 from tests.fixtures.chef import relay_for_nodes
+from tests.fixtures.chef_proxy import ChefProxy
 from tests.fixtures.common import require_root_and
 from tests.fixtures.waiting import wait_until
 
@@ -471,6 +472,56 @@ def test_node_crash_during_converge_fails_the_run_promptly(node_set, nodes, admi
     assert time.monotonic() - started < 30
     assert result.reason.startswith(f"node {name} ({node.ip}): converge failed: the SSH connection")
     assert "simulating a long converge" in result.reason      # the tail shows how far it got
+
+
+# -- a troubled Chef server during register --------------------------------------------
+@pytest.fixture
+def troubled_chef(chef_server):
+    """The deployer's admin client reaching goiardi through a proxy that misbehaves on cue."""
+    with ChefProxy(int(chef_server.url.rsplit(":", 1)[1])) as proxy:
+        chef = ChefServer(proxy.url, "admin", chef_server.admin_key_path, timeout=1.0,
+                          connect_timeout=1.0, retries=2, backoff=0.05)
+        yield proxy, chef
+        chef.close()
+
+
+def test_register_survives_lost_answers_and_the_node_converges_with_its_own_key(
+        nodes, admin, chef_server, node_chef_url, troubled_chef):
+    """The server acts on POST /clients and POST /nodes but their answers are lost;
+    the retries find both (409) and the run goes on with the key made here."""
+    proxy, chef = troubled_chef
+    node, name = nodes[2], "bs-lost-answers"
+    clients_before = set(admin.get("/clients"))
+    proxy.plan("pass", "lose", "pass", "pass", "lose")     # GET env, POST /clients, ..., POST /nodes
+    reporter = Collect()
+    result = execute(spec_for(node, name, node_chef_url), reporter, chef)
+    assert result.status == SUCCEEDED, result.reason
+    assert [(m, p) for m, p, a in proxy.seen if a == "lose"] == [("POST", "/clients"), ("POST", "/nodes")]
+    assert set(admin.get("/clients")) == clients_before | {name}     # one client, not two
+    with chef_server.client(name, node.read_file("/etc/chef/client.pem")) as own:
+        assert own.get_node(name)["automatic"]["ipaddress"] == node.ip
+
+
+@pytest.mark.parametrize("trouble", ["stall", "dead"])
+def test_register_against_a_slow_or_dead_chef_server_says_which(nodes, admin, node_chef_url,
+                                                                troubled_chef, chef_server, trouble):
+    proxy, chef = troubled_chef
+    node, name = nodes[2], f"bs-chef-{trouble}"
+    if trouble == "stall":
+        proxy.always("stall")
+    else:
+        chef = ChefServer(f"http://127.0.0.1:{free_port()}", "admin", chef_server.admin_key_path,
+                          retries=1, backoff=0.05)
+    result = execute(spec_for(node, name, node_chef_url), Collect(), chef)
+    proxy.clear()
+    assert result.status == FAILED
+    assert result.reason.startswith(f"node {name} ({node.ip}): register failed: Chef server: ")
+    if trouble == "stall":
+        assert "accepted the request but sent no answer within 1s (alive but slow or overloaded) " \
+               "(3 attempts in" in result.reason
+    else:
+        assert "refused the connection (not running) (2 attempts in" in result.reason
+    assert_not_registered(admin, name)
 
 
 # -- liveness: a node that drops off mid-converge --------------------------------------
