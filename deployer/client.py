@@ -41,13 +41,17 @@ class DeployerUnavailable(DeployerAPIError):
 
 
 class DeployerClient:
-    def __init__(self, base_url: str, token: str | None = None, timeout: float = 30.0):
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = 30.0,
+                 run_credential: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._session = requests.Session()
         self._session.headers["Accept"] = "application/json, application/problem+json"
         if token:
             self._session.headers["X-Auth-Token"] = token
+        if run_credential:
+            # A deployment's credential (deployer.runs.credentials): its node resources' runs.
+            self._session.headers["X-Deployer-Run-Credential"] = run_credential
 
     def __repr__(self) -> str:
         return f"DeployerClient({self.base_url!r})"

@@ -13,6 +13,8 @@
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import tempfile
@@ -42,6 +44,8 @@ class SecretBox:
         except ValueError:
             raise SecretKeyError(f"{source} does not hold a valid Fernet key") from None
         self.source = source
+        # A MAC key of its own, derived from the box key (never the key itself).
+        self._mac_key = hashlib.sha256(b"deployer-mac-v1:" + key).digest()
 
     @classmethod
     def in_dir(cls, directory: Path) -> "SecretBox":
@@ -57,6 +61,14 @@ class SecretBox:
 
     def encrypt(self, secret: str) -> bytes:
         return self._fernet.encrypt(secret.encode())
+
+    def mac(self, message: str) -> str:
+        """HMAC-SHA256 of ``message`` under this box's key (hex): credentials the
+        deployer hands out and later checks without storing them."""
+        return hmac.new(self._mac_key, message.encode(), hashlib.sha256).hexdigest()
+
+    def verify_mac(self, message: str, mac: str) -> bool:
+        return hmac.compare_digest(self.mac(message), mac or "")
 
     def decrypt(self, blob: bytes) -> str:
         try:

@@ -41,6 +41,8 @@ OPTS = [
                     "no ChefEnvironmentTemplate parameter."),
 ]
 GROUP = "deployer"
+# deployer.runs.credentials.PARAMETER (that module is not imported into heat-engine).
+RUN_CREDENTIAL_PARAMETER = "DeployerRunCredential"
 cfg.CONF.register_opts(OPTS, group=GROUP)
 
 
@@ -56,11 +58,18 @@ def deployer_available(what: str) -> bool:
     return not MISSING_DEPENDENCY
 
 
-def api_client(context=None):
-    """A deployer API client; forwards the caller's Keystone token when there is one."""
+def api_client(context=None, stack=None):
+    """A deployer API client; forwards the caller's Keystone token when there is one,
+    and the deployment's run credential when ``stack`` (or a stack it is nested in) was
+    created by the deployer (its environment's parameter_defaults hold it)."""
     token = getattr(context, "auth_token", None) if context is not None else None
+    credential = None
+    if stack is not None:
+        defaults = getattr(stack.env, "param_defaults", None) or {}
+        credential = defaults.get(RUN_CREDENTIAL_PARAMETER) or None
     return deployer_client.DeployerClient(options().api_url, token=token,
-                                          timeout=options().api_timeout)
+                                          timeout=options().api_timeout,
+                                          run_credential=credential)
 
 
 def list_opts():

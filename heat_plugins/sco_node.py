@@ -188,7 +188,7 @@ class SCONode(resource.Resource):
     # -- helpers ------------------------------------------------------------
 
     def _client(self):
-        return common.api_client(self.context)
+        return common.api_client(self.context, self.stack)
 
     def _node_name(self, props) -> str:
         return props[self.NODE_NAME] or common.names.node_name_from(self.stack.name, self.name)

@@ -63,6 +63,20 @@ def keystone_auth_token(cfg: Config) -> WsgiMiddleware:
     return lambda wsgi_app: auth_token.AuthProtocol(wsgi_app, options)
 
 
+def caller_is_admin() -> bool:
+    """Under noauth (loopback only) every caller is the admin; under Keystone the
+    token must carry the admin role."""
+    if _noauth():
+        return True
+    roles = {role.strip() for role in request.environ.get("HTTP_X_ROLES", "").split(",")}
+    return "admin" in roles
+
+
+def _noauth() -> bool:
+    from deployer.api.context import state
+    return state().cfg.api.auth_strategy == "noauth"
+
+
 def _require_identity() -> None:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return

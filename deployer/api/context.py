@@ -13,6 +13,7 @@ from deployer.config import Config
 from deployer.secrets import SecretBox
 
 EXTENSION = "deployer"
+POLICY_EXTENSION = "deployer.run_policy"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +31,15 @@ def init_app(app: Flask, state: AppState) -> None:
 
 def state() -> AppState:
     return current_app.extensions[EXTENSION]
+
+
+def run_policy():
+    """The deployer's deployer.runs.policy.RunPolicy, read once per application."""
+    from deployer.runs.policy import RunPolicy
+    policy = current_app.extensions.get(POLICY_EXTENSION)
+    if policy is None:
+        policy = current_app.extensions[POLICY_EXTENSION] = RunPolicy.from_config(state().cfg)
+    return policy
 
 
 def db_session() -> Session:

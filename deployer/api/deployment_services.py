@@ -9,7 +9,7 @@ import threading
 
 from flask import current_app
 
-from deployer.api.context import db_session, state
+from deployer.api.context import db_session, run_policy, state
 from deployer.chef.environment_template import EnvironmentTemplates
 from deployer.config import ConfigError
 from deployer.deployments.catalog import Catalog
@@ -39,4 +39,5 @@ def services() -> Services:
     return Services(session=db_session(), heat_factory=heat, box=app.secret_box,
                     catalog=Catalog(app.cfg.content),
                     environment_templates=EnvironmentTemplates(
-                        app.cfg.content.chef_environments_dir))
+                        app.cfg.content.chef_environments_dir),
+                    protected_names=run_policy().protected_names)

@@ -6,15 +6,18 @@ run always sees it end.
 """
 from __future__ import annotations
 
+from flask import request
 from flask.views import MethodView
 
-from deployer.api.context import db_session, state
+from deployer.api.auth import caller_is_admin
+from deployer.api.context import db_session, run_policy, state
 from deployer.api.schemas import (RunArgsSchema, RunListArgsSchema, RunLogArgsSchema,
                                   RunLogSchema, RunPageSchema, RunSchema, RunSpecSchema)
 from deployer.api.smorest import ApiBlueprint
 from deployer.bootstrap.contract import RunSpec
-from deployer.db.models import Run
-from deployer.runs import service
+from deployer.db.models import Deployment, Run
+from deployer.runs import credentials, service
+from deployer.runs.policy import Forbidden
 
 blp = ApiBlueprint("runs", __name__, url_prefix="/v1/runs",
                    description="Node runs: bootstrap a server into Chef and converge it.")
@@ -41,7 +44,7 @@ class Runs(MethodView):
         """Queue a run; poll it until its status is final."""
         session = db_session()
         run = service.create_run(session, RunSpec.from_dict(body), state().secret_box,
-                                 state().cfg.bootstrap)
+                                 run_policy(), deployment_id=run_caller(session))
         session.commit()
         return run_view(run, tail=0)
 
@@ -83,13 +86,31 @@ class RunLog(MethodView):
                 "next_offset": chunks[-1].seq if chunks else args["offset"]}
 
 
+def run_caller(session) -> str | None:
+    """The deployment a request works for (its run credential), None for an admin;
+    anyone else is refused (403)."""
+    credential = request.headers.get(credentials.HEADER)
+    if credential:
+        deployment_id = credentials.verify(state().secret_box, credential)
+        deployment = session.get(Deployment, deployment_id)
+        if deployment is not None and deployment.state == "deleted":
+            raise Forbidden(f"deployment {deployment.name} ({deployment_id}) is deleted; "
+                            f"its credential no longer starts runs",
+                            field=credentials.HEADER)
+        return deployment_id
+    if not caller_is_admin():
+        raise Forbidden(f"node runs are started by a deployment's node resources (with its "
+                        f"{credentials.HEADER}) or by an admin", field=credentials.HEADER)
+    return None
+
+
 def run_view(run: Run, *, tail: int) -> dict:
     session = db_session()
     return {
         **{column: getattr(run, column) for column in (
             "id", "node_name", "action", "status", "phase", "exit_code", "reason",
             "created_at", "started_at", "finished_at", "heartbeat_at", "worker_id",
-            "cancel_requested", "stack_id", "stack_name", "resource_name")},
+            "cancel_requested", "stack_id", "stack_name", "resource_name", "deployment_id")},
         "phases": run.phases,
         "spec": run.spec_json,
         "stdout_tail": service.output_tail(session, run.id, "stdout", tail),

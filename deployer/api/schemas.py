@@ -111,6 +111,9 @@ class RunSchema(ma.Schema):
     stack_id = fields.String(allow_none=True)
     stack_name = fields.String(allow_none=True)
     resource_name = fields.String(allow_none=True)
+    deployment_id = fields.String(allow_none=True, metadata={
+        "description": "the deployment whose node resource started the run (its run "
+                       "credential); null for a run an admin started"})
     spec = fields.Dict(metadata={"description": "the run spec, password redacted"})
 
 

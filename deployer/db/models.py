@@ -69,6 +69,9 @@ class Run(Base):
     stack_id: Mapped[str | None] = mapped_column(String(64), index=True)
     stack_name: Mapped[str | None] = mapped_column(String(255))
     resource_name: Mapped[str | None] = mapped_column(String(255))
+    # The deployment whose node resource asked for the run (its run credential);
+    # None for a run an admin started directly.
+    deployment_id: Mapped[str | None] = mapped_column(String(36), index=True)
 
     phases: Mapped[list[RunPhase]] = relationship(
         back_populates="run", order_by="RunPhase.id", cascade="all, delete-orphan")
@@ -145,6 +148,17 @@ class Deployment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class NodeClaim(Base):
+    """A Chef node name held by one deployment: no other deployment (and no run of
+    another) may register, rekey or remove it while the holder is not deleted."""
+    __tablename__ = "node_claims"
+
+    node_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class DeploymentSnapshot(Base):

@@ -19,6 +19,8 @@ class Services:
     box: SecretBox                  # seals hidden parameter values
     catalog: Catalog
     environment_templates: EnvironmentTemplates
+    # Chef names no node may take (deployer.runs.policy.RunPolicy.protected_names).
+    protected_names: frozenset[str] = frozenset()
 
     @functools.cached_property
     def heat(self) -> Any:

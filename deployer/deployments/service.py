@@ -23,9 +23,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from deployer.errors import (Conflict, HeatFailure, HeatUnavailable, InvalidReference, NotFound,
                              Unprocessable)
 from deployer.db.models import Deployment, utcnow
-from deployer.deployments import heat_stacks, parameter_sets, plan, secrets
+from deployer.deployments import heat_stacks, ownership, parameter_sets, plan, secrets
 from deployer.deployments.catalog import TemplateSource
 from deployer.deployments.context import Services
+from deployer.runs import credentials
+from deployer.runs.policy import Forbidden
 from deployer.secrets import REDACTED
 
 LOG = logging.getLogger(__name__)
@@ -115,7 +117,32 @@ def build_plan(services: Services, prepared: Prepared, *, existing: bool = False
 
 
 def plan_deployment(services: Services, request: Request) -> dict:
-    return build_plan(services, prepare(services, request))
+    found = build_plan(services, prepare(services, request))
+    check_node_names(services, found)
+    return found
+
+
+def check_node_names(services: Services, found: dict, deployment_id: str | None = None) -> dict:
+    """The plan's known node names ({name: resource}); 403 for a name the deployer or
+    the Chef server keeps for itself, 409 for one another deployment holds."""
+    wanted = ownership.planned_node_names(found)
+    protected = {name.lower() for name in services.protected_names}
+    refused = {name: resource for name, resource in wanted.items() if name.lower() in protected}
+    if refused:
+        raise Forbidden(f"node names reserved for the deployer or the Chef server: "
+                        f"{', '.join(sorted(refused))}",
+                        errors={resource: [f"node name {name} is reserved"]
+                                for name, resource in refused.items()})
+    ownership.check_free(services.session, wanted, deployment_id)
+    return wanted
+
+
+def _with_credential(services: Services, environment: dict, deployment_id: str) -> dict:
+    """The stack environment plus the deployment's run credential (nested stacks
+    inherit parameter_defaults; the node resources send it with their runs)."""
+    defaults = dict(environment.get("parameter_defaults") or {})
+    defaults[credentials.PARAMETER] = credentials.issue(services.box, deployment_id)
+    return {**environment, "parameter_defaults": defaults}
 
 
 # -- lifecycle ------------------------------------------------------------------------
@@ -124,7 +151,7 @@ def create(services: Services, request: Request) -> Deployment:
     """Validate, then create the row and the stack together; the caller commits
     through ``commit_created`` so a failed commit can remove the stack."""
     prepared = prepare(services, request)
-    build_plan(services, prepared)
+    wanted = check_node_names(services, build_plan(services, prepared))
     _free_name(services, request.name)
     public, secret = secrets.split(prepared.values, prepared.hidden)
     now = utcnow()
@@ -142,8 +169,14 @@ def create(services: Services, request: Request) -> Deployment:
         services.session.rollback()
         raise Conflict(f"a deployment named {request.name} already exists", field="name") from None
     try:
+        ownership.claim(services.session, row.id, wanted)
+    except BaseException:
+        services.session.rollback()
+        raise
+    try:
         row.stack_id = heat_stacks.create(services.heat, request.name, prepared.source,
-                                          prepared.env_files, prepared.environment,
+                                          prepared.env_files,
+                                          _with_credential(services, prepared.environment, row.id),
                                           prepared.values, prepared.secrets)
     except BaseException:
         services.session.rollback()
@@ -191,9 +224,12 @@ def update(services: Services, row: Deployment, *, parameter_set: str | None,
     request = Request(row.name, row.template, parameter_set, parameters,
                       row.heat_environments if heat_environments is None else heat_environments)
     prepared = prepare(services, request, base=all_values(services, row))
-    build_plan(services, prepared, existing=True)
+    found = build_plan(services, prepared, existing=True)
+    found["stack_name"] = row.name      # previewed under a stand-in name; defaults use the real one
+    ownership.claim(services.session, row.id, check_node_names(services, found, row.id))
     heat_stacks.update(services.heat, row.stack_id, prepared.source, prepared.env_files,
-                       prepared.environment, prepared.values, prepared.secrets)
+                       _with_credential(services, prepared.environment, row.id),
+                       prepared.values, prepared.secrets)
     public, secret = secrets.split(prepared.values, prepared.hidden)
     row.parameters, row.secret_names = public, sorted(secret)
     row.secret_blob = secrets.seal(services.box, secret)

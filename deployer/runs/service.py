@@ -7,7 +7,6 @@ can no longer change a run someone else has already finished.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import uuid
@@ -16,10 +15,11 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from deployer.bootstrap.contract import (CANCELLED, FAILED, FINAL_STATES, QUEUED, RUNNING,
-                                         ChefInstallSource, RunSpec)
-from deployer.config import BootstrapSettings
-from deployer.errors import InvalidReference, NotFound
-from deployer.db.models import Run, RunOutput, RunPhase, utcnow
+                                         RunSpec)
+from deployer.deployments import ownership
+from deployer.errors import Conflict, InvalidReference, NotFound
+from deployer.db.models import Deployment, Run, RunOutput, RunPhase, utcnow
+from deployer.runs.policy import RunPolicy
 from deployer.secrets import SecretBox
 
 LOG = logging.getLogger(__name__)
@@ -27,23 +27,34 @@ PHASE_RUNNING = "running"
 TAIL_SCAN_CHUNKS = 2000        # bound on chunks read to build a tail
 
 
-def create_run(session: Session, spec: RunSpec, box: SecretBox,
-               bootstrap: BootstrapSettings) -> Run:
+def create_run(session: Session, spec: RunSpec, box: SecretBox, policy: RunPolicy, *,
+               deployment_id: str | None = None) -> Run:
     """Queue a run; the password is encrypted apart from the (redacted) spec.
 
-    A spec without an install source gets the configured one (``[bootstrap]``),
-    stored with the run, so the worker runs what the API accepted.
+    ``policy`` (the deployer's configuration) decides the install source (a
+    spec without one gets the configured ``[bootstrap]`` source, stored with the
+    run so the worker runs what the API accepted) and which key file may be
+    read.  ``deployment_id``: the deployment whose node resource asked (its run
+    credential); the node name must then be free or that deployment's.  A run
+    without one may not take a node name a live deployment holds.
     """
-    if spec.install is None:
-        spec = dataclasses.replace(spec, install=ChefInstallSource(
-            kind=bootstrap.chef_client_install, location=bootstrap.chef_client_location))
+    spec = policy.apply(spec)
+    owner = ownership.holder(session, spec.node_name)
+    if deployment_id is not None and session.get(Deployment, deployment_id) is not None:
+        ownership.claim(session, deployment_id, {spec.node_name: "node_name"})
+    elif deployment_id is not None:     # its row is not committed yet (or no longer exists)
+        ownership.check_free(session, {spec.node_name: "node_name"}, deployment_id)
+    elif owner is not None:
+        raise Conflict(f"node {spec.node_name} belongs to deployment {owner.name} "
+                       f"({owner.id}); its runs come from that deployment's stack",
+                       field="node_name")
     password = spec.target.password
     run = Run(id=str(uuid.uuid4()), node_name=spec.node_name, action=spec.action,
               status=QUEUED, spec_json=spec.to_dict(redact=True),
               secret_blob=box.encrypt(password) if password else None,
               reason="", cancel_requested=False, created_at=utcnow(),
               stack_id=spec.stack_id, stack_name=spec.stack_name,
-              resource_name=spec.resource_name)
+              resource_name=spec.resource_name, deployment_id=deployment_id)
     session.add(run)
     session.flush()
     return run

@@ -344,3 +344,45 @@ def test_list_pages_and_refreshes_in_progress_deployments_with_heat(undercloud):
     finally:
         for deployment_id in ids:
             delete_deployment(api, deployment_id)
+
+
+def test_node_names_belong_to_one_deployment(undercloud):
+    """Two deployments of the same template with its default node name (aio1) used to
+    collide silently (the second rekeyed the first's client).  Now the name is the
+    first one's: plan and create of the second are 409s naming it, a reserved Chef
+    name is a 403, and the first's node run carries its deployment (the credential
+    the deployer handed its stack reached the node resource through Heat)."""
+    from deployer.undercloud.process import free_port
+
+    api = undercloud.api()
+    closed = {"NodeAddress": "127.0.0.1", "SshPassword": SECRET, "SshPort": free_port()}
+    first_name, second_name = _name("own-a"), _name("own-b")
+    first = api.create_deployment({"name": first_name, "template": "allinone",
+                                   "parameters": closed})
+    try:
+        second = {"name": second_name, "template": "allinone", "parameters": closed}
+        for attempt in (api.plan_deployment, api.create_deployment):
+            held = _problem(lambda: attempt(second))
+            assert held.status == 409, held.problem
+            assert held.errors == {"nodes.allinone": [
+                f"node name aio1 belongs to deployment {first_name}"]}
+            assert first["id"] in held.detail
+        _no_trace(undercloud, second_name)
+        reserved = _problem(lambda: api.plan_deployment(
+            {**second, "parameters": {**closed, "NodeName": "chef-validator"}}))
+        assert reserved.status == 403 and list(reserved.errors) == ["nodes.allinone"]
+        # A direct run (admin, no credential) may not take the name either.
+        direct = _problem(lambda: api.start_run({
+            "node_name": "aio1", "run_list": ["role[allinone]"], "environment": "_default",
+            "target": {"address": "127.0.0.1", "password": "x"}}))
+        assert direct.status == 409 and first_name in direct.detail
+
+        ended = _wait(api, first["id"], lambda d: d["state"] != "in_progress")
+        assert ended["state"] == "failed"              # nothing listens on SshPort
+        runs = api.list_runs(stack_id=first["stack_id"])["runs"]
+        assert runs and {run["deployment_id"] for run in runs} == {first["id"]}
+        assert {run["node_name"] for run in runs} == {"aio1"}
+    finally:
+        delete_deployment(undercloud.api(), first["id"])
+    # Once the first is deleted, the name is free again.
+    assert api.plan_deployment(second)["stack_name"] == second_name

@@ -130,6 +130,12 @@ def test_delete_chef_node_is_404_tolerant(deployer_api_factory, chef_server):
     admin = chef_server.admin()
     admin.create_node({"name": "gone-soon"})
     admin.create_client("gone-soon")
+    # Only identities the deployer's runs registered may be removed.
+    with pytest.raises(DeployerAPIError) as foreign:
+        deployer.client.delete_chef_node("gone-soon")
+    assert foreign.value.status == 403 and "node_name" in foreign.value.errors
+    assert admin.node_exists("gone-soon") and admin.client_exists("gone-soon")
+    wait_for(deployer.client, deployer.client.start_run(run_spec("gone-soon"))["id"])
     deployer.client.delete_chef_node("gone-soon")
     with pytest.raises(ChefNotFound):
         admin.get_node("gone-soon")
@@ -138,6 +144,44 @@ def test_delete_chef_node_is_404_tolerant(deployer_api_factory, chef_server):
     with pytest.raises(DeployerAPIError) as bad:
         deployer.client.delete_chef_node("bad name")
     assert bad.value.status == 400
+
+
+def test_protected_chef_identities_survive(deployer_api_factory, chef_server):
+    """The validator, the deployer's own client and webui are nobody's node: no run
+    rekeys them and no request deletes them (403), so the under-cloud keeps working."""
+    deployer = deployer_api_factory(chef_server=chef_server)
+    with chef_server.admin() as admin:
+        validators = [name for name in ("chef-validator", "admin") if admin.client_exists(name)]
+    for name in ("chef-validator", "admin", "chef-webui", "pivotal"):
+        with pytest.raises(DeployerAPIError) as deleting:
+            deployer.client.delete_chef_node(name)
+        assert deleting.value.status == 403, name
+        with pytest.raises(DeployerAPIError) as rekeying:
+            deployer.client.start_run(run_spec(name))
+        assert rekeying.value.status == 403 and list(rekeying.value.errors) == ["node_name"]
+    with chef_server.admin() as admin:
+        assert all(admin.client_exists(name) for name in validators)
+    assert deployer.client.list_runs()["runs"] == []
+
+
+def test_no_run_copies_or_logs_a_host_file(deployer_api):
+    """The attack of issue 11: install.kind=copy of any host path, or a key_file
+    anywhere, made the worker (root) ship the file to a node and print it in the
+    log.  Both are 403s naming the field; no run exists to log anything."""
+    client = deployer_api.client
+    secret = str(deployer_api.cfg.api_dir / "run-secrets.key")
+    for body, field in (
+            ({**run_spec("thief"), "install": {"kind": "copy", "location": secret}},
+             "install.location"),
+            ({**run_spec("thief"), "install": {"kind": "command", "location": f"cat {secret}"}},
+             "install.location"),
+            (run_spec("thief", target={"address": "192.0.2.10", "key_file": secret}),
+             "target.key_file")):
+        with pytest.raises(DeployerAPIError) as refused:
+            client.start_run(body)
+        assert refused.value.status == 403 and list(refused.value.errors) == [field]
+        assert refused.value.problem["title"] == "Forbidden"
+    assert client.list_runs()["runs"] == []
 
 
 def test_runs_flow_on_postgresql(deployer_api_factory, postgres_server):

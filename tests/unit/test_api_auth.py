@@ -49,9 +49,32 @@ def client(tmp_path):
     return app.test_client()
 
 
-@pytest.mark.parametrize("roles", ["admin", "member,deployer"])
-def test_write_allowed_with_role(client, roles):
-    assert client.post("/v1/runs", json=RUN, headers={"X-Test-Roles": roles}).status_code == 202
+def credential_for(tmp_path, deployment_id: str) -> str:
+    from deployer.runs import credentials
+    from deployer.secrets import SecretBox
+    return credentials.issue(SecretBox.in_dir(tmp_path / "api"), deployment_id)
+
+
+def test_admin_starts_runs(client):
+    assert client.post("/v1/runs", json=RUN, headers={"X-Test-Roles": "admin"}).status_code == 202
+
+
+def test_deployer_role_starts_runs_only_with_a_deployment_credential(client, tmp_path):
+    """Only a deployment's node resources (its credential) or an admin start runs: the
+    deployer role alone may not point the worker at a server of its choosing."""
+    bare = client.post("/v1/runs", json=RUN, headers={"X-Test-Roles": "member,deployer"})
+    assert bare.status_code == 403 and bare.mimetype == "application/problem+json"
+    assert list(bare.get_json()["errors"]) == ["X-Deployer-Run-Credential"]
+    forged = client.post("/v1/runs", json=RUN, headers={
+        "X-Test-Roles": "member,deployer",
+        "X-Deployer-Run-Credential": "v1.d-1." + "0" * 64})
+    assert forged.status_code == 403 and "not a credential" in forged.get_json()["detail"]
+    granted = client.post("/v1/runs", json=RUN, headers={
+        "X-Test-Roles": "member,deployer",
+        "X-Deployer-Run-Credential": credential_for(tmp_path, "d-1")})
+    assert granted.status_code == 202, granted.get_json()
+    assert client.get("/v1/runs", headers={"X-Test-Roles": "reader"}).get_json()["runs"][0][
+        "node_name"] == "n1"
 
 
 def test_write_forbidden_without_role(client):

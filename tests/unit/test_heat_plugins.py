@@ -32,7 +32,7 @@ def client(monkeypatch):
     api = mock.Mock(name="DeployerClient")
     api.start_run.return_value = {"id": "run-1", "status": "queued"}
     api.get_run.return_value = SUCCEEDED
-    monkeypatch.setattr(common, "api_client", lambda context=None: api)
+    monkeypatch.setattr(common, "api_client", lambda context=None, stack=None: api)
     return api
 
 
