@@ -58,10 +58,13 @@ class ChefSettings:
     verify_tls: bool = True
     # Time limits of each request (seconds): connect_timeout for the connection
     # (a server that does not accept it is down), timeout for the answer (a busy
-    # server may be slow); no answer or a 5xx is retried `retries` times with backoff.
+    # server may be slow); no answer or a 5xx is retried `retries` times with
+    # backoff, but no attempt starts after retry_budget (an API request waiting
+    # on a stalled server is held about two timeouts, not four).
     connect_timeout: float = 5.0
     timeout: float = 30.0
     retries: int = 3
+    retry_budget: float = 60.0
     # The URL nodes use to reach the server (client.rb).  Empty: the configured
     # URL, with a loopback or wildcard host replaced by this host's address on the
     # SSH route to each node.  The embedded server must then listen where nodes

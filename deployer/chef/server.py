@@ -126,7 +126,7 @@ class ChefServer:
     def __init__(self, url: str, client_name: str, key: str | bytes | os.PathLike, *,
                  auth_version: str = "1.3", verify: bool | str = True, timeout: float = 30.0,
                  server_api_version: str = "0", connect_timeout: float = 5.0, retries: int = 3,
-                 backoff: float = 0.5):
+                 backoff: float = 0.5, retry_budget: float = 60.0):
         if not url or not urlsplit(url).scheme or not urlsplit(url).netloc:
             raise ValueError(f"chef server url: expected http(s)://host:port[/organizations/org], "
                              f"got {url!r}")
@@ -138,6 +138,7 @@ class ChefServer:
         self.connect_timeout = connect_timeout  # for the connection itself
         self.retries = retries
         self.backoff = backoff
+        self.retry_budget = retry_budget        # no new attempt after this long
         self._session = requests.Session()
         self._session.auth = ChefAuth(client_name, key, version=auth_version,
                                       server_api_version=server_api_version)
@@ -159,7 +160,7 @@ class ChefServer:
         return cls(cfg.chef_server_url, cfg.chef.client_name, cfg.chef_client_key,
                    auth_version=cfg.chef.auth_version, verify=cfg.chef.verify_tls,
                    timeout=cfg.chef.timeout, connect_timeout=cfg.chef.connect_timeout,
-                   retries=cfg.chef.retries)
+                   retries=cfg.chef.retries, retry_budget=cfg.chef.retry_budget)
 
     def __repr__(self) -> str:
         return f"ChefServer({self.url!r}, client_name={self.client_name!r})"
@@ -200,23 +201,36 @@ class ChefServer:
 
     def _send(self, method: str, url: str, *, data: bytes | None, headers: dict,
               params: dict | None = None, shown_path: str) -> requests.Response:
-        """One request, sent again on no answer or a 5xx; the last reply or a ChefUnavailable."""
+        """One request, sent again on no answer or a 5xx; the last reply or a ChefUnavailable.
+
+        No new attempt starts once ``retry_budget`` seconds have passed since the
+        first, so a stalled server holds a caller (an API request) for about two
+        answer timeouts, not ``retries`` of them.
+        """
         started = time.monotonic()
+        attempts = 0
+        response: requests.Response | None = None
+        failure: ChefUnavailable | None = None
         for attempt in range(self.retries + 1):
             if attempt:
                 delay = min(self.backoff * 2 ** (attempt - 1), MAX_BACKOFF)
-                time.sleep(delay * random.uniform(0.5, 1.0))    # jitter: retries do not stampede
+                delay *= random.uniform(0.5, 1.0)            # jitter: retries do not stampede
+                if time.monotonic() - started + delay >= self.retry_budget:
+                    break
+                time.sleep(delay)
+            attempts += 1
             try:
                 response = self._session.request(method, url, data=data, params=params,
                                                  headers=headers,
                                                  timeout=(self.connect_timeout, self.timeout))
             except requests.RequestException as exc:
-                failure = self._unavailable(exc, method, shown_path)
+                response, failure = None, self._unavailable(exc, method, shown_path)
                 continue
-            if response.status_code not in RETRY_STATUSES or attempt == self.retries:
+            if response.status_code not in RETRY_STATUSES:
                 return response
-        tries = self.retries + 1
-        failure.message += (f" ({tries} attempt{'s' if tries > 1 else ''} in "
+        if response is not None:
+            return response         # the last 5xx; the caller turns it into its error
+        failure.message += (f" ({attempts} attempt{'s' if attempts > 1 else ''} in "
                             f"{time.monotonic() - started:.0f}s)")
         raise failure
 

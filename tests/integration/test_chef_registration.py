@@ -107,6 +107,10 @@ def test_a_slow_server_is_told_from_a_dead_one(chef_server, proxy, name):
     assert "accepted the request but sent no answer within 1s (alive but slow or overloaded)" \
         in str(slow.value)
     assert "(3 attempts in" in str(slow.value)
+    # The retry budget stops new attempts: two 1 s timeouts fit in 1.9 s, a third does not start.
+    with pytest.raises(ChefTimeout) as budgeted:
+        through(proxy, chef_server, retries=10, retry_budget=1.9).get_node(name)
+    assert "(2 attempts in" in str(budgeted.value)
     proxy.clear()
 
     closed = socket.socket()
