@@ -13,7 +13,7 @@ from flask import Flask
 
 from deployer import config as config_mod
 from deployer.api import (auth, catalog, chef_environments, chef_nodes, context, deployments,
-                          errors, health, parameter_sets, runs)
+                          errors, health, limits, parameter_sets, runs)
 from deployer.api import status_page
 from deployer.api.smorest import DeployerApi
 from deployer.config import Config
@@ -35,6 +35,7 @@ def create_app(cfg: Config | None = None, test_config: Mapping[str, Any] | None 
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/v1",
         OPENAPI_JSON_PATH="openapi.json",
+        MAX_CONTENT_LENGTH=limits.MAX_BODY_BYTES,     # larger bodies: 413 problem+json
     )
     app.config.update(test_config or {})
 

@@ -18,7 +18,8 @@ from deployer.api.chef_calls import chef_call
 from deployer.api.context import state
 from deployer.api.schemas import ENVIRONMENT_NAME
 from deployer.api.smorest import ApiBlueprint
-from deployer.chef import environments
+from deployer.chef import environments, names
+from deployer.errors import DeployerError
 from deployer.chef.environment_template import EnvironmentTemplates
 
 blp = ApiBlueprint("chef_environments", __name__, url_prefix="/v1/chef",
@@ -71,6 +72,15 @@ class DeleteArgsSchema(ma.Schema):
         "description": "keep the environment (409) while nodes still use it"})
 
 
+def _checked(name: str, field: str = "name") -> str:
+    """A path's environment (or template) name: Chef's rule, so '..' never reaches the
+    server root and nothing needs %-encoding."""
+    if not names.is_environment_name(name) or len(name) > 255:
+        raise DeployerError(f"{field} {name!r} is invalid",
+                            errors={field: [names.ENVIRONMENT_NAME_RULE]})
+    return name
+
+
 def _templates() -> EnvironmentTemplates:
     return EnvironmentTemplates(state().cfg.content.chef_environments_dir)
 
@@ -88,7 +98,7 @@ class TemplateItem(MethodView):
     @blp.response(200, TemplateSchema)
     def get(self, name):
         """One template: its document and where each placeholder appears."""
-        return environments.template_detail(_templates(), name)
+        return environments.template_detail(_templates(), _checked(name))
 
 
 @blp.route("/environments")
@@ -104,13 +114,14 @@ class EnvironmentItem(MethodView):
     @blp.response(200, EnvironmentSchema)
     def get(self, name):
         """An environment as stored on the Chef server."""
+        _checked(name)
         return chef_call(lambda chef: chef.get_environment(name))
 
     @blp.arguments(EnvironmentPutSchema)
     @blp.response(200, EnvironmentSchema)
     def put(self, body, name):
         """Render a template with values into environment ``name``, or edit its attributes."""
-        document = environments.document(_templates(), name, body)
+        document = environments.document(_templates(), _checked(name), body)
         chef_call(lambda chef: chef.upsert_environment(document))
         return document
 
@@ -118,4 +129,5 @@ class EnvironmentItem(MethodView):
     @blp.response(204)
     def delete(self, args, name):
         """Delete the environment; gone already counts as deleted."""
+        _checked(name)
         chef_call(lambda chef: environments.delete(chef, name, if_unused=args["if_unused"]))

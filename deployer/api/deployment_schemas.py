@@ -4,12 +4,13 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from deployer.api.schemas import FullMatch
 from deployer.deployments.service import NAME_PATTERN, STATES
 
-DEPLOYMENT_NAME = validate.Regexp(
+DEPLOYMENT_NAME = FullMatch(
     NAME_PATTERN, error="must start with a letter and contain only letters, digits, '_' or '-' "
                         "(at most 63 characters)")
-SET_NAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$",
+SET_NAME = FullMatch(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$",
                            error="must contain only letters, digits, '_', '.' or '-'")
 CONTENT_NAME = validate.Length(min=1, max=255)
 PARAMETERS = {"keys": fields.String(), "values": fields.Raw(allow_none=True)}

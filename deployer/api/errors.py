@@ -4,6 +4,8 @@
   validation messages become ``errors`` keyed by dotted field path.
 - DeployerError (service-level: not found, conflict, ...) uses its class status.
 - ChefServerError: the Chef server's 404 stays 404, unreachable is 503, other 502.
+- The database: a unique-constraint race is a 409, a busy or unreachable database
+  a 503 with Retry-After.
 - Anything else is a bug: a generic 500 whose only detail is the request id,
   logged with the traceback under that id.
 """
@@ -14,6 +16,7 @@ import re
 import uuid
 
 from flask import Flask, Response, g, jsonify, request
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from deployer.chef.errors import ChefNotFound, ChefServerError, ChefUnavailable
@@ -22,6 +25,7 @@ from deployer.errors import DeployerError
 LOG = logging.getLogger(__name__)
 PROBLEM_MIME = "application/problem+json"
 REQUEST_ID_HEADER = "X-Request-Id"
+RETRY_AFTER_SECONDS = 2
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 
@@ -31,6 +35,8 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(DeployerError, _handle_deployer_error)
     app.register_error_handler(ChefServerError, _handle_chef_error)
+    app.register_error_handler(IntegrityError, _handle_integrity_error)
+    app.register_error_handler(OperationalError, _handle_operational_error)
 
 
 def problem(status: int, title: str, detail: str, **extra) -> Response:
@@ -83,6 +89,10 @@ def _handle_http_exception(error: HTTPException) -> Response:
     data = getattr(error, "data", None) or {}
     if data.get("messages") == {"json": ["Invalid JSON body."]}:
         return problem(400, "Bad Request", "the request body is not valid JSON")
+    if error.code == 413:
+        limit = request.max_content_length
+        return problem(413, error.name, f"the request body is larger than the API accepts"
+                                        f"{f' ({limit} bytes)' if limit else ''}")
     if data.get("errors") or data.get("messages"):
         # "errors": given by our own abort(); "messages": webargs validation.
         fields = (flatten_messages(data["errors"]) if data.get("errors")
@@ -112,6 +122,25 @@ def _handle_chef_error(error: ChefServerError) -> Response:
     return problem(502, "Bad Gateway", str(error))
 
 
+def _handle_integrity_error(error: IntegrityError) -> Response:
+    """A unique name taken by a concurrent request between our check and our write."""
+    LOG.info("request %s %s: integrity conflict (request id %s): %s", request.method,
+             request.path, request_id(), error.orig)
+    return problem(409, "Conflict", "a concurrent request created or changed the same "
+                                    "object; read it and retry")
+
+
+def _handle_operational_error(error: OperationalError) -> Response:
+    """The database is busy past its timeout (SQLite's lock) or unreachable: the request
+    may be retried, so it is a 503 with Retry-After, never a 500."""
+    LOG.warning("request %s %s: database unavailable (request id %s): %s", request.method,
+                request.path, request_id(), error.orig)
+    response = problem(503, "Service Unavailable",
+                       "the deployer database is busy or unreachable; retry shortly")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def _internal_error(error: HTTPException) -> Response:
     original = getattr(error, "original_exception", None) or error
     LOG.error("request %s %s failed (request id %s)", request.method, request.path,
@@ -123,7 +152,7 @@ def _internal_error(error: HTTPException) -> Response:
 
 def _assign_request_id() -> None:
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else f"req-{uuid.uuid4()}"
+    g.request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else f"req-{uuid.uuid4()}"
 
 
 def _echo_request_id(response: Response) -> Response:

@@ -9,11 +9,20 @@ from marshmallow import fields, validate
 from deployer.bootstrap.contract import ACTIONS, FINAL_STATES, PHASES, QUEUED, RUNNING
 from deployer.chef import names
 
+class FullMatch(validate.Regexp):
+    """validate.Regexp over the whole value: its ``$`` would let a trailing newline in."""
+
+    def __call__(self, value):
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
+
+
 # Every Chef rule is deployer.chef.names', so the API accepts what the runner takes.
-CHEF_NAME = validate.Regexp(names.NODE_NAME_PATTERN, error=names.NODE_NAME_RULE)
-ENVIRONMENT_NAME = validate.Regexp(names.ENVIRONMENT_NAME_PATTERN,
+CHEF_NAME = FullMatch(names.NODE_NAME_PATTERN, error=names.NODE_NAME_RULE)
+ENVIRONMENT_NAME = FullMatch(names.ENVIRONMENT_NAME_PATTERN,
                                    error=names.ENVIRONMENT_NAME_RULE)
-FINGERPRINT = validate.Regexp(names.FINGERPRINT_PATTERN, error=names.FINGERPRINT_RULE)
+FINGERPRINT = FullMatch(names.FINGERPRINT_PATTERN, error=names.FINGERPRINT_RULE)
 
 
 def _run_list_item(item: str) -> None:
@@ -23,14 +32,21 @@ def _run_list_item(item: str) -> None:
         raise ma.ValidationError(str(exc)) from None
 
 
+MAX_SEQ = 2**31 - 1          # output chunk numbers are 32-bit integers in every database
+def _host_address(value: str) -> None:
+    if not names.is_host_address(value):
+        raise ma.ValidationError(names.HOST_ADDRESS_RULE)
+
+
 RUN_STATES = (QUEUED, RUNNING, *FINAL_STATES)
 STREAMS = ("stdout", "stderr")
 
 
 class NodeTargetSchema(ma.Schema):
-    address = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    address = fields.String(required=True, validate=_host_address)
     port = fields.Integer(load_default=22, validate=validate.Range(min=1, max=65535))
-    user = fields.String(load_default="root", validate=validate.Length(min=1, max=64))
+    user = fields.String(load_default="root", validate=FullMatch(
+        names.SSH_USER_PATTERN, error=names.SSH_USER_RULE))
     password = fields.String(load_default=None, allow_none=True, load_only=True,
                              metadata={"description": "SSH password; stored encrypted, "
                                                       "never returned"})
@@ -138,7 +154,7 @@ class RunPageSchema(ma.Schema):
 
 class RunLogArgsSchema(ma.Schema):
     stream = fields.String(validate=validate.OneOf(STREAMS))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0),
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_SEQ),
                             metadata={"description": "the last seq already read"})
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=5000))
 

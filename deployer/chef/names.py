@@ -5,7 +5,8 @@ CLI and the node runner all ask here, so what one layer accepts every other
 layer accepts too, and each refusal reads the same.  Nothing here imports
 beyond the standard library: heat-engine loads it through the plugins.
 
-- node and client names: letters, digits, ``_ . : -`` (Chef's own rule);
+- node and client names: letters, digits, ``_ . -`` and not only dots (Chef's rule
+  less ``:``, which needs %-encoding, and less the path segments ``.`` and ``..``);
 - environment, role and environment-template names: letters, digits, ``_ -``
   (Chef refuses dots in environment and role names);
 - run-list items: ``recipe[COOKBOOK[::RECIPE][@VERSION]]``, ``role[ROLE]`` or a
@@ -21,8 +22,13 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-NODE_NAME_PATTERN = r"^[A-Za-z0-9_.:-]+$"
-NODE_NAME_RULE = "must contain only letters, digits, '_', '.', ':' or '-'"
+# Chef itself also allows ':', but a name that needs %-encoding in a URL is signed over
+# the encoded path and verified over the decoded one by some servers (goiardi: 401,
+# i.e. a 502 of ours); and a name of dots only is a path segment ('.', '..') that
+# reaches another object of the server.  Neither is a node name here.
+NODE_NAME_PATTERN = r"^(?!\.+$)[A-Za-z0-9_.-]{1,255}$"
+NODE_NAME_RULE = ("must contain only letters, digits, '_', '.' or '-' (at most 255, "
+                  "not only dots)")
 ENVIRONMENT_NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
 ENVIRONMENT_NAME_RULE = "must contain only letters, digits, '_' or '-'"
 ROLE_NAME_PATTERN = ENVIRONMENT_NAME_PATTERN
@@ -43,7 +49,7 @@ _RUN_LIST_ITEM = re.compile(rf"^(?:recipe\[(?P<recipe>{_RECIPE})\]|role\[(?P<rol
 _NODE_NAME = re.compile(NODE_NAME_PATTERN)
 _ENVIRONMENT_NAME = re.compile(ENVIRONMENT_NAME_PATTERN)
 _FINGERPRINT = re.compile(FINGERPRINT_PATTERN)
-_NODE_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]+")
+_NODE_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _ENVIRONMENT_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 # Also reads the older "... of template 'x': ..." form that Heat may still hold in events.
 _UNFILLED = re.compile(r"unfilled placeholders of (?:Chef environment )?template "
@@ -53,11 +59,11 @@ _UNFILLED = re.compile(r"unfilled placeholders of (?:Chef environment )?template
 # -- names -----------------------------------------------------------------------------
 
 def is_node_name(name: Any) -> bool:
-    return isinstance(name, str) and bool(_NODE_NAME.match(name))
+    return isinstance(name, str) and bool(_NODE_NAME.fullmatch(name))
 
 
 def is_environment_name(name: Any) -> bool:
-    return isinstance(name, str) and bool(_ENVIRONMENT_NAME.match(name))
+    return isinstance(name, str) and bool(_ENVIRONMENT_NAME.fullmatch(name))
 
 
 def check_node_name(name: Any, field: str = "node_name") -> str:
@@ -84,7 +90,7 @@ def environment_name_from(raw: str) -> str:
 def parse_run_list_item(item: Any) -> tuple[str, str]:
     """("recipe" | "role", name) of one run-list item; a recipe keeps its version pin."""
     text = str(item).strip()
-    match = _RUN_LIST_ITEM.match(text)
+    match = _RUN_LIST_ITEM.fullmatch(text)
     if not match:
         raise ValueError(f"run_list item {text!r} is not recipe[NAME], role[NAME] or a recipe name")
     if match.group("role"):
@@ -157,10 +163,33 @@ def order_sort_key(order: int | None) -> int:
     return order if order is not None else 1 << 30
 
 
+# -- SSH targets -----------------------------------------------------------------------------
+
+HOST_ADDRESS_RULE = "must be an IPv4 or IPv6 address or a DNS host name"
+SSH_USER_PATTERN = r"^[a-z_][a-z0-9_.-]{0,31}$"
+SSH_USER_RULE = "must be a login name: lower-case letters, digits, '_', '.' or '-'"
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def is_host_address(value: Any) -> bool:
+    """An IP address or a DNS host name (RFC 1123 labels), checked before anything
+    resolves or connects to it."""
+    import ipaddress
+    if not isinstance(value, str) or not value or len(value) > 253:
+        return False
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        pass
+    labels = value[:-1].split(".") if value.endswith(".") else value.split(".")
+    return all(_HOST_LABEL.fullmatch(label) for label in labels) and not labels[-1].isdigit()
+
+
 # -- host keys -----------------------------------------------------------------------------
 
 def is_fingerprint(value: Any) -> bool:
-    return isinstance(value, str) and bool(_FINGERPRINT.match(value))
+    return isinstance(value, str) and bool(_FINGERPRINT.fullmatch(value))
 
 
 def normalize_fingerprint(value: str) -> str:

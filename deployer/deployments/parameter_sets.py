@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from deployer.db.models import ParameterSet, utcnow
@@ -47,7 +48,11 @@ def create(services: Services, name: str, template: str, parameters: dict[str, A
                        parameters={}, created_at=utcnow())
     _store(services, row, template, parameters, kept={})
     services.session.add(row)
-    services.session.flush()
+    try:
+        services.session.flush()
+    except IntegrityError:      # created by a concurrent request since the check above
+        services.session.rollback()
+        raise Conflict(f"parameter set {name} already exists", field="name") from None
     return row
 
 

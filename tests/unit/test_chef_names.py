@@ -33,7 +33,11 @@ VALID = {"node_name": "node-1.example", "environment": "production",
 # (field, value, accepted by every layer)
 CASES = [
     ("node_name", "web-1.example", True),
-    ("node_name", "rack:3_node", True),
+    ("node_name", "rack-3_node", True),
+    ("node_name", "rack:3_node", False),         # %-encoded in a URL: signed != verified
+    ("node_name", "..", False),                  # a path segment, not a name
+    ("node_name", ".", False),
+    ("node_name", "x" * 256, False),
     ("node_name", "bad name", False),
     ("node_name", "a/b", False),
     ("environment", "production", True),
