@@ -4,6 +4,11 @@ deployments over the deployer REST API.
 The API is found at --api-url, $DEPLOYER_API_URL or the configuration's
 [api] bind_host/port; a Keystone token comes from --token or $OS_TOKEN.  An
 API error is one line naming the field, with exit status 2.
+
+Hidden (secret) template parameters never come from the command line, where
+``ps`` shows them to every local user: ``--secret NAME`` takes the value from
+$DEPLOYER_SECRET_<NAME> or a prompt that does not echo, ``--secret-file
+NAME=PATH`` from a file.  ``-p NAME=VALUE`` of a hidden parameter is refused.
 """
 from __future__ import annotations
 
@@ -39,7 +44,8 @@ def register(subparsers) -> None:
         parser.add_argument("name", metavar="NAME")
         parser.add_argument("-t", "--template", required=True, help="template name (deployer templates)")
         parser.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
-                            help="a template parameter (repeatable)")
+                            help="a template parameter that is not hidden (repeatable)")
+        _secret_arguments(parser)
         parser.add_argument("--parameter-set", help="a stored parameter set to start from")
         parser.add_argument("-e", "--heat-environment", action="append", default=[],
                             metavar="HEATENV", help="a Heat environment to apply (repeatable)")
@@ -66,7 +72,9 @@ def register(subparsers) -> None:
     update = add("update", _update, "change a deployment's parameters (a Heat stack update)")
     update.add_argument("deployment", metavar="ID|NAME")
     update.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
-                        help="a new parameter value (repeatable); the others are kept")
+                        help="a new value of a parameter that is not hidden (repeatable); "
+                             "the others are kept")
+    _secret_arguments(update)
     update.add_argument("--parameter-set", help="take values from this parameter set")
     update.add_argument("-e", "--heat-environment", action="append", default=[],
                         metavar="HEATENV", help="replace the Heat environments (repeatable)")
@@ -139,8 +147,64 @@ def _parameters(items: list[str]) -> dict[str, str]:
     return parameters
 
 
-def _request_body(args) -> dict:
+def _secret_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--secret", action="append", default=[], metavar="NAME",
+                        help="a hidden parameter, from $DEPLOYER_SECRET_<NAME> or else a "
+                             "prompt that does not echo (repeatable)")
+    parser.add_argument("--secret-file", action="append", default=[], metavar="NAME=PATH",
+                        help="a hidden parameter read from a file (one trailing newline "
+                             "dropped; repeatable)")
+
+
+SECRET_ENV_PREFIX = "DEPLOYER_SECRET_"
+
+
+def _secrets(args, env=None, prompt=None) -> dict[str, str]:
+    """Hidden parameter values from the environment, a prompt or files (never argv)."""
+    from deployer.cli.main import UserError
+    env = os.environ if env is None else env
+    values: dict[str, str] = {}
+    for name in args.secret:
+        variable = SECRET_ENV_PREFIX + name
+        if variable in env:
+            values[name] = env[variable]
+        elif sys.stdin.isatty() or prompt is not None:
+            import getpass
+            values[name] = (prompt or getpass.getpass)(f"{name}: ")
+        else:
+            raise UserError(f"--secret {name}: set ${variable} or run on a terminal to be "
+                            f"asked (or use --secret-file {name}=PATH)")
+    for item in args.secret_file:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise UserError(f"--secret-file: expected NAME=PATH, got {item!r}")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise UserError(f"--secret-file {name}: cannot read {path}: {exc.strerror}") from None
+        values[name] = text[:-1] if text.endswith("\n") else text
+    return values
+
+
+def _checked_parameters(client: DeployerClient, template: str, args) -> dict[str, str]:
+    """-p values (none of them hidden) plus the hidden ones from --secret/--secret-file."""
+    from deployer.cli.main import UserError
     parameters = _parameters(args.parameter)
+    if parameters:
+        schema = (client.get_template(template).get("parameters") or {})
+        hidden = sorted(name for name in parameters if (schema.get(name) or {}).get("hidden"))
+        if hidden:
+            raise UserError(
+                f"-p/--parameter: {', '.join(hidden)} is hidden; a value on the command line "
+                f"is visible to every local user (ps); give it with --secret "
+                f"{hidden[0]} (${SECRET_ENV_PREFIX}{hidden[0]} or a prompt) or --secret-file "
+                f"{hidden[0]}=PATH")
+    return {**parameters, **_secrets(args)}
+
+
+def _request_body(args, client: DeployerClient) -> dict:
+    parameters = _checked_parameters(client, args.template, args)
     body = {"name": args.name, "template": args.template}
     if parameters:
         body["parameters"] = parameters
@@ -202,7 +266,7 @@ def _finish(deployment: dict) -> int:
 
 def _create(args) -> int:
     with _api(args) as client:
-        deployment = client.create_deployment(_request_body(args))
+        deployment = client.create_deployment(_request_body(args, client))
         if args.json and not args.wait:
             _print_json(deployment)
             return 0
@@ -214,7 +278,7 @@ def _create(args) -> int:
 
 def _plan(args) -> int:
     with _api(args) as client:
-        plan = client.plan_deployment(_request_body(args))
+        plan = client.plan_deployment(_request_body(args, client))
     if args.json:
         _print_json(plan)
         return 0
@@ -303,11 +367,13 @@ def _logs(args) -> int:
 
 def _update(args) -> int:
     from deployer.cli.main import UserError
-    parameters = _parameters(args.parameter)
-    if not (parameters or args.parameter_set or args.heat_environment):
-        raise UserError("update: give -p KEY=VALUE, --parameter-set or -e HEATENV")
+    if not (args.parameter or args.secret or args.secret_file or args.parameter_set
+            or args.heat_environment):
+        raise UserError("update: give -p KEY=VALUE, --secret NAME, --parameter-set or "
+                        "-e HEATENV")
     with _api(args) as client:
         deployment = _resolve(client, args.deployment)
+        parameters = _checked_parameters(client, deployment["template"], args)
         client.update_deployment(deployment["id"], parameters=parameters,
                                  parameter_set=args.parameter_set,
                                  heat_environments=args.heat_environment or None)

@@ -181,6 +181,40 @@ def test_bad_input_is_one_line_naming_the_field(undercloud, api_url, test_nodes_
     assert missing.returncode == 2 and "no deployment" in missing.stderr
 
 
+def test_hidden_parameters_never_come_from_argv(api_url, tmp_path):
+    """``-p AdminPassword=...`` would show the secret in ps: refused, naming the ways
+    that do not (--secret from the environment or a prompt, --secret-file)."""
+    secret = f"argv-secret-{uuid.uuid4().hex[:8]}"
+    unreachable = {"NodeAddresses": "192.0.2.1,192.0.2.2,192.0.2.3",
+                   "NodeKeyFiles": "k,k,k", "NodeFingerprints": ",".join(["SHA256:" + "A" * 43] * 3)}
+    name = f"sec-{uuid.uuid4().hex[:6]}"
+    refused = deployer(api_url, "plan", name, "-t", TEMPLATE, *parameter_args(unreachable),
+                       "-p", f"AdminPassword={secret}")
+    assert refused.returncode == 2
+    assert "AdminPassword is hidden" in refused.stderr and "--secret" in refused.stderr
+    assert secret not in refused.stderr + refused.stdout
+
+    secret_file = tmp_path / "admin-password"
+    secret_file.write_text(secret + "\n")
+    secret_file.chmod(0o600)
+    from_file = deployer(api_url, "plan", name, "-t", TEMPLATE, "--json",
+                         *parameter_args(unreachable), "--secret-file",
+                         f"AdminPassword={secret_file}")
+    assert from_file.returncode == 0, from_file.stderr
+    assert json.loads(from_file.stdout)["parameters"]["AdminPassword"] == "******"
+    assert secret not in from_file.stdout
+
+    env = {**os.environ, "DEPLOYER_API_URL": api_url, "DEPLOYER_SECRET_AdminPassword": secret}
+    from_env = subprocess.run([str(DEPLOYER), "plan", name, "-t", TEMPLATE, "--json",
+                               *parameter_args(unreachable), "--secret", "AdminPassword"],
+                              env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+    assert from_env.returncode == 0, from_env.stderr
+    assert secret not in from_env.stdout
+    no_source = deployer(api_url, "plan", name, "-t", TEMPLATE, "--secret", "AdminPassword")
+    assert no_source.returncode == 2 and "DEPLOYER_SECRET_AdminPassword" in no_source.stderr
+
+
 def test_templates_show_parameters_with_hidden_defaults_masked(api_url):
     listed = deployer(api_url, "templates")
     assert listed.returncode == 0, listed.stderr
