@@ -131,6 +131,11 @@ class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
                 "intercepted - update the pinned fingerprint only if the change is expected")
 
 
+def _channel_open_timed_out(exc: BaseException) -> bool:
+    """paramiko's open_session/open_sftp gave up waiting for the server's answer."""
+    return isinstance(exc, paramiko.SSHException) and "Timeout opening channel" in str(exc)
+
+
 def _where(target: NodeTarget) -> str:
     return f"{target.address}:{target.port}"
 
@@ -196,6 +201,11 @@ class SSHConnection:
             raise SSHNodeSilent(
                 f"no sign of life from {_where(self.target)} for {idle:g}s (SSH keepalives "
                 "unanswered): the link is down, or the node hung or lost power")
+
+    def _no_channel(self, purpose: str) -> "SSHNodeSilent":
+        return SSHNodeSilent(
+            f"no answer from {_where(self.target)} within {self.target.connect_timeout:g}s to "
+            f"opening a channel for {purpose}: the link is down, or the node hung or lost power")
 
     # -- connecting ---------------------------------------------------------
     @classmethod
@@ -329,6 +339,8 @@ class SSHConnection:
         except SSHError:
             raise
         except (paramiko.SSHException, OSError, EOFError) as exc:
+            if _channel_open_timed_out(exc):
+                raise self._no_channel("a command") from None
             raise SSHConnectionLost(f"the SSH connection to {_where(self.target)} failed while "
                                     f"running a command: {exc or type(exc).__name__}") from None
         finally:
@@ -398,6 +410,8 @@ class SSHConnection:
         try:
             sftp = self._client.open_sftp()
         except (paramiko.SSHException, OSError, EOFError) as exc:
+            if _channel_open_timed_out(exc):
+                raise self._no_channel("a file transfer") from None
             raise SSHConnectionLost(f"cannot open SFTP to {_where(self.target)}: {exc}") from None
         if self.liveness.idle_timeout:
             # Each SFTP reply must come within the idle timeout: a silent node

@@ -574,6 +574,30 @@ def test_a_node_dropping_off_mid_converge_fails_the_run_on_the_idle_timeout(
     assert admin.node_exists(name)                    # a converge failure keeps the registration
 
 
+def test_a_node_frozen_while_chef_client_is_copied_fails_install_on_the_idle_timeout(
+        node_set, nodes, admin, node_chef_url):
+    """The file transfer (SFTP) is bounded too: a node frozen as the copy starts
+    fails the install phase instead of hanging the run."""
+    node, name = nodes[5], "bs-silent-install"
+    assert node.exec("rm -f /usr/local/bin/chef-client").returncode == 0
+
+    class FreezeOnInstall(Collect):
+        def output(self, stream, text):
+            super().output(stream, text)
+            if "chef-client missing; installing it" in text:
+                node_set.pause(node.index)
+
+    try:
+        result = execute(spec_for(node, name, node_chef_url, timeout=240.0), FreezeOnInstall(), admin,
+                         liveness=FAST_LIVENESS)
+    finally:
+        node_set.resume(node.index)
+    assert result.status == FAILED
+    assert result.reason.startswith(f"node {name} ({node.ip}): install failed: no answer from "
+                                    f"{node.ip}:{node.port}"), result.reason
+    assert_not_registered(admin, name)
+
+
 # -- delete ---------------------------------------------------------------------------
 def test_delete_removes_node_client_and_the_nodes_key(nodes, admin, node_chef_url):
     node, name = nodes[0], "bs-delete"
