@@ -115,7 +115,8 @@ def broker(tmp_path_factory):
 def test_rendered_configs_boot_a_real_node_with_those_settings(broker):
     node, _, amqp_port, dist_port = broker
     environment = node.ctl("environment").stdout
-    assert "{cluster_partition_handling,pause_minority}" in environment
+    # One broker (fewer than 3): autoheal, the default that never pauses a lone survivor.
+    assert "{cluster_partition_handling,autoheal}" in environment
     assert node.ctl("eval", "net_kernel:get_net_ticktime().").stdout.strip() == "15"
     status = json.loads(node.ctl("status", "--formatter", "json").stdout)
     listeners = {(item["protocol"], item["interface"], item["port"]) for item in status["listeners"]}
@@ -170,6 +171,9 @@ def test_rendered_files_match_the_attributes():
     assert "NODENAME=rabbit@ctl2" in env and "USE_LONGNAME" not in env
     tuned = sample_environment(override_attributes={"deployer": {"rabbitmq": {"net_ticktime": 60}}})
     assert "{net_ticktime, 60}" in render_rabbit("advanced.config", environment=tuned)
+    two = render("deployer_rabbitmq", "rabbitmq.conf", node=controller_node(0),
+                 environment=sample_environment(controllers=CONTROLLERS[:2]), secrets=SECRETS)
+    assert "cluster_partition_handling = autoheal" in two, "S7: pause_minority would pause a 2-node survivor"
     with pytest.raises(RenderError, match=r"\['cluster_partition_handling'\] must be one of"):
         render_rabbit("rabbitmq.conf", environment=sample_environment(
             override_attributes={"deployer": {"rabbitmq": {"cluster_partition_handling": "hope"}}}))

@@ -17,7 +17,9 @@ default['deployer']['rabbitmq']['config_dir'] = '/etc/rabbitmq'
 default['deployer']['rabbitmq']['cookie_file'] = '/var/lib/rabbitmq/.erlang.cookie'
 default['deployer']['rabbitmq']['rabbitmqctl'] = '/usr/sbin/rabbitmqctl'
 
-default['deployer']['rabbitmq']['cluster_partition_handling'] = 'pause_minority'
+# nil: pause_minority with 3 or more brokers; autoheal with 2, where pause_minority pauses the
+# survivor of any failure ("fewer or equal than half" is a minority: S7).
+default['deployer']['rabbitmq']['cluster_partition_handling'] = nil
 default['deployer']['rabbitmq']['loopback_users'] = ['guest']
 default['deployer']['rabbitmq']['log_level'] = 'info'
 

@@ -29,7 +29,7 @@ module DeployerRabbitmq
     # {'settings' => {key => value}} for rabbitmq.conf.erb (new-style sysctl format).
     def rabbitmq_conf(node, _secret = nil)
       rabbit = settings(node)
-      handling = rabbit['cluster_partition_handling']
+      handling = partition_handling(node)
       unless PARTITION_HANDLING.include?(handling)
         raise DeployerCommon::InvalidAttribute,
               "node['deployer']['rabbitmq']['cluster_partition_handling'] must be one of #{PARTITION_HANDLING.join(', ')}, got #{handling.inspect}"
@@ -44,6 +44,12 @@ module DeployerRabbitmq
       conf['cluster_partition_handling'] = handling
       conf['log.file.level'] = rabbit['log_level']
       { 'settings' => conf }
+    end
+
+    # The configured policy, else pause_minority where a majority can exist after one failure.
+    def partition_handling(node)
+      settings(node)['cluster_partition_handling'] ||
+        (DeployerCommon::Cluster.controllers(node).size >= 3 ? 'pause_minority' : 'autoheal')
     end
 
     # {'kernel' => [[key, erlang term], ...]} for advanced.config.erb.
