@@ -42,6 +42,12 @@ class HeatUnavailable(DeployerError):
     status, title = 503, "Service Unavailable"
 
 
+class Overloaded(DeployerError):
+    """Too many requests in flight for this process; retry after ``retry_after`` seconds."""
+    status, title = 503, "Service Unavailable"
+    retry_after = 2
+
+
 class HeatFailure(DeployerError):
     """Heat answered with an error that is not the request's fault."""
     status, title = 502, "Bad Gateway"

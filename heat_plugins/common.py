@@ -43,6 +43,9 @@ OPTS = [
 GROUP = "deployer"
 # deployer.runs.credentials.PARAMETER (that module is not imported into heat-engine).
 RUN_CREDENTIAL_PARAMETER = "DeployerRunCredential"
+# deployer.deployments.heat_stacks.CHECKED_PARAMETER: the deployer checked the stack
+# (Chef environment templates, placeholders) before it asked Heat.
+CHECKED_PARAMETER = "DeployerChecked"
 cfg.CONF.register_opts(OPTS, group=GROUP)
 
 
@@ -70,6 +73,15 @@ def api_client(context=None, stack=None):
     return deployer_client.DeployerClient(options().api_url, token=token,
                                           timeout=options().api_timeout,
                                           run_credential=credential)
+
+
+def checked_by_deployer(stack) -> bool:
+    """True for a stack the deployer API previews, creates or updates: it has checked
+    what validation would ask it, and its request thread is waiting for Heat, so
+    validation must not call back into the API (with every API thread waiting on
+    Heat, nobody would answer: the plan/create deadlock of issue 11)."""
+    defaults = getattr(getattr(stack, "env", None), "param_defaults", None) or {}
+    return bool(defaults.get(CHECKED_PARAMETER))
 
 
 def list_opts():

@@ -170,7 +170,7 @@ class SCONode(resource.Resource):
         is touched.  An unreachable deployer defers the check to create time.
         """
         template = self._environment_template(self.properties)
-        if template is None:
+        if template is None or common.checked_by_deployer(self.stack):
             return
         try:
             placeholders = self._client().environment_template(template)["placeholders"]

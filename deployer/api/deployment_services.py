@@ -5,7 +5,10 @@ its connection pool); the database session is the request's.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
+from typing import Iterator
 
 from flask import current_app
 
@@ -14,7 +17,7 @@ from deployer.chef.environment_template import EnvironmentTemplates
 from deployer.config import ConfigError
 from deployer.deployments.catalog import Catalog
 from deployer.deployments.context import Services
-from deployer.errors import HeatUnavailable
+from deployer.errors import HeatUnavailable, Overloaded
 
 HEAT_EXTENSION = "deployer.heat"
 _lock = threading.Lock()
@@ -32,6 +35,27 @@ def heat():
                 raise HeatUnavailable(f"Heat cannot be used: {error}") from None
             current_app.extensions[HEAT_EXTENSION] = client
     return client
+
+
+# Requests that wait on Heat (plan, create, update, parameter sets) may hold at most
+# this many of a process's threads; the rest stay free for what Heat's node resources
+# ask meanwhile (runs, their polls, Chef environments).  Past it: 503 + Retry-After.
+API_THREADS = int(os.environ.get("DEPLOYER_API_THREADS", "4"))
+HEAT_SLOTS = max(1, API_THREADS - 2)
+SLOT_WAIT_SECONDS = 1.0
+_heat_slots = threading.BoundedSemaphore(HEAT_SLOTS)
+
+
+@contextlib.contextmanager
+def heat_slot() -> Iterator[None]:
+    """Hold one of the process's Heat slots for a request that waits on Heat."""
+    if not _heat_slots.acquire(timeout=SLOT_WAIT_SECONDS):
+        raise Overloaded(f"{HEAT_SLOTS} requests of this API process are waiting for Heat "
+                         f"already; retry in a moment")
+    try:
+        yield
+    finally:
+        _heat_slots.release()
 
 
 def services() -> Services:

@@ -16,7 +16,7 @@ from deployer.api.deployment_schemas import (
     DeploymentCreateSchema, DeploymentListArgsSchema, DeploymentPageSchema, DeploymentSchema,
     DeploymentUpdateSchema, EventArgsSchema, EventListSchema, NodeLogArgsSchema, NodeLogSchema,
     PlanSchema)
-from deployer.api.deployment_services import services
+from deployer.api.deployment_services import heat_slot, services
 from deployer.api import watching
 from deployer.api.smorest import ApiBlueprint
 from deployer.deployments import service, views
@@ -65,8 +65,9 @@ class Deployments(MethodView):
     def post(self, body):
         """Validate, then create the stack; poll GET /v1/deployments/<id> for progress."""
         found = services()
-        row = service.create(found, _request(body))
-        service.commit_created(found, row)
+        with heat_slot():
+            row = service.create(found, _request(body))
+            service.commit_created(found, row)
         return views.accepted(row)
 
 
@@ -77,7 +78,8 @@ class DeploymentPlan(MethodView):
     def post(self, body):
         """What a deployment would do: Heat's preview, the Chef environment, node order.
         Nothing is created anywhere."""
-        return service.plan_deployment(services(), _request(body))
+        with heat_slot():
+            return service.plan_deployment(services(), _request(body))
 
 
 @blp.route("/<deployment_id>")
@@ -102,11 +104,12 @@ class DeploymentItem(MethodView):
     def put(self, body, deployment_id):
         """Update the stack with merged parameters (validated first, like create)."""
         found = services()
-        row = service.update(found, service.get(found, deployment_id),
-                             parameter_set=body.get("parameter_set"),
-                             parameters=body.get("parameters") or {},
-                             heat_environments=body.get("heat_environments"))
-        found.session.commit()
+        with heat_slot():
+            row = service.update(found, service.get(found, deployment_id),
+                                 parameter_set=body.get("parameter_set"),
+                                 parameters=body.get("parameters") or {},
+                                 heat_environments=body.get("heat_environments"))
+            found.session.commit()
         return views.accepted(row)
 
     @blp.response(202, DeploymentSchema)

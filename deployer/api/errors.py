@@ -109,7 +109,11 @@ def _handle_http_exception(error: HTTPException) -> Response:
 
 def _handle_deployer_error(error: DeployerError) -> Response:
     extra = {"errors": error.errors} if error.errors else {}
-    return problem(error.status, error.title, error.detail, **extra)
+    response = problem(error.status, error.title, error.detail, **extra)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _handle_chef_error(error: ChefServerError) -> Response:

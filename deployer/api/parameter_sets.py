@@ -6,7 +6,7 @@ from flask.views import MethodView
 
 from deployer.api.deployment_schemas import (ParameterSetCreateSchema, ParameterSetListArgsSchema,
                                              ParameterSetSchema, ParameterSetUpdateSchema)
-from deployer.api.deployment_services import services
+from deployer.api.deployment_services import heat_slot, services
 from deployer.api.smorest import ApiBlueprint
 from deployer.deployments import parameter_sets
 
@@ -29,9 +29,10 @@ class ParameterSets(MethodView):
     def post(self, body):
         """Store a set once Heat accepts its values for the template."""
         found = services()
-        row = parameter_sets.create(found, body["name"], body["template"], body["parameters"],
-                                    body["description"])
-        found.session.commit()
+        with heat_slot():
+            row = parameter_sets.create(found, body["name"], body["template"],
+                                        body["parameters"], body["description"])
+            found.session.commit()
         return parameter_sets.view(row)
 
 
@@ -46,9 +47,10 @@ class ParameterSetItem(MethodView):
     def put(self, body, name):
         """Replace the values (checked by Heat first); ****** keeps a stored hidden value."""
         found = services()
-        row = parameter_sets.replace(found, name, body["template"], body["parameters"],
-                                     body["description"])
-        found.session.commit()
+        with heat_slot():
+            row = parameter_sets.replace(found, name, body["template"], body["parameters"],
+                                         body["description"])
+            found.session.commit()
         return parameter_sets.view(row)
 
     @blp.response(204)

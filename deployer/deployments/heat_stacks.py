@@ -30,6 +30,7 @@ PARAMETER_PROBLEMS = (
      "is not a parameter of the template"),
     (re.compile(r"Parameter '(?P<name>[^']+)' is invalid"), None),
 )
+CHECKED_PARAMETER = "DeployerChecked"        # = heat_plugins.common.CHECKED_PARAMETER
 HEAT_TYPES = {"String": "string", "Number": "number", "CommaDelimitedList": "comma_delimited_list",
               "Json": "json", "Boolean": "boolean"}
 _ERROR_PREFIX = re.compile(r"^(ERROR: )+")
@@ -164,11 +165,20 @@ def check_values(heat, source: TemplateSource, values: dict[str, Any],
         heat.stacks.preview(stack_name="parameter-check", template=body, parameters=values)
 
 
+def checked(environment: dict) -> dict:
+    """``environment`` marked as checked by the deployer (heat_plugins.common
+    .checked_by_deployer): the node and Chef environment resources then validate
+    without calling back into the API whose request thread is waiting for Heat."""
+    defaults = {**(environment.get("parameter_defaults") or {}), CHECKED_PARAMETER: True}
+    return {**environment, "parameter_defaults": defaults}
+
+
 def preview(heat, stack_name: str, source: TemplateSource, env_files: dict[str, str],
             environment: dict, parameters: dict[str, Any], secrets: list[str]) -> dict:
     with heat_errors(secrets):
         return heat.stacks.preview(stack_name=stack_name, template=source.body,
-                                   files={**source.files, **env_files}, environment=environment,
+                                   files={**source.files, **env_files},
+                                   environment=checked(environment),
                                    parameters=parameters).to_dict()
 
 
@@ -177,7 +187,7 @@ def create(heat, stack_name: str, source: TemplateSource, env_files: dict[str, s
     with heat_errors(secrets):
         created = heat.stacks.create(stack_name=stack_name, template=source.body,
                                      files={**source.files, **env_files},
-                                     environment=environment, parameters=parameters,
+                                     environment=checked(environment), parameters=parameters,
                                      disable_rollback=True)
     return created["stack"]["id"]
 
@@ -186,7 +196,8 @@ def update(heat, stack_id: str, source: TemplateSource, env_files: dict[str, str
            environment: dict, parameters: dict[str, Any], secrets: list[str]) -> None:
     with heat_errors(secrets):
         heat.stacks.update(stack_id, template=source.body, files={**source.files, **env_files},
-                           environment=environment, parameters=parameters, existing=False)
+                           environment=checked(environment), parameters=parameters,
+                           existing=False)
 
 
 def delete(heat, stack_id: str) -> None:

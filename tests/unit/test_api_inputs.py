@@ -204,3 +204,21 @@ def test_a_request_id_outside_its_rule_is_replaced(client):
     response = client.get("/v1/runs", headers={"X-Request-Id": "abcdefgh <script>"})
     assert response.status_code == 200
     assert response.headers["X-Request-Id"].startswith("req-")
+
+
+def test_requests_past_the_heat_slots_are_503_with_retry_after(client, monkeypatch):
+    """Requests that wait on Heat hold at most a few threads; past that the API says
+    so at once (503 + Retry-After) instead of timing out with every thread busy."""
+    import threading
+    from deployer.api import deployment_services
+
+    taken = threading.BoundedSemaphore(1)
+    taken.acquire()
+    monkeypatch.setattr(deployment_services, "_heat_slots", taken)
+    monkeypatch.setattr(deployment_services, "SLOT_WAIT_SECONDS", 0.05)
+    for path, body in (("/v1/deployments/plan", {"name": "d", "template": "allinone"}),
+                       ("/v1/deployments", {"name": "d", "template": "allinone"}),
+                       ("/v1/parameter-sets", {"name": "s", "template": "allinone"})):
+        response = client.post(path, json=body)
+        problem(response, 503)
+        assert int(response.headers["Retry-After"]) > 0
