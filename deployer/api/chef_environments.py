@@ -16,7 +16,7 @@ from marshmallow import fields
 
 from deployer.api.chef_calls import chef_call
 from deployer.api.context import state
-from deployer.api.schemas import ENVIRONMENT_NAME
+from deployer.api.schemas import ENVIRONMENT_NAME, FullMatch
 from deployer.api.smorest import ApiBlueprint
 from deployer.chef import environments, names
 from deployer.errors import DeployerError
@@ -45,6 +45,13 @@ class EnvironmentNamesSchema(ma.Schema):
     environments = fields.List(fields.String(), metadata={"description": "names on the Chef server"})
 
 
+COOKBOOK_NAME = FullMatch(r"^[A-Za-z0-9_.-]{1,255}$",
+                          error="cookbook names contain only letters, digits, '_', '.' or '-'")
+VERSION_CONSTRAINT = FullMatch(r"^(?:(?:=|>=|<=|>|<|~>) )?\d+(?:\.\d+){0,2}$",
+                               error="a version constraint: [OP ]X[.Y[.Z]] with OP one of "
+                                     "= >= <= > < ~>")
+
+
 class EnvironmentPutSchema(ma.Schema):
     """Either a template with values (rendered) or attributes edited directly."""
     template = fields.String(validate=ENVIRONMENT_NAME,
@@ -54,7 +61,8 @@ class EnvironmentPutSchema(ma.Schema):
     description = fields.String()
     default_attributes = fields.Dict()
     override_attributes = fields.Dict()
-    cookbook_versions = fields.Dict(keys=fields.String(), values=fields.String())
+    cookbook_versions = fields.Dict(keys=fields.String(validate=COOKBOOK_NAME),
+                                    values=fields.String(validate=VERSION_CONSTRAINT))
 
     @ma.validates_schema
     def _one_form(self, data, **_kwargs):

@@ -3,7 +3,8 @@
 - HTTPException (abort(), routing errors, webargs validation) keeps its status;
   validation messages become ``errors`` keyed by dotted field path.
 - DeployerError (service-level: not found, conflict, ...) uses its class status.
-- ChefServerError: the Chef server's 404 stays 404, unreachable is 503, other 502.
+- ChefServerError: the Chef server's 404 stays 404, its 409 a 409, its 400 (the
+  content the caller gave) a 422, unreachable is 503, anything else 502.
 - The database: a unique-constraint race is a 409, a busy or unreachable database
   a 503 with Retry-After.
 - Anything else is a bug: a generic 500 whose only detail is the request id,
@@ -123,6 +124,11 @@ def _handle_chef_error(error: ChefServerError) -> Response:
         return problem(404, "Not Found", str(error))
     if isinstance(error, ChefUnavailable):
         return problem(503, "Service Unavailable", str(error))
+    if error.status == 400:     # what the caller sent (a name, a version), refused by Chef
+        return problem(422, "Unprocessable Content",
+                       f"the Chef server refused the request's content: {error}")
+    if error.status == 409:
+        return problem(409, "Conflict", str(error))
     return problem(502, "Bad Gateway", str(error))
 
 
