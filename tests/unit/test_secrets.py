@@ -85,7 +85,7 @@ class _FailingChef:
 @pytest.mark.parametrize("error, status", [
     (ChefNotFound(404, "no such environment", "GET", "/environments/x"), 404),
     (ChefUnavailable(None, "connection refused", "GET", "/environments/x"), 503),
-    (ChefConflict(409, "exists", "GET", "/environments/x"), 502),
+    (ChefConflict(409, "exists", "GET", "/environments/x"), 409),   # the caller can act on it
     (ChefServerError(500, "boom " + KEY.format(kind="RSA "), "GET", "/environments/x"), 502),
 ])
 def test_chef_failures_become_problems(tmp_path, error, status):
