@@ -52,13 +52,17 @@ class Deployments(MethodView):
     def get(self, args):
         """Deployments, newest first (filter by status, template, name; page with marker)."""
         found = services()
-        rows = service.list_deployments(found, state=args.get("status"),
-                                        template=args.get("template"), name=args.get("name"),
-                                        limit=args["limit"], marker=args.get("marker"))
-        # Lean JSON with an ETag (watching.py); the schema documents it.
-        return watching.answer({"deployments": [views.summary(row) for row in rows],
-                                "next_marker": rows[-1].id if len(rows) == args["limit"]
-                                else None})
+
+        def page() -> dict:
+            rows = service.list_deployments(found, state=args.get("status"),
+                                            template=args.get("template"), name=args.get("name"),
+                                            limit=args["limit"], marker=args.get("marker"))
+            return {"deployments": [views.summary(row) for row in rows],
+                    "next_marker": rows[-1].id if len(rows) == args["limit"] else None}
+
+        # Lean JSON with an ETag, kept while no deployment changed (watching.py);
+        # the schema documents it.
+        return watching.send(watching.cached_list(found, args, page))
 
     @blp.arguments(DeploymentCreateSchema)
     @blp.response(202, DeploymentSchema)
@@ -92,12 +96,8 @@ class DeploymentItem(MethodView):
         all from the deployer's database (no Heat call).  Answers carry an ETag; with
         If-None-Match, ``wait`` makes this a long poll."""
         found = services()
-
-        def read() -> dict:
-            return views.detail(found, *views.with_snapshot(found, deployment_id))
-
-        return watching.long_poll(deployment_id, read, found.session.rollback, read(),
-                                  watching.wait_seconds(args.get("wait")))
+        return watching.long_poll(lambda: watching.cached_detail(found, deployment_id),
+                                  found.session.rollback, watching.wait_seconds(args.get("wait")))
 
     @blp.arguments(DeploymentUpdateSchema)
     @blp.response(202, DeploymentSchema)

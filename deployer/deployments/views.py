@@ -7,9 +7,10 @@ there); only the events and the catalog ask Heat.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select, true
 
 from deployer.chef import names
 from deployer.db.models import Deployment, DeploymentSnapshot, Run, RunOutput, utcnow
@@ -47,17 +48,59 @@ def detail(services: Services, row: Deployment,
     """The full view, from the deployer's database only: the cached stack status, the
     refresher's snapshot (node resources, outputs once complete) and each node's
     latest run.  No Heat call (stack_cache.py keeps the snapshot current)."""
+    return detail_and_token(services, row, snapshot)[0]
+
+
+def detail_and_token(services: Services, row: Deployment,
+                     snapshot: DeploymentSnapshot | None = None
+                     ) -> tuple[dict, tuple, frozenset[str]]:
+    """``detail`` plus its change token (what ``detail_token`` reads while nothing
+    changed) and the stack ids whose runs it shows."""
     if snapshot is None and row.state != DELETED:
         snapshot = services.session.get(DeploymentSnapshot, row.id)
     view = summary(row)
-    nodes = node_views(services, row, snapshot)
+    nodes, runs_token, stack_ids = _node_views(services, row, snapshot)
     view["outputs"] = dict(snapshot.outputs or {}) if (
         snapshot is not None and row.state == COMPLETE) else {}
     view["nodes"] = nodes
     view["progress"] = {"nodes_total": len(nodes),
                         "nodes_done": sum(node["resource_status"] in DONE_RESOURCE_STATES
                                           for node in nodes)}
-    return view
+    token = (row.updated_at, row.stack_status, row.state,
+             snapshot.version if snapshot is not None else None, *runs_token)
+    return view, token, stack_ids
+
+
+def detail_token(services: Services, deployment_id: str,
+                 stack_ids: frozenset[str]) -> tuple | None:
+    """One query for what a detail view depends on: the row's status, the snapshot's
+    version and, over the runs of ``stack_ids``, their count and latest created,
+    started, finished and heartbeat times (a phase change heartbeats).  None when
+    the deployment does not exist."""
+    found = services.session.execute(_token_statements()[0], {
+        "deployment_id": deployment_id, "stack_ids": sorted(stack_ids)}).one_or_none()
+    return None if found is None else tuple(found)
+
+
+def list_token(services: Services) -> tuple:
+    """What every page of the list depends on: any row made or changed (a status
+    change, an update or a delete moves updated_at)."""
+    return tuple(services.session.execute(_token_statements()[1]).one())
+
+
+@functools.cache
+def _token_statements():
+    """Built once: constructing a statement costs more than running it."""
+    runs = select(*_RUN_AGGREGATES).where(
+        Run.stack_id.in_(bindparam("stack_ids", expanding=True))).subquery()
+    detail = (select(Deployment.updated_at, Deployment.stack_status, Deployment.state,
+                     DeploymentSnapshot.version, *runs.c)
+              .outerjoin(DeploymentSnapshot, DeploymentSnapshot.deployment_id == Deployment.id)
+              .join(runs, true())
+              .where(Deployment.id == bindparam("deployment_id")))
+    listing = select(func.count(Deployment.id), func.max(Deployment.updated_at),
+                     func.max(Deployment.created_at))
+    return detail, listing
 
 
 def with_snapshot(services: Services, deployment_id: str
@@ -73,22 +116,39 @@ def with_snapshot(services: Services, deployment_id: str
 
 
 RUN_COLUMNS = (Run.id, Run.stack_id, Run.resource_name, Run.node_name, Run.status, Run.phase,
-               Run.started_at, Run.finished_at, Run.spec_json)
+               Run.started_at, Run.finished_at, Run.spec_json, Run.created_at, Run.heartbeat_at)
+_RUN_AGGREGATES = (func.count(Run.id), func.max(Run.created_at), func.max(Run.started_at),
+                   func.max(Run.finished_at), func.max(Run.heartbeat_at))
 
 
 def node_views(services: Services, row: Deployment,
                snapshot: DeploymentSnapshot | None) -> list[dict]:
     """The snapshot's IBM::SCO::Node resources (nested stacks included) with their
     latest runs (one query for all runs)."""
+    return _node_views(services, row, snapshot)[0]
+
+
+def _latest(values) -> Any:
+    present = [value for value in values if value is not None]
+    return max(present) if present else None
+
+
+def _node_views(services: Services, row: Deployment, snapshot: DeploymentSnapshot | None
+                ) -> tuple[list[dict], tuple, frozenset[str]]:
     if snapshot is None or row.state == DELETED or not snapshot.nodes:
-        return []
-    stack_ids = {node["stack_id"] for node in snapshot.nodes} - {None}
+        return [], (0, None, None, None, None), frozenset()
+    stack_ids = frozenset({node["stack_id"] for node in snapshot.nodes} - {None})
     latest: dict[tuple[str, str], Any] = {}
+    runs = []
     if stack_ids:
-        for run in services.session.execute(select(*RUN_COLUMNS)
-                                            .where(Run.stack_id.in_(stack_ids))
-                                            .order_by(Run.created_at, Run.id)):
+        runs = list(services.session.execute(select(*RUN_COLUMNS)
+                                             .where(Run.stack_id.in_(stack_ids))
+                                             .order_by(Run.created_at, Run.id)))
+        for run in runs:
             latest[(run.stack_id, run.resource_name)] = run
+    runs_token = (len(runs), *(_latest(getattr(run, column) for run in runs)
+                               for column in ("created_at", "started_at", "finished_at",
+                                              "heartbeat_at")))
     now = utcnow()
     views = []
     for node in snapshot.nodes:
@@ -106,7 +166,8 @@ def node_views(services: Services, row: Deployment,
             "finished_at": run.finished_at if run else None,
             "elapsed_seconds": _elapsed(run, now),
         })
-    return sorted(views, key=lambda v: (names.order_sort_key(v["order"]), v["resource"]))
+    return (sorted(views, key=lambda v: (names.order_sort_key(v["order"]), v["resource"])),
+            runs_token, stack_ids)
 
 
 def _elapsed(run: Any, now: dt.datetime) -> float | None:

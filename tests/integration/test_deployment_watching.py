@@ -16,7 +16,8 @@ import uuid
 import pytest
 
 from deployer.api.app import create_app
-from deployer.api.deployment_services import HEAT_EXTENSION
+from deployer.api.deployment_services import HEAT_EXTENSION, services
+from deployer.deployments import views
 from tests.fixtures.waiting import wait_until
 from tests.integration.deployment_helpers import TEMPLATE, delete_deployment, node_parameters
 
@@ -92,6 +93,14 @@ def test_reads_call_no_heat_and_a_finished_deployment_costs_heat_nothing(
         assert done["outputs"]["CONTROL_ADDRESS"] == nodes[0].ip
         assert calls == []
         assert api.get_deployment(deployment_id) == done      # the gunicorn API alike
+        # The one-query change token reads what the stored answer was made at, so
+        # an unchanged deployment is answered from the stored JSON.
+        with client.application.app_context():
+            found = services()
+            _, token, stack_ids = views.detail_and_token(
+                found, *views.with_snapshot(found, deployment_id))
+            assert views.detail_token(found, deployment_id, stack_ids) == token
+            assert token[4] == 3            # the token covers the three runs
 
         # Finished: no refresher holds it any more, and Heat hears nothing of it while
         # it is read and listed, through the gunicorn API too.
