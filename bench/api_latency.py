@@ -73,7 +73,7 @@ def seed(cfg: config.Config, count: int, nodes: int) -> str:
                     id=str(uuid.uuid4()), name=name,
                     active_name=None if state == "deleted" else name,
                     template=TEMPLATES[index % len(TEMPLATES)], parameter_set=None,
-                    parameters={"NetworkManager": "nova.network.manager.FlatDHCPManager",
+                    parameters={"NetworkType": "ovn",
                                 "EnableOSDebug": "false"},
                     heat_environments=[], stack_id=str(uuid.uuid4()), stack_status=stack_status,
                     status_reason=reason, state=state, created_at=created,

@@ -93,8 +93,8 @@ def test_parameter_sets_are_checked_by_heat_and_keep_secrets_sealed(undercloud):
     api = undercloud.api()
     name = _name("set")
     bad = _problem(lambda: api.create_parameter_set(
-        name, "allinone", {"NetworkManager": "nova.network.manager.BogusManager"}))
-    assert bad.status == 422 and list(bad.errors) == ["parameters.NetworkManager"]
+        name, "allinone", {"NetworkType": "nova-network"}))
+    assert bad.status == 422 and list(bad.errors) == ["parameters.NetworkType"]
     bad = _problem(lambda: api.create_parameter_set(name, "allinone", {"NodeAddress": "x.y"}))
     assert bad.status == 422 and "parameters.NodeAddress" in bad.errors
     bad = _problem(lambda: api.create_parameter_set(name, "allinone", {"Bogus": 1}))
@@ -103,10 +103,9 @@ def test_parameter_sets_are_checked_by_heat_and_keep_secrets_sealed(undercloud):
     assert name not in [s["name"] for s in api.list_parameter_sets()]
 
     created = api.create_parameter_set(name, "allinone", {
-        "NetworkManager": "nova.network.manager.VlanManager", "SshPassword": SECRET},
+        "NetworkType": "ovn", "SshPassword": SECRET},
         description="site A")
-    assert created["parameters"] == {"NetworkManager": "nova.network.manager.VlanManager",
-                                     "SshPassword": "******"}
+    assert created["parameters"] == {"NetworkType": "ovn", "SshPassword": "******"}
     try:
         assert _problem(lambda: api.create_parameter_set(name, "allinone", {})).status == 409
         assert [s["name"] for s in api.list_parameter_sets(template="allinone")].count(name) == 1
@@ -142,8 +141,8 @@ def test_refused_deployments_leave_no_row_stack_or_environment(undercloud, case)
         "unknown-template": ({"template": "no-such-template"}, 404, "template"),
         "missing-required": ({"template": "allinone"}, 422, "parameters.NodeAddress"),
         "constraint": ({"template": "allinone", "parameters": {
-            "NodeAddress": "192.0.2.1", "NetworkManager": "nova.network.manager.Bogus"}},
-            422, "parameters.NetworkManager"),
+            "NodeAddress": "192.0.2.1", "NetworkType": "nova-network"}},
+            422, "parameters.NetworkType"),
         "unknown-parameter": ({"template": "allinone", "parameters": {
             "NodeAddress": "192.0.2.1", "Bogus": "x"}}, 422, "parameters.Bogus"),
         "unfilled-hot": ({"template": "sco-test-unfilled",

@@ -68,10 +68,10 @@ def test_template_validates_with_its_environment(embedded_heat, template):
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
-def test_template_refuses_a_bad_network_manager(embedded_heat, template):
-    with pytest.raises(heat_exc.HTTPBadRequest, match="NetworkManager"):
+def test_template_refuses_nova_network_and_names_the_replacement(embedded_heat, template):
+    with pytest.raises(heat_exc.HTTPBadRequest, match=r"NetworkType(.|\n)*Ussuri(.|\n)*ovn"):
         preview(embedded_heat.client, template, HEAT_ENVIRONMENTS / f"{topology_of(template)}.yaml",
-                {"NetworkManager": "nova.network.manager.BogusManager"})
+                {"NetworkType": "nova-network"})
 
 
 @pytest.mark.parametrize("template, parameter", [
