@@ -28,7 +28,7 @@ import yaml
 from deployer.chef.environment_template import EnvironmentTemplates
 from tests.fixtures.waiting import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 STANDIN = REPO / "tests" / "standin" / "chef-client"

@@ -21,7 +21,7 @@ from deployer.undercloud.process import free_port
 from tests.fixtures.waiting import wait_until
 from tests.integration.deployment_helpers import delete_deployment
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
 CONCURRENCY = 20
 RETRY_FOR = 300.0
