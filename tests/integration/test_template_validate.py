@@ -23,11 +23,16 @@ pytestmark = pytest.mark.integration
 
 TEMPLATES_DIR = REPO_ROOT / "hot_templates"
 HEAT_ENVIRONMENTS = REPO_ROOT / "environments" / "heat"
-TOPOLOGIES = sorted(path.stem for path in HEAT_ENVIRONMENTS.glob("*.yaml"))
 # Every template belongs to a topology, except the origin document's example (checked below).
 ORIGIN_SEED = TEMPLATES_DIR / "origin-seed.json"
 TEMPLATES = sorted(p for p in TEMPLATES_DIR.iterdir()
                    if p.suffix in (".yaml", ".json") and p != ORIGIN_SEED)
+ENVIRONMENT_STEMS = sorted(path.stem for path in HEAT_ENVIRONMENTS.glob("*.yaml"))
+# A topology's environment is named after its template; "<topology>-<variant>.yaml" files
+# (allinone-fake.yaml: the test site's drivers) are layered on top of one.
+TOPOLOGIES = sorted(stem for stem in ENVIRONMENT_STEMS
+                    if stem in {p.stem.removesuffix("-cfn") for p in TEMPLATES})
+OVERLAYS = sorted(set(ENVIRONMENT_STEMS) - set(TOPOLOGIES))
 
 
 def topology_of(template: Path) -> str:
@@ -53,6 +58,9 @@ def test_every_template_has_a_topology_environment():
     assert TEMPLATES, "no templates shipped"
     assert {topology_of(t) for t in TEMPLATES} == set(TOPOLOGIES)
     assert {t.name for t in TEMPLATES} >= {f"{name}{suffix}" for name in TOPOLOGIES for suffix in (".yaml", "-cfn.json")}
+    for overlay in OVERLAYS:
+        assert any(overlay.startswith(f"{topology}-") for topology in TOPOLOGIES), \
+            f"environments/heat/{overlay}.yaml is neither a topology nor layered on one"
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
