@@ -5,7 +5,7 @@ module Standin
   # resources by name, include_recipe, node, data bags, shell_out, lazy.
   # Anything else is an error that names the method.
   module RecipeDSL
-    include Shell
+    include UniversalDSL
 
     # Chef DSL methods that exist in Chef Infra Client but not here.
     UNIMPLEMENTED_DSL = %i(search data_bag tag tagged? untag edit_resource edit_resource! find_resource
@@ -24,18 +24,6 @@ module Standin
 
     def include_recipe(*names)
       names.flatten.each { |name| run_context.compiler.include_recipe(name.to_s) }
-    end
-
-    def data_bag_item(bag, item, secret = nil)
-      DataBag.item(bag, item, secret)
-    end
-
-    def platform?(*names)
-      node.platform?(*names)
-    end
-
-    def platform_family?(*names)
-      node.platform_family?(*names)
     end
 
     def method_missing(name, *args, **options, &block)

@@ -184,19 +184,7 @@ module Standin
     end
 
     # Chef::DSL::Universal: available in resource blocks too.
-    include Shell
-
-    def data_bag_item(bag, item, secret = nil)
-      DataBag.item(bag, item, secret)
-    end
-
-    def platform?(*names)
-      node.platform?(*names)
-    end
-
-    def platform_family?(*names)
-      node.platform_family?(*names)
-    end
+    include UniversalDSL
 
     def updated_by_last_action(flag)
       @updated_by_last_action = flag
