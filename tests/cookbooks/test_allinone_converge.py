@@ -169,8 +169,14 @@ def test_the_cloud_works_through_the_openstack_client(allinone, tmp_path):
             volume.get("cinder-scheduler") == "up"
     # A freshly restarted service reports within its report_interval (10 s).
     wait_until(services_up, 120, "nova and cinder services up", interval=3)
-    agents = {a["Agent Type"]: a["Alive"] for a in openstack(env, "network", "agent", "list")}
-    assert agents == {"OVN Controller agent": True, "OVN Metadata agent": True}
+
+    def agents():
+        return {a["Agent Type"]: a["Alive"] for a in openstack(env, "network", "agent", "list")}
+    # The metadata agent registers in the OVN southbound DB once it is up; on a loaded
+    # machine its start (imports, first OVSDB sync) takes longer than nova's report.
+    wait_until(agents, 120, "both OVN agents alive", interval=3,
+               until=lambda seen: seen == {"OVN Controller agent": True, "OVN Metadata agent": True},
+               diagnose=lambda: unit_report(allinone["node"], "neutron-ovn-metadata-agent", "ovn-controller"))
 
     network = openstack(env, "network", "create", "net1")
     openstack(env, "subnet", "create", "--network", "net1", "--subnet-range", "192.168.60.0/24", "sub1")
@@ -184,6 +190,20 @@ def test_the_cloud_works_through_the_openstack_client(allinone, tmp_path):
     assert (shown["binding_host_id"], shown["binding_vif_type"]) == (NODE_NAME, "ovs"), "bound to the OVN chassis"
 
 
+def updated_resources(log: str) -> list[str]:
+    """The resource lines the doc formatter follows with '- <change>' lines."""
+    lines = log.splitlines()
+    return [line.strip() for line, after in zip(lines, lines[1:])
+            if line.lstrip().startswith("* ") and after.lstrip().startswith("- ")]
+
+
+def unit_report(node, *units: str) -> str:
+    """Failed units and the named units' status and last journal lines, for a failure message."""
+    names = " ".join(units)
+    return node.exec(f"systemctl --failed --no-legend; systemctl status --no-pager -n 30 {names}; "
+                     f"journalctl --no-pager -n 40 -u {' -u '.join(units)}").stdout[-6000:]
+
+
 def test_a_second_converge_changes_nothing(allinone):
-    _, updated = converge(allinone["node"])
-    assert updated == 0
+    log, updated = converge(allinone["node"])
+    assert updated == 0, (updated_resources(log), allinone["node"].exec("systemctl --failed --no-legend").stdout)
