@@ -105,10 +105,14 @@ class DeployerClient:
     def get_environment(self, name: str) -> dict:
         return self._request("GET", f"/v1/chef/environments/{quote(name, safe='')}")
 
-    def render_environment(self, name: str, template: str, values: dict) -> dict:
-        """Render ``template`` with ``values`` into Chef environment ``name`` (upsert)."""
-        return self._request("PUT", f"/v1/chef/environments/{quote(name, safe='')}",
-                             json={"template": template, "values": values})
+    def render_environment(self, name: str, template: str, values: dict,
+                           secrets: dict[str, dict[str, str]] | None = None) -> dict:
+        """Render ``template`` with ``values`` into Chef environment ``name`` (upsert), with
+        its secrets; ``secrets`` (item -> key -> value) replace generated ones."""
+        body = {"template": template, "values": values}
+        if secrets:
+            body["secrets"] = secrets
+        return self._request("PUT", f"/v1/chef/environments/{quote(name, safe='')}", json=body)
 
     def delete_environment(self, name: str, *, if_unused: bool = False) -> None:
         """Delete a Chef environment (gone = success); with ``if_unused`` a 409
@@ -167,7 +171,7 @@ class DeployerClient:
         return self._request("POST", "/v1/deployments", json=body)
 
     def plan_deployment(self, body: dict) -> dict:
-        """The same body as create: stack preview, Chef environment, order groups."""
+        """The same body as create: stack preview, Chef environment, nodes by step."""
         return self._request("POST", "/v1/deployments/plan", json=body)
 
     def list_deployments(self, *, status: str | None = None, template: str | None = None,

@@ -15,7 +15,7 @@ from flask.views import MethodView
 from marshmallow import fields
 
 from deployer.api.chef_calls import chef_call
-from deployer.api.context import state
+from deployer.api.context import db_session, state
 from deployer.api.schemas import ENVIRONMENT_NAME, FullMatch
 from deployer.api.smorest import ApiBlueprint
 from deployer.chef import environments, names
@@ -63,6 +63,10 @@ class EnvironmentPutSchema(ma.Schema):
     override_attributes = fields.Dict()
     cookbook_versions = fields.Dict(keys=fields.String(validate=COOKBOOK_NAME),
                                     values=fields.String(validate=VERSION_CONSTRAINT))
+    secrets = fields.Dict(
+        keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.String()),
+        load_only=True, metadata={"description": "item -> key -> value of secrets to set instead of "
+                                                 "generating them (write-only; never shown)"})
 
     @ma.validates_schema
     def _one_form(self, data, **_kwargs):
@@ -128,14 +132,15 @@ class EnvironmentItem(MethodView):
     @blp.arguments(EnvironmentPutSchema)
     @blp.response(200, EnvironmentSchema)
     def put(self, body, name):
-        """Render a template with values into environment ``name``, or edit its attributes."""
-        document = environments.document(_templates(), _checked(name), body)
-        chef_call(lambda chef: chef.upsert_environment(document))
-        return document
+        """Render a template with values into environment ``name`` (with its secrets), or edit
+        its attributes."""
+        _checked(name)
+        return chef_call(lambda chef: environments.upload(
+            _templates(), chef, db_session(), state().secret_box, name, body))
 
     @blp.arguments(DeleteArgsSchema, location="query")
     @blp.response(204)
     def delete(self, args, name):
-        """Delete the environment; gone already counts as deleted."""
+        """Delete the environment and its secrets; gone already counts as deleted."""
         _checked(name)
-        chef_call(lambda chef: environments.delete(chef, name, if_unused=args["if_unused"]))
+        chef_call(lambda chef: environments.delete(chef, db_session(), name, if_unused=args["if_unused"]))

@@ -2,20 +2,25 @@
 and the environments rendered from them onto the Chef server.
 
 The API's /v1/chef views call these and nothing else; the Heat resources reach
-them through those views.  Failures are the deployer's own errors (404 for an
-unknown template, 422 naming each unfilled placeholder, 409 for an environment
-still in use); the Chef server's are raised as they are.
+them through those views.  An environment rendered from a template gets its secrets
+(environment_secrets.py) before it is uploaded, and loses them when it is deleted.
+Failures are the deployer's own errors (404 for an unknown template, 422 naming each
+unfilled placeholder or unknown secret, 409 for an environment still in use); the Chef
+server's are raised as they are.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from deployer.chef import names
+from sqlalchemy.orm import Session
+
+from deployer.chef import environment_secrets, names
 from deployer.chef.environment_template import (
     EnvironmentTemplateError, EnvironmentTemplates, UnfilledPlaceholders, placeholders)
 from deployer.chef.errors import ChefNotFound
 from deployer.chef.server import ChefServer
 from deployer.errors import Conflict, DeployerError, NotFound, Unprocessable
+from deployer.secrets import SecretBox
 
 DIRECT_SECTIONS = ("description", "default_attributes", "override_attributes", "cookbook_versions")
 
@@ -70,8 +75,33 @@ def document(templates: EnvironmentTemplates, name: str, body: dict) -> dict:
     return direct(name, body)
 
 
-def delete(chef: ChefServer, name: str, *, if_unused: bool) -> None:
-    """Delete the environment (gone already counts); ``if_unused``: 409 while nodes use it."""
+def upload(templates: EnvironmentTemplates, chef: ChefServer, session: Session, box: SecretBox,
+           name: str, body: dict) -> dict:
+    """Put environment ``name`` from ``body`` on the Chef server, its secrets first.
+
+    A rendered environment gets every secret its roles read (``body['secrets']``: values
+    of hidden template parameters, item -> key -> value, the rest generated); an edited one
+    keeps the bag it has.  Returns the environment as uploaded (it names the bag, never a
+    secret).
+    """
+    environment = document(templates, name, body)
+    given = body.get("secrets") or {}
+    if body.get("template"):
+        bag = environment_secrets.provision(session, box, chef, name, environment, given)
+    elif given:
+        raise Unprocessable("secrets are provisioned for an environment rendered from a template",
+                            field="secrets")
+    else:
+        bag = environment_secrets.data_bag(session, name)
+    if bag:
+        environment_secrets.with_data_bag(environment, bag)
+    chef.upsert_environment(environment)
+    return environment
+
+
+def delete(chef: ChefServer, session: Session, name: str, *, if_unused: bool) -> None:
+    """Delete the environment (gone already counts) and then its secrets;
+    ``if_unused``: 409 while nodes use it, and nothing is deleted."""
     try:
         if if_unused:
             in_use = chef.get(f"/environments/{name}/nodes") or {}
@@ -81,3 +111,4 @@ def delete(chef: ChefServer, name: str, *, if_unused: bool) -> None:
         chef.delete_environment(name)
     except ChefNotFound:
         pass
+    environment_secrets.remove(session, chef, name)

@@ -85,6 +85,15 @@ def environment_name_from(raw: str) -> str:
     return name
 
 
+SECRETS_BAG_PREFIX = "deployer_secrets_"
+
+
+def secrets_bag_name(environment: str) -> str:
+    """The data bag holding environment ``environment``'s secrets (one bag per environment:
+    a node's item secret opens its own deployment's items only)."""
+    return SECRETS_BAG_PREFIX + environment
+
+
 # -- run-lists ---------------------------------------------------------------------------
 
 def parse_run_list_item(item: Any) -> tuple[str, str]:

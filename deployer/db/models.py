@@ -179,3 +179,17 @@ class DeploymentSnapshot(Base):
     refreshed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class EnvironmentSecrets(Base):
+    """The secrets of one Chef environment (deployer.chef.environment_secrets): the item
+    secret and every item's values, one JSON object encrypted with the SecretBox.  The
+    values are kept here too, so concurrent renders agree on them (the first commit wins)
+    and the Chef server's copy can be rewritten from them."""
+    __tablename__ = "environment_secrets"
+
+    environment: Mapped[str] = mapped_column(String(255), primary_key=True)
+    data_bag: Mapped[str] = mapped_column(String(255), unique=True)
+    secret_blob: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
