@@ -1,4 +1,5 @@
-"""The files a bootstrap writes to a node: client.rb and first-boot.json.
+"""The files a bootstrap writes to a node: client.rb, first-boot.json and, for an
+environment with secrets, the data bag item secret client.rb names.
 
 client.rb is Ruby; every value goes in as a single-quoted Ruby string literal
 (only backslash and quote need escaping there), so no value can inject code.
@@ -14,6 +15,7 @@ CHEF_DIR = "/etc/chef"
 CLIENT_RB = f"{CHEF_DIR}/client.rb"
 CLIENT_KEY = f"{CHEF_DIR}/client.pem"
 FIRST_BOOT = f"{CHEF_DIR}/first-boot.json"
+DATA_BAG_SECRET = f"{CHEF_DIR}/encrypted_data_bag_secret"
 LOG_DIR = "/var/log/chef"
 LOG_FILE = f"{LOG_DIR}/client.log"
 CACHE_DIR = "/var/chef/cache"
@@ -25,8 +27,10 @@ def _ruby_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def render_client_rb(chef_server_url: str, node_name: str, *, verify_tls: bool = True) -> str:
-    """client.rb for ``node_name`` talking to ``chef_server_url`` with its own key."""
+def render_client_rb(chef_server_url: str, node_name: str, *, verify_tls: bool = True,
+                     data_bag_secret: bool = False) -> str:
+    """client.rb for ``node_name`` talking to ``chef_server_url`` with its own key;
+    ``data_bag_secret``: encrypted data bag items are opened with DATA_BAG_SECRET."""
     settings = [
         ("chef_server_url", _ruby_string(chef_server_url)),
         ("node_name", _ruby_string(names.check_node_name(node_name))),
@@ -36,6 +40,8 @@ def render_client_rb(chef_server_url: str, node_name: str, *, verify_tls: bool =
         ("file_cache_path", _ruby_string(CACHE_DIR)),
         ("file_backup_path", _ruby_string(BACKUP_DIR)),
     ]
+    if data_bag_secret:
+        settings.append(("encrypted_data_bag_secret", _ruby_string(DATA_BAG_SECRET)))
     width = max(len(key) for key, _ in settings)
     lines = ["# Written by the deployer's bootstrap; rewritten on every node run."]
     lines += [f"{key.ljust(width)} {value}" for key, value in settings]

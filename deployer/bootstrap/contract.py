@@ -7,7 +7,9 @@ environment.  The Heat resource asks the deployer API to start a run and polls
 it; the worker process executes it with ``deployer.bootstrap.runner.execute``.
 
 Secrets (the SSH password) travel in ``NodeTarget.password`` only; ``redacted()``
-gives the form that may be stored, logged or returned.
+gives the form that may be stored, logged or returned.  The environment's data bag
+item secret is ``RunSpec.data_bag_secret``: the worker sets it from the deployer's
+database just before the run; it is never serialised.
 """
 from __future__ import annotations
 
@@ -74,9 +76,12 @@ class RunSpec:
     stack_name: str | None = None
     resource_name: str | None = None
     timeout: float = 3600.0            # whole-run limit in seconds
+    # The environment's encrypted_data_bag_secret (deployer.chef.environment_secrets).
+    data_bag_secret: str | None = dataclasses.field(default=None, repr=False)
 
     def to_dict(self, *, redact: bool = True) -> dict:
         data = dataclasses.asdict(self)
+        del data["data_bag_secret"]     # only ever from the worker's own lookup
         if redact:
             data["target"] = self.target.redacted()
         return data
@@ -84,6 +89,7 @@ class RunSpec:
     @classmethod
     def from_dict(cls, data: dict) -> "RunSpec":
         data = dict(data)
+        data.pop("data_bag_secret", None)
         data["target"] = NodeTarget(**data["target"])
         install = data.get("install")
         data["install"] = ChefInstallSource(**install) if install else None

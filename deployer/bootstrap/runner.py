@@ -106,7 +106,7 @@ class _NodeRun:
         self.node_url = node_url
         self.reporter = reporter
         self.chef = chef
-        self.redactor = Redactor([spec.target.password])
+        self.redactor = Redactor([spec.target.password, spec.data_bag_secret])
         self.streams = {name: LineRedactor(self.redactor) for name in ("stdout", "stderr")}
         self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self.failure_summary: list[str] = []   # chef-client's closing FATAL lines
@@ -282,11 +282,18 @@ class _NodeRun:
         if self._run(f"mkdir -p {dirs}") != 0:
             raise _PhaseFailed(f"could not create {chef_config.CHEF_DIR} and {chef_config.LOG_DIR}")
         self._put(client_key.encode(), chef_config.CLIENT_KEY, 0o600)
-        self._put(chef_config.render_client_rb(server_url, self.spec.node_name).encode(),
+        secret = self.spec.data_bag_secret
+        if secret:
+            self._put(secret.encode(), chef_config.DATA_BAG_SECRET, 0o600)
+        elif self._run(f"rm -f {chef_config.DATA_BAG_SECRET}") != 0:   # another environment's
+            raise _PhaseFailed(f"could not remove {chef_config.DATA_BAG_SECRET}")
+        self._put(chef_config.render_client_rb(server_url, self.spec.node_name,
+                                               data_bag_secret=bool(secret)).encode(),
                   chef_config.CLIENT_RB, 0o644)
         self._put(chef_config.render_first_boot(self.run_list).encode(), chef_config.FIRST_BOOT, 0o644)
-        self._note(f"wrote {chef_config.CLIENT_RB} (server {server_url}), {chef_config.CLIENT_KEY} "
-                   f"and {chef_config.FIRST_BOOT}")
+        written = f", {chef_config.DATA_BAG_SECRET}" if secret else ""
+        self._note(f"wrote {chef_config.CLIENT_RB} (server {server_url}), {chef_config.CLIENT_KEY}"
+                   f"{written} and {chef_config.FIRST_BOOT}")
 
     def _converge(self) -> int:
         command = (f"chef-client -E {shlex.quote(self.spec.environment)} "
@@ -314,7 +321,8 @@ class _NodeRun:
         self._enter("configure")
         try:
             self._connect(min(self.spec.target.connect_timeout, DELETE_CONNECT_TIMEOUT))
-            files = " ".join((chef_config.CLIENT_KEY, chef_config.CLIENT_RB, chef_config.FIRST_BOOT))
+            files = " ".join((chef_config.CLIENT_KEY, chef_config.CLIENT_RB, chef_config.FIRST_BOOT,
+                              chef_config.DATA_BAG_SECRET))
             if self._run(f"rm -f {files}") != 0:
                 raise _PhaseFailed(f"rm -f {files} failed")
             self._note(f"removed the Chef client files from {self.spec.target.address}")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deployer.bootstrap.contract import (CANCELLED, FAILED, FINAL_STATES, SUCCEEDED, RunResult,
                                          RunSpec)
+from deployer.chef import environment_secrets
 from deployer.config import RunSettings
 from deployer.runs import service
 from deployer.runs.executor import Executor
@@ -101,6 +102,8 @@ class Worker:
             spec = RunSpec.from_dict(spec_json)
             if secret_blob is not None:
                 spec.target.password = self.box.decrypt(secret_blob)
+            with self.session_factory() as session:
+                spec.data_bag_secret = environment_secrets.item_secret(session, self.box, spec.environment)
         except Exception as exc:        # a stored spec we cannot use: fail it, keep working
             LOG.error("run %s: cannot load its spec: %s", run_id, exc)
             with self.session_factory.begin() as session:
@@ -108,7 +111,7 @@ class Worker:
                                    f"the stored run spec cannot be used: {exc}")
             return True
         reporter = DbReporter(self.session_factory, run_id, self.worker_id,
-                              secrets=[spec.target.password or ""],
+                              secrets=[spec.target.password or "", spec.data_bag_secret or ""],
                               deadline=time.monotonic() + spec.timeout)
         active = ActiveRun(run_id, spec.node_name, spec.timeout, reporter)
         with self._lock:

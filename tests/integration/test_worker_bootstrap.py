@@ -4,10 +4,13 @@ with its default executor (the SSH bootstrap runner) -> a real test node
 chef-client on the node is the stand-in from tests/standin."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
+from deployer.bootstrap.chef_config import CLIENT_RB, DATA_BAG_SECRET
+from deployer.chef.cookbooks import upload_cookbook
 from deployer.runs.executor import DEFAULT_FACTORY
 from tests.fixtures.chef import relay_for_nodes
 from tests.fixtures.common import require_root_and
@@ -96,3 +99,47 @@ def test_a_node_whose_link_goes_down_mid_converge_fails_on_the_configured_idle_t
         f"{target.ip}:{target.port} for 4s (SSH keepalives unanswered)"), done["reason"]
     assert done["phases"][-1]["name"] == "converge" and done["phases"][-1]["status"] == "failed"
 
+
+
+def test_a_node_of_an_environment_with_secrets_decrypts_its_items(
+        deployer_api_factory, chef_server, node, chef_url_for_nodes, tmp_path):
+    """The environment's item secret reaches the node (0600, named by client.rb) and
+    chef-client there opens the encrypted items; the secret is in no run output."""
+    _, target = node
+    cookbook = tmp_path / "secret_probe"
+    (cookbook / "recipes").mkdir(parents=True)
+    (cookbook / "metadata.rb").write_text("name 'secret_probe'\nversion '1.0.0'\n")
+    # Writes a digest of the decrypted value only: the test compares it, nothing shows it.
+    (cookbook / "recipes" / "default.rb").write_text(
+        "require 'digest'\n"
+        "item = data_bag_item(node['deployer']['secrets']['data_bag'], 'keystone')\n"
+        "file '/root/admin-password.sha256' do\n"
+        "  content Digest::SHA256.hexdigest(item['admin_password'])\n"
+        "end\n")
+    with chef_server.admin() as admin:
+        upload_cookbook(admin, cookbook)
+    deployer = deployer_api_factory(
+        executor=DEFAULT_FACTORY, chef_server=chef_server,
+        extra={"bootstrap": {"chef_client_install": "copy", "chef_client_location": STANDIN}})
+    env = "secret-probe-env"
+    values = {name: "1" if "VRID" in name or "PREFIX" in name else "x"
+              for name in deployer.client.environment_template("allinone")["placeholders"]}
+    deployer.client.render_environment(env, "allinone", values,
+                                       secrets={"keystone": {"admin_password": "Probe-pw-1"}})
+    name = f"secret-probe-{target.ip.replace('.', '-')}"
+    run = deployer.client.start_run({
+        "node_name": name, "run_list": ["recipe[secret_probe]"], "environment": env,
+        "chef_server_url": chef_url_for_nodes, "timeout": 120,
+        "target": {"address": target.ip, "port": target.port, "user": target.username,
+                   "password": target.password}})
+    done = wait_for(deployer.client, run["id"], timeout=120)
+    assert done["status"] == "succeeded", done["reason"]
+    digest = target.exec("cat /root/admin-password.sha256").stdout
+    assert digest == hashlib.sha256(b"Probe-pw-1").hexdigest()
+    assert target.exec(f"stat -c %a {DATA_BAG_SECRET}").stdout.strip() == "600"
+    assert f"encrypted_data_bag_secret '{DATA_BAG_SECRET}'" in target.exec(f"cat {CLIENT_RB}").stdout
+    item_secret = target.exec(f"cat {DATA_BAG_SECRET}").stdout.strip()
+    log = str(deployer.client.run_log(run["id"], limit=5000))
+    assert item_secret and item_secret not in log and "Probe-pw-1" not in log
+    deployer.client.delete_chef_node(name)
+    deployer.client.delete_environment(env)
