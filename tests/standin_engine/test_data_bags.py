@@ -54,6 +54,8 @@ def test_plain_and_encrypted_items(repo, tmp_path):
         end
         values << data_bag_item('sealed', 'v3', secret)['password']
         values << Chef::EncryptedDataBagItem.load('sealed', 'v2')['password']   # secret from client.rb
+        values << data_bag_item('sealed', 'v1')['password']   # looks encrypted: client.rb's secret, as Chef does
+        values << Chef::DataBagItem.load('sealed', 'v3')['password']['cipher']   # as stored
         file '{tmp_path}/values' do
           content values.join(' ')
           sensitive true
@@ -61,7 +63,7 @@ def test_plain_and_encrypted_items(repo, tmp_path):
         """})
     run = repo.run("recipe[d]")
     assert run.returncode == 0, run.output
-    assert (tmp_path / "values").read_text() == "plain-pw pw-v1 1 pw-v2 2 pw-v3 3 pw-v3 pw-v2"
+    assert (tmp_path / "values").read_text() == "plain-pw pw-v1 1 pw-v2 2 pw-v3 3 pw-v3 pw-v2 pw-v1 aes-256-gcm"
 
 
 def test_wrong_secret_and_tampered_hmac_fail(repo, tmp_path):

@@ -32,7 +32,7 @@ module Chef
 
   module DataBagItem
     def self.load(bag, item)
-      Standin::DataBag.item(bag, item)
+      Standin::DataBag.raw(bag, item)
     end
   end
 
@@ -44,7 +44,7 @@ module Chef
     end
 
     def self.load(bag, item, secret = nil)
-      Standin::DataBag.item(bag, item, secret || load_secret)
+      Standin::DataBag.encrypted_item(bag, item, secret || load_secret)
     end
   end
 end

@@ -13,12 +13,43 @@ module Standin
       @source = source
     end
 
-    def self.item(bag, item, secret = nil)
+    # Chef::DataBagItem.load: the item as stored.
+    def self.raw(bag, item)
       raise Error, 'data_bag_item before the run has a Chef server or repository' unless @source
 
       data = @source.data_bag_item(bag.to_s, item.to_s)
       data = data['raw_data'] if data.is_a?(Hash) && data['raw_data'].is_a?(Hash) && data['json_class']
-      secret ? decrypt_item(data, secret) : data
+      data
+    end
+
+    # Chef::DSL::DataQuery#data_bag_item: an item that looks encrypted is decrypted with
+    # the given secret or, when none is given, the file client.rb's
+    # encrypted_data_bag_secret names; any other item is returned as stored.
+    def self.item(bag, item, secret = nil)
+      data = raw(bag, item)
+      encrypted?(data) ? decrypt_item(data, secret || load_secret(nil)) : data
+    end
+
+    # Chef::EncryptedDataBagItem.load: always decrypted.
+    def self.encrypted_item(bag, item, secret)
+      decrypt_item(raw(bag, item), secret)
+    end
+
+    # Chef's DataQuery#encrypted?: every value but the id is a versioned encrypted value.
+    def self.encrypted?(data)
+      values = data.reject { |key, _| key == 'id' }
+      !values.empty? && values.values.all? { |value| looks_encrypted?(value) }
+    end
+
+    def self.looks_encrypted?(value)
+      return false unless value.is_a?(Hash) && value['encrypted_data'].is_a?(String) && value['iv'].is_a?(String)
+
+      case value['version']
+      when 1 then true
+      when 2 then value['hmac'].is_a?(String)
+      when 3 then value['auth_tag'].is_a?(String)
+      else false
+      end
     end
 
     def self.load_secret(path)
