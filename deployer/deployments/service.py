@@ -224,6 +224,7 @@ def update(services: Services, row: Deployment, *, parameter_set: str | None,
     request = Request(row.name, row.template, parameter_set, parameters,
                       row.heat_environments if heat_environments is None else heat_environments)
     prepared = prepare(services, request, base=all_values(services, row))
+    fresh_deploy_identifier(prepared, parameters)
     found = build_plan(services, prepared, existing=True)
     found["stack_name"] = row.name      # previewed under a stand-in name; defaults use the real one
     ownership.claim(services.session, row.id, check_node_names(services, found, row.id))
@@ -238,6 +239,16 @@ def update(services: Services, row: Deployment, *, parameter_set: str | None,
         row.parameter_set = parameter_set
     _cache_status(row, "UPDATE_IN_PROGRESS", "")
     return row
+
+
+DEPLOY_IDENTIFIER = "DeployIdentifier"
+
+
+def fresh_deploy_identifier(prepared: Prepared, given: dict[str, Any]) -> None:
+    """An update converges every node again (TripleO's convention): a template's
+    DeployIdentifier gets a new value unless the caller gave one."""
+    if DEPLOY_IDENTIFIER in prepared.source.parameter_names() and DEPLOY_IDENTIFIER not in given:
+        prepared.values[DEPLOY_IDENTIFIER] = utcnow().isoformat()
 
 
 def delete(services: Services, row: Deployment) -> Deployment:
