@@ -12,7 +12,8 @@ Nothing blocks heat-engine: ``handle_create`` asks the deployer API to start a
 node run (SSH bootstrap + chef-client, executed by the deployer's worker) and
 ``check_create_complete`` polls it.  Failures name the node, the phase and the
 tail of the output.  Update re-converges only a node whose run-list or
-properties changed; delete removes the Chef node and client.
+properties changed (DeployIdentifier among them: a fresh one converges again); delete
+removes the Chef node and client.
 """
 from __future__ import annotations
 
@@ -43,10 +44,10 @@ class SCONode(resource.Resource):
 
     PROPERTIES = (
         ADDRESS, USER, PASSWORD, KEY_FILE, PORT, SUDO, HOST_KEY_FINGERPRINT,
-        NODE_NAME, CHEF_ENVIRONMENT, ENVIRONMENT_TEMPLATE, CHEF_SERVER_URL,
+        NODE_NAME, CHEF_ENVIRONMENT, ENVIRONMENT_TEMPLATE, CHEF_SERVER_URL, DEPLOY_IDENTIFIER,
     ) = (
         "Address", "User", "Password", "KeyFile", "Port", "Sudo", "HostKeyFingerprint",
-        "NodeName", "ChefEnvironment", "EnvironmentTemplate", "ChefServerUrl",
+        "NodeName", "ChefEnvironment", "EnvironmentTemplate", "ChefServerUrl", "DeployIdentifier",
     )
 
     ATTRIBUTES = (
@@ -108,6 +109,12 @@ class SCONode(resource.Resource):
             properties.Schema.STRING,
             _("Chef server URL the node uses, when not the deployer's own server."),
             update_allowed=True),
+        DEPLOY_IDENTIFIER: properties.Schema(
+            properties.Schema.STRING,
+            _("Any value; an update that changes it converges the node again even when "
+              "nothing else changed (TripleO's DeployIdentifier; `deployer update` sets a "
+              "fresh one)."),
+            default="", update_allowed=True),
     }
 
     attributes_schema = {
