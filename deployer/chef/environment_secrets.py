@@ -48,15 +48,19 @@ def provision(session: Session, box: SecretBox, chef, environment: str, document
         data_bag_secrets.check_given(given or {}, wanted)
     except data_bag_secrets.SecretsError as exc:
         raise Unprocessable(str(exc), field=exc.field) from None
-    row, stored = _stored_values(session, box, environment, wanted, given or {})
+    row, stored, changed = _stored_values(session, box, environment, wanted, given or {})
+    # Items are (re)written when their values changed or the server lacks them; a render
+    # that changes nothing (every node of an origin-style stack renders) costs two calls.
     chef.create_data_bag(row.data_bag)
-    item_secret = stored["item_secret"]
+    present = set() if changed else set(chef.list_data_bag(row.data_bag))
     for item_id, values in sorted(stored["items"].items()):
-        chef.upsert_item(row.data_bag, data_bag_secrets.encrypt_item(item_id, values, item_secret))
+        if item_id not in present:
+            chef.upsert_item(row.data_bag, data_bag_secrets.encrypt_item(item_id, values, stored["item_secret"]))
     return row.data_bag
 
 
-def _stored_values(session, box, environment, wanted, given) -> tuple[EnvironmentSecrets, dict]:
+def _stored_values(session, box, environment, wanted, given) -> tuple[EnvironmentSecrets, dict, bool]:
+    """The committed row and its values, completed; True when this call changed them."""
     for _ in range(OPTIMISTIC_RETRIES):
         row = session.get(EnvironmentSecrets, environment, populate_existing=True)
         if row is None:
@@ -67,14 +71,14 @@ def _stored_values(session, box, environment, wanted, given) -> tuple[Environmen
             session.add(row)
             try:
                 session.commit()
-                return row, stored
+                return row, stored, True
             except IntegrityError:
                 session.rollback()     # another render inserted it first: use theirs
                 continue
         stored = json.loads(box.decrypt(row.secret_blob))
         items = data_bag_secrets.completed(stored["items"], wanted, given)
         if items == stored["items"]:
-            return row, stored
+            return row, stored, False
         old_blob, stored = row.secret_blob, {**stored, "items": items}
         changed = session.execute(
             update(EnvironmentSecrets)
@@ -82,7 +86,7 @@ def _stored_values(session, box, environment, wanted, given) -> tuple[Environmen
             .values(secret_blob=box.encrypt(json.dumps(stored)), updated_at=utcnow())).rowcount
         session.commit()
         if changed:
-            return session.get(EnvironmentSecrets, environment, populate_existing=True), stored
+            return session.get(EnvironmentSecrets, environment, populate_existing=True), stored, True
     raise RuntimeError(f"environment {environment}: secrets kept changing under {OPTIMISTIC_RETRIES} renders")
 
 

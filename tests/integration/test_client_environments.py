@@ -78,6 +78,9 @@ def test_a_rendered_environment_gets_its_secrets_as_encrypted_items(deployer_api
 
     client.render_environment("secret-env", "active-active", values)      # re-render: nothing rotates
     with chef_server.admin() as admin:
+        admin.delete_item(bag, "rabbitmq")                                # lost on the server: rewritten
+    client.render_environment("secret-env", "active-active", values)
+    with chef_server.admin() as admin:
         again = {item: data_bag_secrets.decrypt_item(admin.get_item(bag, item), item_secret)
                  for item in admin.list_data_bag(bag)}
     assert again == opened
