@@ -56,7 +56,7 @@ def test_failure_reports_exit_status_and_output(repo, tmp_path):
     assert run.returncode == 1
     assert "Expected process to exit with [0], but received '4'" in run.output
     assert "out-text" in run.output and "err-text" in run.output
-    assert "execute[fails] (e::default line 2 (e/recipes/default.rb:2)) had an error: " \
+    assert "execute[fails] (e::default line 2) had an error: " \
            "Mixlib::ShellOut::ShellCommandFailed" in run.last_line
 
 

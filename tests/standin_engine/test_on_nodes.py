@@ -107,7 +107,7 @@ def test_a_missing_unit_fails_with_systemctl_error(node):
     rc, out = _converge(node, "\nservice 'apache2' do\n  action [:enable, :start]\nend\n")
     assert rc == 1
     assert "apache2.service does not exist" in out or "Unit apache2.service not found" in out, out
-    assert "service[apache2] (n::default line 2 (n/recipes/default.rb:2)) had an error" in out.splitlines()[-1]
+    assert "service[apache2] (n::default line 2) had an error" in out.splitlines()[-1]
 
 
 def test_an_unknown_package_fails_with_apt_error(node):

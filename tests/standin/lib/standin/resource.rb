@@ -199,12 +199,13 @@ module Standin
       @updated
     end
 
-    # "cookbook::recipe line N", or the file and line for resources declared elsewhere.
+    # Chef's "cookbook::recipe line N" for a resource declared in a recipe; for one
+    # declared elsewhere (a custom resource's action) the cookbook file and line.
     def defined_at
       file, line = source_line.to_s.split(/:(?=\d+\z)/)
       rel = run_context&.relative_cookbook_path(file)
       if declared_in_recipe && rel
-        "#{cookbook_name}::#{recipe_name} line #{line} (#{rel}:#{line})"
+        "#{cookbook_name}::#{recipe_name} line #{line}"
       elsif rel
         "#{rel} line #{line}"
       else
