@@ -1,0 +1,55 @@
+"""A converge that fails, through the whole deployer path: `deployer create` of a template
+whose node's role needs a package no repository has.  The stack fails, and the Heat event,
+the deployment's reason and `deployer logs` name the resource and the cookbook line."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.integration.deployment_helpers import delete_deployment
+
+pytestmark = [pytest.mark.integration]
+
+DEPLOYER = Path(sys.executable).with_name("deployer")
+RESOURCE = "apt_package[sco-test-no-such-package]"   # `package` on Debian is apt_package, as in Chef
+WHERE = re.compile(r"\(sco_test::missing_package line 3\)")           # Chef's "cookbook::recipe line N"
+
+
+def deployer(undercloud, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DEPLOYER_API_URL": undercloud.cfg.api.url}
+    env.pop("OS_TOKEN", None)
+    return subprocess.run([str(DEPLOYER), *argv], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_a_role_needing_a_missing_package_fails_the_stack_naming_resource_and_line(
+        undercloud, test_nodes_factory):
+    node = test_nodes_factory(1).nodes()[0]
+    name = f"nopkg-{uuid.uuid4().hex[:6]}"
+    created = deployer(undercloud, "create", name, "-t", "sco-test-missing-package", "--wait",
+                       "-p", f"NodeAddress={node.ip}", "-p", f"NodeKeyFile={node.key_file}")
+    api = undercloud.api()
+    try:
+        assert created.returncode != 0, created.stdout[-3000:]
+        [deployment] = api.list_deployments(name=name)["deployments"]
+        assert deployment["stack_status"] == "CREATE_FAILED"
+        reason = api.get_deployment(deployment["id"])["status_reason"]
+        assert RESOURCE in reason and WHERE.search(reason), reason
+
+        events = deployer(undercloud, "events", name)
+        assert events.returncode == 0, events.stderr
+        failed = [line for line in events.stdout.splitlines() if "CREATE_FAILED" in line and "node" in line]
+        assert any(RESOURCE in line and WHERE.search(line) for line in failed), events.stdout
+
+        log = deployer(undercloud, "logs", name, "node")
+        assert log.returncode == 0, log.stderr
+        assert f"Error executing action `install` on resource '{RESOURCE}'" in log.stdout, log.stdout[-3000:]
+        assert WHERE.search(log.stdout) and "sco-test-no-such-package" in log.stdout
+    finally:
+        for deployment in api.list_deployments(name=name)["deployments"]:
+            delete_deployment(api, deployment["id"])
