@@ -34,10 +34,16 @@ class ParameterSchemaSchema(ma.Schema):
     hidden = fields.Boolean()
 
 
+STEP_HELP = ("1-based: the nodes of one step converge in parallel, each after the nodes "
+             "it waits for in the stack's dependency graph (order, depends_on, references)")
+
+
 class TemplateNodeSchema(ma.Schema):
     resource = fields.String()
+    step = fields.Integer(metadata={"description": STEP_HELP})
     order = fields.Integer(allow_none=True)
     run_list = fields.List(fields.String(), allow_none=True)
+    after = fields.List(fields.String(), metadata={"description": "the nodes it waits for"})
 
 
 class OvercloudTemplateSchema(OvercloudTemplateSummarySchema):
@@ -120,6 +126,7 @@ class PlanNodeSchema(ma.Schema):
     address = fields.String(allow_none=True)
     run_list = fields.List(fields.String())
     order = fields.Integer()
+    step = fields.Integer(allow_none=True, metadata={"description": STEP_HELP})
 
 
 class PlanResourceSchema(ma.Schema):
@@ -134,7 +141,8 @@ class PlanSchema(ma.Schema):
     parameters = fields.Dict()
     stack_preview = fields.List(fields.Nested(PlanResourceSchema))
     chef_environment = fields.Dict(allow_none=True)
-    order_groups = fields.List(fields.List(fields.Nested(PlanNodeSchema)))
+    steps = fields.List(fields.List(fields.Nested(PlanNodeSchema)),
+                        metadata={"description": "the nodes by step, step 1 first"})
 
 
 class NodeSchema(ma.Schema):
@@ -143,6 +151,7 @@ class NodeSchema(ma.Schema):
     node_name = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
     order = fields.Integer(allow_none=True)
+    step = fields.Integer(allow_none=True, metadata={"description": STEP_HELP})
     run_id = fields.String(allow_none=True)
     run_status = fields.String(metadata={"description": "pending (no run yet), queued, running, "
                                                         "succeeded, failed or cancelled"})

@@ -80,7 +80,7 @@ class DeploymentPlan(MethodView):
     @blp.arguments(DeploymentCreateSchema)
     @blp.response(200, PlanSchema)
     def post(self, body):
-        """What a deployment would do: Heat's preview, the Chef environment, node order.
+        """What a deployment would do: Heat's preview, the Chef environment, the nodes by step.
         Nothing is created anywhere."""
         with heat_slot():
             return service.plan_deployment(services(), _request(body))

@@ -282,8 +282,9 @@ def _plan(args) -> int:
     if args.json:
         _print_json(plan)
         return 0
-    for order, group in enumerate(plan.get("order_groups") or [], start=1):
-        print(f"step {order}{' (in parallel)' if len(group) > 1 else ''}:")
+    for group in plan.get("steps") or []:
+        step = progress.step_label(group[0].get("step")) if group else "?"
+        print(f"step {step}{' (in parallel)' if len(group) > 1 else ''}:")
         for node in group:
             print(f"  {node.get('resource')} ({node.get('address') or '-'}): "
                   f"{','.join(node.get('run_list') or [])}")
@@ -327,8 +328,8 @@ def _show(args) -> int:
         print("parameters:")
         for key, value in sorted(deployment["parameters"].items()):
             print(f"  {key} = {value}")
-    for order, nodes in progress.order_groups(deployment.get("nodes") or []):
-        print(f"order {progress.order_label(order)}:")
+    for step, nodes in progress.step_groups(deployment.get("nodes") or []):
+        print(f"step {progress.step_label(step)}{' (in parallel)' if len(nodes) > 1 else ''}:")
         for node in nodes:
             print(f"  {node.get('resource')}: {node.get('node_name') or '-'} "
                   f"({node.get('address') or '-'}) {progress.node_label(node)} "
@@ -424,10 +425,11 @@ def _templates(args) -> int:
             print(f"      {spec['description']}")
     if data.get("nodes"):
         print("nodes:")
-        for order, nodes in progress.order_groups(data["nodes"]):
+        for step, nodes in progress.step_groups(data["nodes"]):
             for node in nodes:
-                print(f"  order {progress.order_label(order)} {node['resource']}: "
-                      f"{','.join(node.get('run_list') or [])}")
+                after = f" (after {', '.join(node['after'])})" if node.get("after") else ""
+                print(f"  step {progress.step_label(step)} {node['resource']}: "
+                      f"{','.join(node.get('run_list') or [])}{after}")
     return 0
 
 

@@ -1,7 +1,7 @@
 """A deployment's progress on a terminal, refreshed from GET /v1/deployments/<id>.
 
 ``Watcher`` long-polls it (If-None-Match + ``wait``): the API answers when the
-deployment changed, so nothing that did not change is fetched again.  On a TTY the view (nodes grouped by order, each with its phase and elapsed
+deployment changed, so nothing that did not change is fetched again.  On a TTY the view (nodes grouped by step, each with its phase and elapsed
 time) is redrawn in place with rich's Live display; anywhere else (a pipe, a
 CI log) one line is printed per change, so the output reads as a history.
 """
@@ -54,18 +54,19 @@ def format_elapsed(seconds: float | None) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
-def order_groups(nodes: list[dict]) -> list[tuple[int | None, list[dict]]]:
-    """Nodes grouped by their order, lowest order first, names sorted within; nodes
-    whose order the API does not know (None) come last, as the API lists them."""
+def step_groups(nodes: list[dict]) -> list[tuple[int | None, list[dict]]]:
+    """Nodes grouped by the step the API gives them (deployer/deployments/steps.py),
+    step 1 first, names sorted within; nodes whose step the API does not know (None)
+    come last, as the API lists them."""
     groups: dict[int | None, list[dict]] = {}
     for node in nodes:
-        groups.setdefault(node.get("order"), []).append(node)
-    return [(order, sorted(groups[order], key=lambda n: n.get("resource") or ""))
-            for order in sorted(groups, key=names.order_sort_key)]
+        groups.setdefault(node.get("step"), []).append(node)
+    return [(step, sorted(groups[step], key=lambda n: n.get("resource") or ""))
+            for step in sorted(groups, key=names.order_sort_key)]
 
 
-def order_label(order: int | None) -> str:
-    return "?" if order is None else str(order)
+def step_label(step: int | None) -> str:
+    return "?" if step is None else str(step)
 
 
 def summary_line(deployment: dict) -> str:
@@ -81,14 +82,14 @@ def render(deployment: dict):
     reason = deployment.get("status_reason")
     if deployment.get("state") == "failed" and reason:
         parts.append(Text(f"reason: {reason}", style="red"))
-    # One table, a section per order group, so the columns line up across groups.
+    # One table, a section per step, so the columns line up across steps.
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for column in ("order", "node", "address", "phase", "step", "elapsed"):
+    for column in ("step", "node", "address", "phase", "of phases", "elapsed"):
         table.add_column(column)
-    for order, nodes in order_groups(deployment.get("nodes") or []):
+    for step, nodes in step_groups(deployment.get("nodes") or []):
         for index, node in enumerate(nodes):
             label = node_label(node)
-            table.add_row(order_label(order) if index == 0 else "",
+            table.add_row(step_label(step) if index == 0 else "",
                           node.get("node_name") or node.get("resource") or "?",
                           node.get("address") or "-",
                           Text(label, style=LABEL_STYLES.get(label, "")),
@@ -111,12 +112,12 @@ class ChangePrinter:
         if self._seen.get("") != stack:
             self._seen[""] = stack
             lines.append(summary_line(deployment))
-        for order, nodes in order_groups(deployment.get("nodes") or []):
+        for step, nodes in step_groups(deployment.get("nodes") or []):
             for node in nodes:
                 key, label = node.get("resource") or "?", node_label(node)
                 if self._seen.get(key) != label:
                     self._seen[key] = label
-                    lines.append(f"  order {order_label(order)} {node.get('node_name') or key} "
+                    lines.append(f"  step {step_label(step)} {node.get('node_name') or key} "
                                  f"({node.get('address') or '-'}): {label} "
                                  f"{format_elapsed(node.get('elapsed_seconds'))}")
         if lines:

@@ -3,9 +3,9 @@
 
 Files are read with heatclient's own loaders, so nested templates and files
 referenced with get_file travel with the template exactly as with
-``openstack stack create -t``.  Nodes are read statically from the
-IBM::SCO::Node resources' metadata; what only Heat can know (parameter
-constraints, resolved values) comes from Heat (see heat_stacks.py).
+``openstack stack create -t``.  A template's nodes and their steps are
+steps.py's; what only Heat can know (parameter constraints, resolved values)
+comes from Heat (see heat_stacks.py).
 """
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from typing import Any
 
 from heatclient.common import environment_format, template_format as heat_template_format, template_utils
 
-from deployer.chef import names
 from deployer.config import ContentSettings
 from deployer.errors import NotFound
 
@@ -64,34 +63,9 @@ def template_format(body: Any) -> str | None:
     return None
 
 
-def _resource_parts(definition: dict) -> tuple[str, dict]:
-    """(type, metadata) of a HOT or CFN resource definition."""
-    kind = definition.get("type", definition.get("Type", ""))
-    metadata = definition.get("metadata", definition.get("Metadata")) or {}
-    return (kind if isinstance(kind, str) else ""), (metadata if isinstance(metadata, dict) else {})
-
-
-def static_nodes(body: dict, files: dict[str, str], prefix: str = "") -> list[dict]:
-    """IBM::SCO::Node resources with their order and run-list, nested templates included
-    (a nested node's resource is ``<parent resource>/<node>``)."""
-    resources = body.get("resources", body.get("Resources")) or {}
-    nodes = []
-    for name, definition in sorted(resources.items()):
-        if not isinstance(definition, dict):
-            continue
-        kind, metadata = _resource_parts(definition)
-        if kind == NODE_TYPE:
-            order, run_list = names.static_node(metadata)
-            nodes.append({"resource": f"{prefix}{name}", "order": order, "run_list": run_list})
-            continue
-        nested = _nested_body(kind, definition, files)
-        if nested is not None:
-            nodes += static_nodes(nested, files, prefix=f"{prefix}{name}/")
-    return nodes
-
-
-def _nested_body(kind: str, definition: dict, files: dict[str, str]) -> dict | None:
-    """The template of a template resource or of a ResourceGroup's member, if shipped."""
+def nested_body(kind: str, definition: dict, files: dict[str, str]) -> dict | None:
+    """The template of a template resource or of a ResourceGroup's member, if shipped
+    (``files`` as heatclient loads them: keyed by absolute URL)."""
     if kind == "OS::Heat::ResourceGroup":
         properties = definition.get("properties") or {}
         kind = ((properties.get("resource_def") or {}).get("type")) or ""

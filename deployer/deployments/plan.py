@@ -5,7 +5,8 @@
   IBM::SCO::ChefEnvironment resource's resolved ``values``; for the origin's
   CFN form, from the outputs whose names are placeholders of the template the
   nodes name (EnvironmentTemplate, else the ChefEnvironmentTemplate parameter);
-- the node order groups, ascending: equal orders converge in parallel.
+- the nodes by step (deployer/deployments/steps.py): the nodes of one step
+  converge in parallel, each after the nodes it waits for in Heat's graph.
 
 The same rules decide whether a deployment may be created: an unknown
 environment template, a placeholder without a value or a value for no
@@ -13,15 +14,17 @@ placeholder is refused here, before any stack exists.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator
 
 from deployer.chef import names
 from deployer.chef.environment_template import (
     EnvironmentTemplateError, EnvironmentTemplates, UnfilledPlaceholders, environment_name,
     placeholders)
+from deployer.deployments import steps
 from deployer.deployments.catalog import CHEF_ENVIRONMENT_TYPE, NODE_TYPE
-from deployer.errors import Unprocessable
 from deployer.deployments.secrets import redact_value
+from deployer.errors import Unprocessable
 
 # What IBM::SCO::Node renders when neither the node nor the stack names a template
 # (heat_plugins.common [deployer] default_environment_template).
@@ -38,33 +41,52 @@ def flatten(resources: list) -> Iterator[dict]:
             yield item
 
 
+# A nested stack is named after the resource holding it: "<parent stack>-<resource>-<short id>"
+# (heat.engine.resource.Resource.physical_resource_name; short ids are 12 base32 letters).
+_NESTED_NAME = re.compile(r"^(.+?)-[a-z2-7]{12}(?:-(.*))?$")
+
+
 def resource_path(resource: dict, stack_name: str) -> str:
-    """``name`` for a top-level resource, ``<nested stack>/<name>`` for a nested one."""
+    """``name`` for a top-level resource, ``<resource>/.../<name>`` for a nested one
+    (``computes/0/node``: the path the progress shows too)."""
     owner = resource.get("stack_name") or stack_name
     if owner == stack_name:
         return resource["resource_name"]
-    prefix = owner[len(stack_name) + 1:] if owner.startswith(stack_name + "-") else owner
-    return f"{prefix}/{resource['resource_name']}"
+    rest = owner[len(stack_name) + 1:] if owner.startswith(stack_name + "-") else owner
+    parts = []
+    while rest:
+        match = _NESTED_NAME.match(rest)
+        if match is None:       # not a name Heat made: keep it whole
+            parts.append(rest)
+            break
+        parts.append(match.group(1))
+        rest = match.group(2) or ""
+    return "/".join([*parts, resource["resource_name"]])
 
 
-def order_groups(resources: list[dict], stack_name: str) -> list[list[dict]]:
-    groups: dict[int, list[dict]] = {}
+def step_groups(resources: list[dict], stack_name: str,
+                template_steps: list[steps.StepNode]) -> list[list[dict]]:
+    """The previewed nodes by step (each group's nodes converge in parallel)."""
+    groups: dict[int | None, list[dict]] = {}
     for resource in resources:
         if resource.get("resource_type") != NODE_TYPE:
             continue
+        path = resource_path(resource, stack_name)
         try:
             order = names.order_of(resource.get("metadata"))
         except ValueError as error:     # Heat validates it first; this is belt and braces
-            raise Unprocessable(f"{resource_path(resource, stack_name)}: Metadata {error}",
-                                field="template") from None
+            raise Unprocessable(f"{path}: Metadata {error}", field="template") from None
         attributes = resource.get("attributes") or {}
-        groups.setdefault(order, []).append({
-            "resource": resource_path(resource, stack_name),
+        step = steps.step_of(template_steps, path)
+        groups.setdefault(step, []).append({
+            "resource": path,
             "address": (resource.get("properties") or {}).get("Address"),
             "run_list": attributes.get("run_list") or [],
             "order": order,
+            "step": step,
         })
-    return [sorted(groups[order], key=lambda node: node["resource"]) for order in sorted(groups)]
+    return [sorted(groups[step], key=lambda node: node["resource"])
+            for step in sorted(groups, key=names.order_sort_key)]
 
 
 def _render(templates: EnvironmentTemplates, template: str, name: str,
@@ -124,8 +146,10 @@ def chef_environment(preview: dict, resources: list[dict], stack_name: str,
 
 
 def build(preview: dict, stack_name: str, templates: EnvironmentTemplates,
-          secrets: list[str], parameters: dict[str, Any], *, preview_name: str | None = None) -> dict:
+          secrets: list[str], parameters: dict[str, Any], template_steps: list[steps.StepNode],
+          *, preview_name: str | None = None) -> dict:
     """The plan document; raises Unprocessable for a Chef environment that cannot be rendered.
+    ``template_steps``: steps.of_template of the previewed template and values;
     ``preview_name``: the name Heat previewed the stack under, when not ``stack_name``."""
     previewed = preview_name or stack_name
     resources = list(flatten(preview.get("resources") or []))
@@ -138,5 +162,5 @@ def build(preview: dict, stack_name: str, templates: EnvironmentTemplates,
         "parameters": parameters,
         "stack_preview": stack_preview,
         "chef_environment": environment,
-        "order_groups": order_groups(resources, previewed),
+        "steps": step_groups(resources, previewed, template_steps),
     }, secrets)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from deployer.errors import (Conflict, HeatFailure, HeatUnavailable, InvalidReference, NotFound,
                              Unprocessable)
 from deployer.db.models import Deployment, utcnow
-from deployer.deployments import heat_stacks, ownership, parameter_sets, plan, secrets
+from deployer.deployments import heat_stacks, ownership, parameter_sets, plan, secrets, steps
 from deployer.deployments.catalog import TemplateSource
 from deployer.deployments.context import Services
 from deployer.runs import credentials
@@ -113,7 +113,21 @@ def build_plan(services: Services, prepared: Prepared, *, existing: bool = False
                                   prepared.env_files, prepared.environment, prepared.values,
                                   prepared.secrets)
     return plan.build(preview, name, services.environment_templates, prepared.secrets,
-                      prepared.redacted_parameters(), preview_name=preview_name)
+                      prepared.redacted_parameters(), template_steps(prepared),
+                      preview_name=preview_name)
+
+
+def template_steps(prepared: Prepared) -> list[steps.StepNode]:
+    """The steps of the prepared stack.  Hidden values are left out: they decide no
+    condition of a sane template, and so stay out of the steps cache."""
+    shown = {name: value for name, value in prepared.values.items()
+             if name not in prepared.hidden}
+    try:
+        return steps.of_template(prepared.source.body,
+                                 {**prepared.source.files, **prepared.env_files},
+                                 prepared.environment, shown)
+    except steps.StepsError as error:
+        raise Unprocessable(str(error), field="template") from None
 
 
 def plan_deployment(services: Services, request: Request) -> dict:

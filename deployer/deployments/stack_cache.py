@@ -31,8 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from deployer.db.models import Deployment, DeploymentSnapshot, utcnow
-from deployer.deployments import heat_stacks, secrets
-from deployer.deployments.catalog import NODE_TYPE, Catalog, static_nodes
+from deployer.deployments import heat_stacks, secrets, steps
+from deployer.deployments.catalog import NODE_TYPE, Catalog
 from deployer.errors import HeatFailure, HeatUnavailable, NotFound
 from deployer.secrets import SecretBox
 
@@ -54,22 +54,23 @@ def state_of(stack_status: str | None) -> str:
 
 # -- reading Heat ---------------------------------------------------------------------
 
-def static_orders(catalog: Catalog, template: str) -> dict[str, int | None]:
+def template_steps(catalog: Catalog, row: Deployment) -> list[steps.StepNode]:
+    """The steps of a deployment's template with its (non-secret) values."""
     try:
-        source = catalog.template(template)
-    except NotFound:
-        return {}
-    return {node["resource"]: node["order"] for node in static_nodes(source.body, source.files)}
+        source = catalog.template(row.template)
+        env_files, environment = catalog.environments(list(row.heat_environments or []))
+        return steps.of_template(source.body, {**source.files, **env_files}, environment,
+                                 dict(row.parameters or {}))
+    except (NotFound, steps.StepsError) as error:
+        LOG.warning("deployment %s: no steps for template %s: %s", row.name, row.template, error)
+        return []
 
 
-def _group_key(resource_path: str) -> str:
-    """``computes/0/node`` -> ``computes/node``: a group member's static definition."""
-    parts = resource_path.split("/")
-    return f"{parts[0]}/{parts[-1]}" if len(parts) > 2 else resource_path
-
-
-def node_entries(listed: list[dict], stack_id: str, orders: dict[str, int | None]) -> list[dict]:
-    """Heat's IBM::SCO::Node resources (nested stacks included) with their path and order."""
+def node_entries(listed: list[dict], stack_id: str,
+                 template_steps: list[steps.StepNode]) -> list[dict]:
+    """Heat's IBM::SCO::Node resources (nested stacks included) with their path, order
+    and step."""
+    by_definition = {node.resource: node for node in template_steps}
     by_physical_id = {r["physical_resource_id"]: r for r in listed if r.get("physical_resource_id")}
 
     def path(resource: dict) -> str:
@@ -86,12 +87,14 @@ def node_entries(listed: list[dict], stack_id: str, orders: dict[str, int | None
         if resource.get("resource_type") != NODE_TYPE:
             continue
         resource_path = path(resource)
+        static = by_definition.get(steps.definition_path(resource_path))
         entries.append({
             "resource": resource_path, "resource_name": resource["resource_name"],
             "stack_id": heat_stacks.stack_id_of(resource),
             "resource_status": resource.get("resource_status"),
             "physical_resource_id": resource.get("physical_resource_id") or None,
-            "order": orders.get(resource_path, orders.get(_group_key(resource_path))),
+            "order": static.order if static else None,
+            "step": static.step if static else None,
         })
     return sorted(entries, key=lambda e: e["resource"])
 
@@ -131,7 +134,7 @@ class Refresher:
             outputs: dict = {}
             if state != DELETED:
                 nodes = node_entries(heat_stacks.resources(self.heat, row.stack_id),
-                                     row.stack_id, static_orders(self.catalog, row.template))
+                                     row.stack_id, template_steps(self.catalog, row))
                 if state == COMPLETE:
                     resolved = heat_stacks.get(self.heat, row.stack_id,
                                                resolve_outputs=True) or {}

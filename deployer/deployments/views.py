@@ -14,11 +14,10 @@ from sqlalchemy import bindparam, func, select, true
 
 from deployer.chef import names
 from deployer.db.models import Deployment, DeploymentSnapshot, Run, RunOutput, utcnow
-from deployer.deployments import heat_stacks, secrets
-from deployer.deployments.catalog import static_nodes
+from deployer.deployments import heat_stacks, secrets, steps
 from deployer.deployments.context import Services
 from deployer.deployments.service import COMPLETE, DELETED, secret_values
-from deployer.errors import InvalidReference, NotFound
+from deployer.errors import InvalidReference, NotFound, Unprocessable
 from deployer.secrets import REDACTED
 
 DONE_RESOURCE_STATES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "RESUME_COMPLETE",
@@ -159,6 +158,7 @@ def _node_views(services: Services, row: Deployment, snapshot: DeploymentSnapsho
             "node_name": (run.node_name if run else None) or node["physical_resource_id"],
             "address": ((run.spec_json or {}).get("target") or {}).get("address") if run else None,
             "order": node["order"],
+            "step": node.get("step"),       # absent from snapshots older than steps
             "run_id": run.id if run else None,
             "run_status": run.status if run else "pending",
             "phase": run.phase if run else None,
@@ -166,7 +166,7 @@ def _node_views(services: Services, row: Deployment, snapshot: DeploymentSnapsho
             "finished_at": run.finished_at if run else None,
             "elapsed_seconds": _elapsed(run, now),
         })
-    return (sorted(views, key=lambda v: (names.order_sort_key(v["order"]), v["resource"])),
+    return (sorted(views, key=lambda v: (names.order_sort_key(v["step"]), v["resource"])),
             runs_token, stack_ids)
 
 
@@ -254,6 +254,14 @@ def template_detail(services: Services, name: str) -> dict:
         "parameters": info["parameters"], "parameter_groups": info["parameter_groups"],
         "outputs": {key: str((value or {}).get(description, "")) if isinstance(value, dict)
                     else "" for key, value in outputs.items()},
-        "nodes": static_nodes(source.body, source.files),
+        "nodes": _template_nodes(source),
         "heat_environments": services.catalog.usable_environments(source),
     }
+
+
+def _template_nodes(source) -> list[dict]:
+    """The template's nodes by step, read without values (every conditional node)."""
+    try:
+        return [node.view() for node in steps.of_template(source.body, source.files)]
+    except steps.StepsError as error:
+        raise Unprocessable(f"template {source.name}: {error}", field="template") from None

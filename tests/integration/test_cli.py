@@ -147,7 +147,7 @@ def run_on_terminal(argv: list[str], env: dict) -> tuple[int, str]:
             process.kill()
 
 
-def test_plan_prints_order_groups_and_the_rendered_environment(api_url, test_nodes_factory):
+def test_plan_prints_steps_and_the_rendered_environment(api_url, test_nodes_factory):
     nodes = test_nodes_factory(3).nodes()
     result = deployer(api_url, "plan", f"plan-{uuid.uuid4().hex[:6]}", "-t", TEMPLATE,
                       "-p", "NetworkManager=nova.network.manager.VlanManager",

@@ -68,16 +68,20 @@ def test_catalog_reads_templates_through_heat(undercloud):
     assert params["SshPort"]["type"] == "number" and params["SshPort"]["default"] == 22
     assert {"range": {"min": 1, "max": 65535}} in params["SshPort"]["constraints"]
     assert [g["label"] for g in hot["parameter_groups"]] == ["server", "site"]
-    assert hot["nodes"] == [{"resource": "allinone", "order": 1, "run_list": ["role[allinone]"]}]
+    assert hot["nodes"] == [{"resource": "allinone", "step": 1, "order": 1,
+                             "run_list": ["role[allinone]"], "after": []}]
     assert hot["heat_environments"] == ["allinone"]
     assert "keystone_url" in hot["outputs"]
 
     cfn = api.get_template("active-passive-cfn")
     assert cfn["parameters"]["SshPassword"]["hidden"] is True
-    assert [(n["resource"], n["order"]) for n in cfn["nodes"]] == [("control", 1), ("standby", 2)]
+    assert [(n["resource"], n["step"], n["order"]) for n in cfn["nodes"]] == [
+        ("control", 1, 1), ("standby", 2, 2)]
     assert cfn["heat_environments"] == ["active-passive"]
     nested = api.get_template("active-active")
-    assert {"resource": "computes/node", "order": 1, "run_list": ["role[compute]"]} in nested["nodes"]
+    # order 1 in its nested template, but the group depends_on controller3: step 4
+    assert {"resource": "computes/node", "step": 4, "order": 1, "run_list": ["role[compute]"],
+            "after": ["controller1", "controller2", "controller3"]} in nested["nodes"]
 
     error = _problem(lambda: api.get_template("no-such-template"))
     assert error.status == 404 and "template" in error.errors
@@ -191,7 +195,7 @@ def test_plan_previews_everything_and_creates_nothing(undercloud, test_nodes_fac
     assert plan["parameters"]["AdminPassword"] == "******"
     assert SECRET not in json.dumps(plan)
     groups = [[(n["resource"], n["address"], n["run_list"]) for n in group]
-              for group in plan["order_groups"]]
+              for group in plan["steps"]]
     assert groups == [[("control", nodes[0].ip, ["role[sco-test-first]"])],
                       [("compute", nodes[2].ip, ["role[sco-test-compute]"]),
                        ("standby", nodes[1].ip, ["role[sco-test-second]"])]]

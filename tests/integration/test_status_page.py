@@ -60,7 +60,7 @@ def _nodes(driver) -> dict[str, dict]:
         for (const box of document.querySelectorAll('#flow .node')) {
           out[box.dataset.resource] = {
             label: box.dataset.label, classes: box.className,
-            order: box.closest('.order-group').dataset.order,
+            step: box.closest('.step-group').dataset.step,
             text: box.querySelector('.node-label').textContent,
             name: box.querySelector('.node-name').textContent,
             address: box.querySelector('.node-address').textContent,
@@ -106,7 +106,7 @@ def test_deployment_picture_updates_live_and_shows_the_failed_node(
         # Order 1 runs alone first: control in a phase, the others queued.
         running = _wait_for(browser, lambda n: n.get("control", {}).get("label") in PHASES,
                             "control running")
-        assert {r: n["order"] for r, n in running.items()} == {
+        assert {r: n["step"] for r, n in running.items()} == {
             "control": "1", "standby": "2", "compute": "2"}
         assert running["standby"]["label"] == "queued" and running["compute"]["label"] == "queued"
         assert running["control"]["address"] == nodes[0].ip
@@ -114,7 +114,7 @@ def test_deployment_picture_updates_live_and_shows_the_failed_node(
         browser.save_screenshot(str(tmp_path / "status-order1-running.png"))
         groups = browser.execute_script(
             "return [...document.querySelectorAll('#flow > *')].map(e => e.className)")
-        assert groups == ["order-group", "arrow", "order-group"]
+        assert groups == ["step-group", "arrow", "step-group"]
 
         # The same page (no reload) then shows control succeeded, and order 2 at work.
         later = _wait_for(browser, lambda n: n["control"]["label"] == "succeeded"

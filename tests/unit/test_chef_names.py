@@ -20,8 +20,7 @@ from deployer.chef import names
 from deployer.chef.errors import RunListError
 from deployer.chef.server import expand_run_list
 from deployer.db.migrate import upgrade
-from deployer.deployments import heat_stacks, plan
-from deployer.deployments.catalog import static_nodes
+from deployer.deployments import heat_stacks, plan, steps
 from deployer.errors import Unprocessable
 from heat_plugins import sco_node
 from tests.unit.heat_engine import parse_stack
@@ -129,7 +128,7 @@ def test_api_plugin_and_runner_agree(api, field, value, accepted):
         (accepted, accepted, accepted)
 
 
-# -- order: the plugin, the catalog, the plan and the CLI read it the same way ----------
+# -- order: the plugin, the steps, the plan and the CLI read it the same way ----------
 ORDERS = [(0, 0), (2, 2), ("3", 3), (4.0, 4), (-1, None), ("x", None), (True, None),
           (1.5, None), ({"get_param": "Order"}, None)]
 
@@ -143,20 +142,23 @@ def test_order_is_read_alike_everywhere(raw, expected):
         plugin = None
     template = {"heat_template_version": "2021-04-16", "resources": {
         "n": {"type": "IBM::SCO::Node", "metadata": metadata}}}
-    catalog = static_nodes(template, {})[0]["order"]
+    try:        # an order from a parameter cannot be stepped without its value
+        catalog = steps.of_template(template, {})[0].order
+    except steps.StepsError:
+        catalog = None
     preview = [{"resource_type": "IBM::SCO::Node", "resource_name": "n", "stack_name": "s",
                 "metadata": metadata}]
     try:
-        planned = plan.order_groups(preview, "s")[0][0]["order"]
+        planned = plan.step_groups(preview, "s", [])[0][0]["order"]
     except Unprocessable:
         planned = None
     assert (plugin, catalog, planned) == (expected, expected, expected)
 
 
-def test_unknown_orders_sort_last_in_the_api_and_the_cli():
-    nodes = [{"resource": "b", "order": None}, {"resource": "a", "order": 2},
-             {"resource": "c", "order": 0}]
-    assert [order for order, _ in progress.order_groups(nodes)] == [0, 2, None]
+def test_unknown_steps_sort_last_in_the_api_and_the_cli():
+    nodes = [{"resource": "b", "step": None}, {"resource": "a", "step": 2},
+             {"resource": "c", "step": 1}]
+    assert [step for step, _ in progress.step_groups(nodes)] == [1, 2, None]
     assert sorted([None, 2, 0], key=names.order_sort_key) == [0, 2, None]
 
 
@@ -173,7 +175,7 @@ def test_run_list_metadata_forms(raw, expected):
     assert sco_node.check_metadata(metadata)[1] == expected
     template = {"Resources": {"n": {"Type": "IBM::SCO::Node", "Metadata": metadata}},
                 "AWSTemplateFormatVersion": "2010-09-09"}
-    assert static_nodes(template, {})[0]["run_list"] == expected
+    assert steps.of_template(template, {})[0].run_list == expected
 
 
 # -- the unfilled-placeholders sentence the resources write and the API reads ---------------
@@ -206,5 +208,5 @@ def test_chef_expansion_and_catalog_agree_on_run_list_items(item, accepted):
         expanded = False
     template = {"heat_template_version": "2021-04-16", "resources": {
         "n": {"type": "IBM::SCO::Node", "metadata": {"chef-runlist": [item]}}}}
-    in_catalog = static_nodes(template, {})[0]["run_list"] is not None
+    in_catalog = steps.of_template(template, {})[0].run_list is not None
     assert (expanded, in_catalog) == (accepted, accepted)

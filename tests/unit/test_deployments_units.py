@@ -18,7 +18,7 @@ from deployer.config import ContentSettings
 from deployer.db.migrate import upgrade_database
 from deployer.db.models import Deployment
 from deployer.db.session import make_engine, make_session_factory
-from deployer.deployments import heat_stacks, plan, secrets, service
+from deployer.deployments import heat_stacks, plan, secrets, service, steps
 from deployer.deployments.catalog import Catalog
 from deployer.deployments.context import Services
 from deployer.errors import Unprocessable
@@ -126,18 +126,23 @@ def test_plan_from_a_cfn_preview_renders_outputs_and_orders_nodes():
         {"output_key": "CONVERGE_SECONDS", "output_value": 2},
         {"output_key": "OTHER", "output_value": "ignored"}],
         "resources": [{**node, "resource_name": "b", "metadata": {"order": 2}},
-                      [[{**node, "resource_name": "c", "stack_name": "s1-group-0",
+                      # Heat names a group member's stack <stack>-<group>-<id>-<index>-<id>
+                      [[{**node, "resource_name": "c",
+                         "stack_name": "s1-group-abcdefgh2345-0-ijklmnop6723",
                          "metadata": {"order": 2}}]],
                       {**node, "resource_name": "a", "metadata": {"order": 1}}]}
-    built = plan.build(preview, "s1", templates, ["pw-Secret-2"], {})
-    assert [[n["resource"] for n in group] for group in built["order_groups"]] == [
-        ["a"], ["b", "group-0/c"]]
+    template_steps = [steps.StepNode("a", 1, 1, ["role[a]"], ()),
+                      steps.StepNode("b", 2, 2, ["role[a]"], ("a",)),
+                      steps.StepNode("group/c", 3, 2, ["role[a]"], ("a", "b"))]
+    built = plan.build(preview, "s1", templates, ["pw-Secret-2"], {}, template_steps)
+    assert [[(n["resource"], n["step"]) for n in group] for group in built["steps"]] == [
+        [("a", 1)], [("b", 2)], [("group/0/c", 3)]]
     assert built["chef_environment"]["name"] == "s1"
     assert built["chef_environment"]["default_attributes"]["standin"]["sleep"] == 2
     assert "pw-Secret-2" not in json.dumps(built)
     del preview["outputs"][2]
     with pytest.raises(Unprocessable) as info:
-        plan.build(preview, "s1", templates, [], {})
+        plan.build(preview, "s1", templates, [], {}, template_steps)
     assert list(info.value.errors) == ["chef_environment.CONVERGE_SECONDS"]
 
 
@@ -148,7 +153,7 @@ def test_hot_values_for_no_placeholder_are_refused():
                 "ENABLE_DEBUG": "x", "NETWORK_MANAGER": "m", "CONVERGE_SECONDS": 0,
                 "TYPO_NAME": 1}}}
     with pytest.raises(Unprocessable) as info:
-        plan.build({"resources": [site]}, "s1", templates, [], {})
+        plan.build({"resources": [site]}, "s1", templates, [], {}, [])
     assert info.value.errors == {"chef_environment.TYPO_NAME": ["unknown placeholder"]}
 
 

@@ -1,4 +1,5 @@
-// One deployment as a picture: its nodes grouped by order (left to right),
+// One deployment as a picture: its nodes grouped by step (left to right; the API's
+// `step`, computed once by deployer/deployments/steps.py),
 // each box coloured and labelled by phase, updated without reload.  The page
 // long-polls the API (If-None-Match + wait): an answer comes when the
 // deployment changed; the running nodes' clocks tick here in between.
@@ -11,16 +12,18 @@ let receivedAt = Date.now();
 const deploymentId = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop());
 const runReasons = new Map();   // run id -> failure reason (fetched once per failed run)
 
-function orderGroups(nodes) {
+// Nodes whose step the API does not know (null) come last, labelled "?".
+function stepGroups(nodes) {
   const groups = new Map();
   for (const node of nodes) {
-    const order = Number(node.order) || 0;
-    if (!groups.has(order)) groups.set(order, []);
-    groups.get(order).push(node);
+    const step = Number.isInteger(node.step) ? node.step : null;
+    if (!groups.has(step)) groups.set(step, []);
+    groups.get(step).push(node);
   }
+  const rank = (step) => (step === null ? Infinity : step);
   return [...groups.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([order, members]) => [order, members.sort((a, b) => a.resource.localeCompare(b.resource))]);
+    .sort((a, b) => rank(a[0]) - rank(b[0]))
+    .map(([step, members]) => [step ?? "?", members.sort((a, b) => a.resource.localeCompare(b.resource))]);
 }
 
 async function failureReason(node) {
@@ -62,13 +65,13 @@ async function nodeBox(node) {
 async function renderFlow(nodes) {
   const flow = document.getElementById("flow");
   const parts = [];
-  const groups = orderGroups(nodes);
-  for (const [index, [order, members]] of groups.entries()) {
+  const groups = stepGroups(nodes);
+  for (const [index, [step, members]] of groups.entries()) {
     if (index > 0) parts.push(el("div", { class: "arrow", "aria-hidden": "true" }, "➜"));
     const boxes = await Promise.all(members.map(nodeBox));
-    parts.push(el("section", { class: "order-group", "data-order": order,
-                               "aria-label": `order ${order}` },
-      el("h2", {}, `Order ${order}`,
+    parts.push(el("section", { class: "step-group", "data-step": step,
+                               "aria-label": `step ${step}` },
+      el("h2", {}, `Step ${step}`,
          el("small", {}, members.length > 1 ? " · in parallel" : "")),
       el("ul", { class: "nodes" }, ...boxes)));
   }
