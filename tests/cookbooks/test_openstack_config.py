@@ -24,6 +24,7 @@ from oslo_db import options as db_options
 from oslo_messaging._drivers import impl_rabbit
 
 from deployer.chef.environment_template import EnvironmentTemplates
+from deployer.lint.options import NAMESPACES
 from tests.chef_render import RenderError, call_helper, node_attributes, render
 from tests.cookbooks.conftest import CONTROLLERS, SECRETS, controller_node
 
@@ -49,22 +50,7 @@ CONF_FILES = {"keystone": "keystone.conf", "glance": "glance-api.conf", "placeme
 COMPUTE_NODE = {"name": "compute1", "hostname": "compute1", "ipaddress": "10.81.26.11"}
 PASSWORDS = SECRETS["deployer_secrets"]
 
-# The namespaces each file's readers register (the packages' oslo-config-generator sets, Zed).
-OSLO = ["oslo.log", "oslo.messaging", "oslo.db", "oslo.policy", "oslo.concurrency", "oslo.middleware",
-        "oslo.cache", "keystonemiddleware.auth_token"]
-NAMESPACES = {
-    "keystone.conf": ["keystone", *OSLO],
-    "glance-api.conf": ["glance.api", "glance.store", "glance.multi_store", *OSLO],
-    "placement.conf": ["placement.conf", *OSLO],
-    "nova.conf": ["nova.conf", "os_vif", "oslo.privsep", "oslo.service.service", "oslo.service.periodic_task", *OSLO],
-    "neutron.conf": ["neutron", "neutron.agent", "neutron.base.agent", "neutron.db", "neutron.extensions",
-                     "nova.auth", "placement.auth", "ironic.auth", *OSLO],
-    "ml2_conf.ini": ["neutron.ml2", "neutron.ml2.ovn"],
-    "cinder.conf": ["cinder", *OSLO],
-    "nova-compute.conf": ["nova.conf"],
-    "neutron_ovn_metadata_agent.ini": ["neutron.ovn.metadata.agent", "neutron.ml2.ovn", "neutron.agent",
-                                       "neutron.base.agent", *OSLO],
-}
+# The namespaces each file's readers register: one table, deployer/lint's.
 VALIDATOR = "/usr/bin/oslo-config-validator"  # Debian's, beside the packages' registered namespaces
 
 

@@ -1,0 +1,106 @@
+"""deployer/lint over what the cookbooks render for each topology (through the
+tests/chef_render harness, from the shipped Chef environment templates and roles):
+no option any service ignores, no cross-layer timeout mismatch; and the lint does
+fail on an injected unknown option and an injected timeout mismatch."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deployer import lint
+from deployer.lint import options, timeouts
+from tests.chef_render import render
+from tests.cookbooks.conftest import SECRETS, controller_node
+from tests.cookbooks.test_openstack_config import (AIO_NODE, COMPUTE_NODE, CONF_FILES,
+                                                   aa_environment, aio_environment, role)
+from tests.cookbooks.test_pacemaker_config import AP_NODES, ap_environment
+
+OPENSTACK = [*CONF_FILES.values(), "ml2_conf.ini"]
+COMPUTE = ["nova.conf", "nova-compute.conf", "neutron_ovn_metadata_agent.ini"]
+HA = [("deployer_haproxy", "haproxy.cfg"), ("deployer_keepalived", "keepalived.conf")]
+# topology -> [(role, node, cookbook, template)]: every file the topology's nodes read
+TOPOLOGIES = {
+    "active-active": (aa_environment, [
+        *(("controller", controller_node(0), "deployer_openstack", t) for t in OPENSTACK),
+        *(("controller", controller_node(0), c, t) for c, t in
+          [*HA, ("deployer_galera", "galera.cnf")]),
+        *(("compute", COMPUTE_NODE, "deployer_compute", t) for t in COMPUTE)]),
+    "active-passive": (ap_environment, [
+        *(("primary", AP_NODES[0], "deployer_openstack", t) for t in OPENSTACK),
+        *(("primary", AP_NODES[0], "deployer_compute", t) for t in COMPUTE[1:])]),
+    "allinone": (aio_environment, [
+        *(("allinone", AIO_NODE, "deployer_openstack", t) for t in OPENSTACK),
+        *(("allinone", AIO_NODE, "deployer_compute", t) for t in COMPUTE[1:])]),
+}
+
+
+def rendered(topology: str) -> dict[str, str]:
+    environment, files = TOPOLOGIES[topology]
+    return {template: render(cookbook, template, node=node, role=role(role_name),
+                             environment=environment(), secrets=SECRETS)
+            for role_name, node, cookbook, template in files}
+
+
+def _schema_or_skip():
+    if not Path(options.DEBIAN_PYTHON).exists() or not Path("/usr/bin/nova-manage").exists():
+        pytest.skip("Debian's OpenStack packages are not installed (scripts/install.sh)")
+
+
+@pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
+def test_every_topology_lints_clean(topology):
+    _schema_or_skip()
+    findings = lint.lint(rendered(topology))
+    errors = [str(f) for f in findings if f.severity == lint.ERROR]
+    assert not errors, "\n".join(errors)
+
+
+def test_an_unknown_rabbit_option_is_an_error_naming_file_and_option():
+    """openstack-helm's rabbit_quorum_queues: oslo.messaging knows only rabbit_quorum_queue."""
+    _schema_or_skip()
+    files = rendered("active-active")
+    files["nova.conf"] = files["nova.conf"].replace(
+        "[oslo_messaging_rabbit]\n", "[oslo_messaging_rabbit]\nrabbit_quorum_queues = true\n", 1)
+    errors = [f for f in lint.lint(files) if f.severity == lint.ERROR]
+    assert [(f.file, f.where) for f in errors] == [
+        ("nova.conf", "[oslo_messaging_rabbit] rabbit_quorum_queues")]
+    assert "ignores it" in errors[0].message
+
+
+def test_a_deprecated_name_is_a_warning_naming_its_replacement():
+    _schema_or_skip()
+    files = {"nova.conf": "[DEFAULT]\nrabbit_ha_queues = true\n"}
+    found = options.check(files)
+    assert [(f.severity, f.message) for f in found] == [
+        (lint.WARNING, "deprecated name: use [oslo_messaging_rabbit] rabbit_ha_queues")]
+
+
+def test_a_recycle_time_longer_than_haproxy_idle_timeout_is_an_error_with_its_failure():
+    files = rendered("active-active")
+    files["nova.conf"] = files["nova.conf"].replace(
+        "[database]\n", "[database]\nconnection_recycle_time = 7200\n", 1)
+    errors = [f for f in timeouts.check(files) if f.severity == lint.ERROR]
+    assert errors and {f.file for f in errors} == {"nova.conf"}
+    assert all("connection_recycle_time = 7200" in f.where for f in errors)
+    assert "closes connections idle for 5400 s" in errors[0].message
+    assert "Lost connection to MySQL server" in errors[0].message
+
+
+def test_heartbeats_slower_than_a_rabbitmq_listener_timeout_are_an_error():
+    haproxy = ("defaults\n    timeout client 30s\n    timeout server 30s\n"
+               "listen rabbitmq\n    bind 10.0.0.100:5672\n"
+               "    server a 10.0.0.1:5672 check inter 2000 rise 2 fall 5\n")
+    conf = "[DEFAULT]\ntransport_url = rabbit://n:p@10.0.0.100:5672/\n"
+    found = timeouts.check({"haproxy.cfg": haproxy, "nova.conf": conf})
+    assert [f.severity for f in found] == [lint.ERROR]
+    assert "heartbeat_timeout_threshold = 60" in found[0].where
+    assert "MessagingTimeout" in found[0].message
+    fixed = conf + "[oslo_messaging_rabbit]\nheartbeat_timeout_threshold = 20\n"
+    assert timeouts.check({"haproxy.cfg": haproxy, "nova.conf": fixed}) == []
+
+
+def test_a_vip_that_moves_before_haproxy_sees_the_dead_backend_is_a_warning():
+    files = rendered("active-active")
+    warnings = [f for f in timeouts.check(files) if f.file == "keepalived.conf"]
+    assert warnings and all(f.severity == lint.WARNING for f in warnings)
+    assert "the VIP moves in 3 s" in warnings[0].message and "after 10 s" in warnings[0].message
