@@ -10,7 +10,9 @@
 
 The same rules decide whether a deployment may be created: an unknown
 environment template, a placeholder without a value or a value for no
-placeholder is refused here, before any stack exists.
+placeholder is refused here, before any stack exists; so is a node running a
+shipped role in an environment without the controllers list every shipped role
+reads (the origin's environment has none).
 """
 from __future__ import annotations
 
@@ -164,3 +166,37 @@ def build(preview: dict, stack_name: str, templates: EnvironmentTemplates,
         "chef_environment": environment,
         "steps": step_groups(resources, previewed, template_steps),
     }, secrets)
+
+
+CONTROLLERS_PATH = ("deployer", "cluster", "controllers")
+
+
+def _controllers(environment: dict) -> Any:
+    for section in ("override_attributes", "default_attributes"):   # override wins
+        value = environment.get(section) or {}
+        for key in CONTROLLERS_PATH:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:
+            return value
+    return None
+
+
+def check_cluster_facts(document: dict, shipped_roles: set[str]) -> None:
+    """Refuse a plan whose nodes run a shipped role in a rendered environment that gives
+    no controllers list: recipe[deployer_common], first in every shipped role, stops the
+    converge on it, so say it here, naming the node and the role, before anything exists."""
+    environment = document.get("chef_environment")
+    if environment is None or _controllers(environment):
+        return                  # an existing environment is the site's; or the list is there
+    for group in document["steps"]:
+        for node in group:
+            for item in node["run_list"]:
+                kind, name = names.parse_run_list_item(item)
+                if kind == "role" and name in shipped_roles:
+                    raise Unprocessable(
+                        f"Chef environment {environment.get('name')!r} sets no "
+                        f"{'.'.join(CONTROLLERS_PATH)}, which {item} on node {node['resource']} "
+                        f"needs (every shipped role reads the controllers list): use a template "
+                        f"whose environment lists the controllers (allinone, active-active, "
+                        f"active-passive) or add the list to the environment template",
+                        field="chef_environment")

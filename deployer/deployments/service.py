@@ -112,9 +112,11 @@ def build_plan(services: Services, prepared: Prepared, *, existing: bool = False
     preview = heat_stacks.preview(services.heat, preview_name, prepared.source,
                                   prepared.env_files, prepared.environment, prepared.values,
                                   prepared.secrets)
-    return plan.build(preview, name, services.environment_templates, prepared.secrets,
-                      prepared.redacted_parameters(), template_steps(prepared),
-                      preview_name=preview_name)
+    document = plan.build(preview, name, services.environment_templates, prepared.secrets,
+                          prepared.redacted_parameters(), template_steps(prepared),
+                          preview_name=preview_name)
+    plan.check_cluster_facts(document, set(services.catalog.role_paths()))
+    return document
 
 
 def template_steps(prepared: Prepared) -> list[steps.StepNode]:

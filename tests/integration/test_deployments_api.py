@@ -138,7 +138,8 @@ def test_parameter_sets_are_checked_by_heat_and_keep_secrets_sealed(undercloud):
 
 @pytest.mark.parametrize("case", ["unknown-template", "missing-required", "constraint",
                                   "unknown-parameter", "unfilled-hot", "unfilled-cfn",
-                                  "unknown-heat-environment", "unknown-parameter-set"])
+                                  "unknown-heat-environment", "unknown-parameter-set",
+                                  "roles-without-controllers"])
 def test_refused_deployments_leave_no_row_stack_or_environment(undercloud, case):
     name = _name("bad")
     body, status, field = {
@@ -161,12 +162,19 @@ def test_refused_deployments_leave_no_row_stack_or_environment(undercloud, case)
         "unknown-parameter-set": ({"template": "allinone", "parameter_set": "nope",
                                    "parameters": {"NodeAddress": "192.0.2.1"}},
                                   404, "parameter_set"),
+        # The origin's environment lists no controllers, which every shipped role reads.
+        "roles-without-controllers": ({"template": "origin-seed", "parameters": {
+            "ControlAddress": "192.0.2.1", "StandbyAddress": "192.0.2.2", "NodePassword": "x"}},
+            422, "chef_environment"),
     }[case]
     for call in (undercloud.api().plan_deployment, undercloud.api().create_deployment):
         error = _problem(lambda: call({"name": name, **body}))
         assert error.status == status, error.problem
         assert field in error.errors, error.problem
         assert error.problem["status"] == status and error.problem["request_id"]
+        if case == "roles-without-controllers":
+            assert "deployer.cluster.controllers" in error.problem["detail"]
+            assert "role[primary] on node control" in error.problem["detail"], error.problem
     _no_trace(undercloud, name)
 
 
