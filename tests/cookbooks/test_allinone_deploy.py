@@ -1,0 +1,199 @@
+"""`deployer create` of the shipped all-in-one template on one systemd test node, converged for
+real, then used from the host with the real openstack client.
+
+The whole production path: the deployer CLI -> the API -> the embedded Heat engine with our
+plugins -> the deployment's Chef environment and its encrypted secrets on the Chef server
+(goiardi) -> the worker's SSH bootstrap of the node -> chef-client (the stand-in, the one part
+that is not the real thing) converging role[allinone] from the server's cookbooks.  The test
+site values are environments/heat/allinone-fake.yaml: nova's fake virt driver and Open
+vSwitch's userspace datapath.
+
+What is not run here: instances do not boot (fake driver), so their ports are bound but stay
+DOWN and no packet crosses OVN.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.waiting import wait_until
+from tests.integration.deployment_helpers import delete_deployment
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DEPLOYER = Path(sys.executable).with_name("deployer")
+CONVERGE_TIMEOUT = 2400
+UPDATED = re.compile(r"Chef Infra Client finished, (\d+)/(\d+) resources updated")
+
+
+def deployer(undercloud, *argv: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "DEPLOYER_API_URL": undercloud.cfg.api.url, **(env or {})}
+    environment.pop("OS_TOKEN", None)
+    return subprocess.run([str(DEPLOYER), *argv], env=environment, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def openstack(env: dict, *args: str, timeout: float = 120) -> list | dict:
+    result = subprocess.run(["openstack", *args, "-f", "json"], capture_output=True, text=True, timeout=timeout,
+                            env={"PATH": "/usr/bin:/bin", **env})
+    assert result.returncode == 0, f"openstack {' '.join(args)}: {result.stderr[-2000:]}"
+    return json.loads(result.stdout)
+
+
+def node_log(undercloud, deployment: str) -> str:
+    shown = deployer(undercloud, "logs", deployment, "allinone")
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout
+
+
+def updated_resources(log: str) -> list[str]:
+    """The resource lines the doc formatter follows with '- <change>' lines."""
+    lines = log.splitlines()
+    return [line.strip() for line, after in zip(lines, lines[1:])
+            if line.lstrip().startswith("* ") and after.lstrip().startswith("- ")]
+
+
+def unit_report(node, *units: str) -> str:
+    """Failed units and the named units' status and last journal lines, for a failure message."""
+    return node.exec(f"systemctl --failed --no-legend; systemctl status --no-pager -n 30 {' '.join(units)}; "
+                     f"journalctl --no-pager -n 40 -u {' -u '.join(units)}").stdout[-6000:]
+
+
+@pytest.fixture(scope="module")
+def allinone(undercloud, test_nodes_factory, tmp_path_factory):
+    if not shutil.which("openstack") or not Path("/usr/bin/keystone-manage").exists():
+        pytest.skip("Debian's OpenStack packages are not installed (scripts/install.sh)")
+    node_set = test_nodes_factory(1)
+    node = node_set.nodes()[0]
+    name = f"aio-{uuid.uuid4().hex[:6]}"
+    admin_password = secrets.token_urlsafe(18)
+    created = deployer(
+        undercloud, "create", name, "-t", "allinone", "-e", "allinone-fake", "--wait",
+        "-p", f"NodeAddress={node.ip}", "-p", f"SshKeyFile={node.key_file}", "--secret", "AdminPassword",
+        env={"DEPLOYER_SECRET_AdminPassword": admin_password}, timeout=CONVERGE_TIMEOUT)
+    api = undercloud.api()
+    try:
+        assert created.returncode == 0, (created.stdout + created.stderr)[-6000:]
+        environment = {"OS_AUTH_URL": f"http://{node.ip}:5000/v3", "OS_IDENTITY_API_VERSION": "3",
+                       "OS_USERNAME": "admin", "OS_PASSWORD": admin_password,
+                       "OS_PROJECT_NAME": "admin", "OS_USER_DOMAIN_NAME": "Default",
+                       "OS_PROJECT_DOMAIN_NAME": "Default", "OS_REGION_NAME": "RegionOne"}
+        yield {"name": name, "node": node, "env": environment, "created": created,
+               "admin_password": admin_password}
+    finally:
+        try:
+            for item in api.list_deployments(name=name)["deployments"]:
+                delete_deployment(api, item["id"])
+        finally:
+            test_nodes_factory.discard(node_set)
+
+
+def test_the_first_converge_runs_every_resource(undercloud, allinone):
+    log = node_log(undercloud, allinone["name"])
+    assert "STAND-IN" in log
+    first_updated = int(UPDATED.search(log).group(1))
+    assert first_updated > 100
+    for resource in ("execute[galera_new_cluster]", "execute[nova schema migrations]",
+                     "execute[keystone-manage bootstrap]", "execute[register the OVN chassis]",
+                     "service[neutron-server] action start", "service[nova-compute] action start"):
+        assert resource in log, resource
+
+
+def test_no_secret_leaves_the_deployment(undercloud, allinone):
+    """The admin password and the generated secrets: not in the CLI output, the node log,
+    the Heat events or resources, the Chef node or environment."""
+    password = allinone["admin_password"]
+    name = allinone["name"]
+    texts = [allinone["created"].stdout, allinone["created"].stderr, node_log(undercloud, name)]
+    for command in (("show", name, "--json"), ("events", name), ("environments", name)):
+        shown = deployer(undercloud, *command)
+        assert shown.returncode == 0, shown.stderr
+        texts.append(shown.stdout)
+    heat = undercloud.heat()
+    stack = heat.stacks.get(name)
+    texts.append(json.dumps([e.to_dict() for e in heat.events.list(stack.id)]))
+    texts.append(json.dumps([r.to_dict() for r in heat.resources.list(stack.id)]))
+    chef = undercloud.chef()
+    chef_node = chef.get_node("aio1")
+    texts.append(json.dumps(chef_node))
+    environment = chef.get_environment(name)
+    texts.append(json.dumps(environment))
+    bag = environment["override_attributes"]["deployer"]["secrets"]["data_bag"]
+    stored = json.dumps([chef.get_item(bag, item) for item in chef.list_data_bag(bag)])
+    texts.append(stored)
+    for text in texts:
+        assert password not in text
+    assert '"cipher": "aes-256-gcm"' in stored
+    secret_file = allinone["node"].exec("stat -c %a /etc/chef/encrypted_data_bag_secret").stdout.strip()
+    assert secret_file == "600"
+
+
+def test_every_api_listens_on_the_node_address_only(allinone):
+    node = allinone["node"]
+    listening = node.exec("ss -Hltn").stdout
+    for port in (5000, 9292, 8778, 8774, 8775, 6080, 9696, 8776, 6641, 6642, 3306, 5672):
+        addresses = {line.split()[3].rsplit(":", 1)[0] for line in listening.splitlines()
+                     if line.split()[3].rsplit(":", 1)[1] == str(port)}
+        assert addresses == {node.ip}, f"port {port}: {addresses}"
+
+
+def test_the_cloud_works_through_the_openstack_client(allinone, tmp_path):
+    env = allinone["env"]
+    assert openstack(env, "token", "issue")["expires"]
+    assert {e["Type"] for e in openstack(env, "catalog", "list")} == \
+        {"identity", "image", "placement", "compute", "network", "volumev3"}
+    image_file = tmp_path / "tiny.img"
+    image_file.write_bytes(secrets.token_bytes(1 << 20))
+    openstack(env, "image", "create", "--disk-format", "raw", "--container-format", "bare",
+              "--file", str(image_file), "tiny")
+    assert [(i["Name"], i["Status"]) for i in openstack(env, "image", "list")] == [("tiny", "active")]
+
+    def services_up():
+        compute = {s["Binary"]: s["State"] for s in openstack(env, "compute", "service", "list")}
+        volume = {s["Binary"]: s["State"] for s in openstack(env, "volume", "service", "list")}
+        return compute == {"nova-scheduler": "up", "nova-conductor": "up", "nova-compute": "up"} and \
+            volume.get("cinder-scheduler") == "up"
+    # A freshly restarted service reports within its report_interval (10 s).
+    wait_until(services_up, 120, "nova and cinder services up", interval=3)
+
+    def agents():
+        return {a["Agent Type"]: a["Alive"] for a in openstack(env, "network", "agent", "list")}
+    # The metadata agent registers in the OVN southbound DB once it is up; on a loaded
+    # machine its start (imports, first OVSDB sync) takes longer than nova's report.
+    wait_until(agents, 120, "both OVN agents alive", interval=3,
+               until=lambda seen: seen == {"OVN Controller agent": True, "OVN Metadata agent": True},
+               diagnose=lambda: unit_report(allinone["node"], "neutron-ovn-metadata-agent", "ovn-controller"))
+
+    network = openstack(env, "network", "create", "net1")
+    openstack(env, "subnet", "create", "--network", "net1", "--subnet-range", "192.168.60.0/24", "sub1")
+    openstack(env, "flavor", "create", "--ram", "64", "--disk", "1", "--vcpus", "1", "m1.tiny")
+    server = openstack(env, "server", "create", "--image", "tiny", "--flavor", "m1.tiny", "--network", "net1",
+                       "--wait", "vm1", timeout=300)
+    assert server["status"] == "ACTIVE"
+    [port] = openstack(env, "port", "list", "--server", "vm1")
+    shown = openstack(env, "port", "show", port["ID"])
+    assert shown["network_id"] == network["id"]
+    assert (shown["binding_host_id"], shown["binding_vif_type"]) == ("aio1", "ovs"), "bound to the OVN chassis"
+
+
+def test_an_update_with_no_change_converges_again_and_changes_nothing(undercloud, allinone):
+    """`deployer update` giving a parameter its current value: the deployer's fresh
+    DeployIdentifier converges the node again, and the converge finds everything in place."""
+    updated = deployer(undercloud, "update", allinone["name"], "-p", "RegionName=RegionOne", "--wait",
+                       timeout=CONVERGE_TIMEOUT)
+    assert updated.returncode == 0, (updated.stdout + updated.stderr)[-4000:]
+    assert "UPDATE_COMPLETE" in updated.stdout, updated.stdout[-4000:]
+    log = node_log(undercloud, allinone["name"])
+    match = UPDATED.search(log)
+    assert match, log[-4000:]
+    assert int(match.group(1)) == 0, (updated_resources(log),
+                                      allinone["node"].exec("systemctl --failed --no-legend").stdout)
