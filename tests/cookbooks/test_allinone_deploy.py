@@ -24,7 +24,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
+from deployer.db.models import EnvironmentSecrets
 from tests.fixtures.waiting import wait_until
 from tests.integration.deployment_helpers import delete_deployment
 
@@ -197,3 +200,21 @@ def test_an_update_with_no_change_converges_again_and_changes_nothing(undercloud
     assert match, log[-4000:]
     assert int(match.group(1)) == 0, (updated_resources(log),
                                       allinone["node"].exec("systemctl --failed --no-legend").stdout)
+
+
+def test_deleting_the_deployment_removes_its_secrets(undercloud, allinone):
+    """Last: the deployment's delete takes the Chef node, environment and secrets bag with it,
+    and the deployer's own copy of the secrets."""
+    name = allinone["name"]
+    chef = undercloud.chef()
+    bag = chef.get_environment(name)["override_attributes"]["deployer"]["secrets"]["data_bag"]
+    deleted = deployer(undercloud, "delete", name, "--wait", timeout=600)
+    assert deleted.returncode == 0, (deleted.stdout + deleted.stderr)[-3000:]
+    assert bag not in chef.list_data_bags()
+    assert name not in chef.list_environments() and not chef.node_exists("aio1")
+    engine = sa.create_engine(undercloud.cfg.database_url)
+    try:
+        with Session(engine) as session:
+            assert session.get(EnvironmentSecrets, name) is None
+    finally:
+        engine.dispose()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from deployer.chef import names
 from tests.integration.deployment_helpers import delete_deployment
 
 pytestmark = [pytest.mark.integration]
@@ -53,3 +54,5 @@ def test_a_role_needing_a_missing_package_fails_the_stack_naming_resource_and_li
     finally:
         for deployment in api.list_deployments(name=name)["deployments"]:
             delete_deployment(api, deployment["id"])
+    # The failed deployment's environment had its secrets; its delete took them too.
+    assert names.secrets_bag_name(name) not in undercloud.chef().list_data_bags()
