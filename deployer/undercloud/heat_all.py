@@ -18,8 +18,10 @@ What differs from a stock Heat, all for this single-process set-up: RPC is
 in-memory and event-driven (``inproc://``); the schema is migrated here at
 start (``_migrate_schema``); SQLite transactions begin IMMEDIATE (see
 ``_serialize_sqlite_transactions``); orphaned convergence stacks are failed at
-start (``_fail_orphaned_stacks``); and the noauth API refuses to listen where
-other machines reach it (``_refuse_unauthenticated_exposure``).
+start (``_fail_orphaned_stacks``); the noauth API refuses to listen where
+other machines reach it (``_refuse_unauthenticated_exposure``); and hidden
+parameters are encrypted whenever a template is stored, not only the first time
+(``_encrypt_hidden_parameters_on_every_store``).
 """
 from __future__ import annotations
 
@@ -203,6 +205,30 @@ def _migrate_schema() -> None:
         raise LauncherError(f"database migration failed: {exc}") from exc
 
 
+def _encrypt_hidden_parameters_on_every_store() -> None:
+    """Stock Heat encrypts hidden parameters only when a stack's first template is stored
+    (Stack.store); an update stores the merged parameters again in clear
+    (Stack._merge_user_param_template), so a new SSH password would sit in heat.sqlite.
+    Every store now encrypts each hidden parameter not encrypted yet, in place, as
+    Heat's own first store does (stored templates are decrypted when loaded)."""
+    from heat.common import crypt
+
+    original_store = template.Template.store
+
+    def store(self, context):
+        if cfg.CONF.encrypt_parameters_and_properties:
+            schemata = self.param_schemata()
+            env = self.env
+            for name, value in list(env.params.items()):
+                schema = schemata.get(name)
+                if schema is not None and schema.hidden and name not in env.encrypted_param_names:
+                    env.params[name] = crypt.encrypt(value)
+                    env.encrypted_param_names.append(name)
+        return original_store(self, context)
+
+    template.Template.store = store
+
+
 def _stop_engine(engine, timeout: float) -> None:
     stopper = threading.Thread(target=engine.stop, name="engine-stop", daemon=True)
     stopper.start()
@@ -221,6 +247,7 @@ def run(argv: list[str]) -> int:
     heat_config.startup_sanity_check()
     _migrate_schema()
     _serialize_sqlite_transactions()
+    _encrypt_hidden_parameters_on_every_store()
 
     api = conf[API_GROUP]
     server = _bind_api(api.bind_host, api.bind_port)

@@ -167,6 +167,11 @@ def test_restart_keeps_stacks_and_hidden_parameters_are_encrypted_at_rest(privat
     secret = "pw-" + uuid.uuid4().hex
     stack_id = create(client, unique("persist"), HOT, db_password=secret)
     assert wait_for(client, stack_id).stack_status == "CREATE_COMPLETE"
+    # An update with a new hidden value (stock Heat stores it in clear: our launcher's fix).
+    secret = "pw-" + uuid.uuid4().hex
+    client.stacks.update(stack_id, template=HOT, parameters={"db_password": secret, "greeting": "hi"})
+    assert wait_for(client, stack_id).stack_status == "UPDATE_COMPLETE"
+    assert client.stacks.output_show(stack_id, "password_echo")["output"]["output_value"] == secret
     private_heat.stop()
     assert not private_heat.running()
     assert secret.encode() not in private_heat.db_file.read_bytes()
@@ -175,7 +180,7 @@ def test_restart_keeps_stacks_and_hidden_parameters_are_encrypted_at_rest(privat
     assert private_heat.db_sync() is False  # schema already current: no migration on restart
     private_heat.start()
     stack = client.stacks.get(stack_id)
-    assert stack.stack_status == "CREATE_COMPLETE"
+    assert stack.stack_status == "UPDATE_COMPLETE"
     assert client.stacks.output_show(stack_id, "password_echo")["output"]["output_value"] == secret
 
 
