@@ -49,10 +49,10 @@ def test_create_wait_shows_progress_lines_then_outputs_and_the_other_commands_wo
         assert created.returncode == 0, created.stderr + created.stdout
         lines = created.stdout.splitlines()
         deployment_id = re.search(r"id (\S+)", lines[0]).group(1)
-        # Line-by-line history (not a TTY): control converging in order 1, then succeeded.
-        assert any(re.search(r"order 1 \S+-control \(%s\): converge" % re.escape(nodes[0].ip), line)
+        # Line-by-line history (not a TTY): control converging in step 1, then succeeded.
+        assert any(re.search(r"step 1 \S+-control \(%s\): converge" % re.escape(nodes[0].ip), line)
                    for line in lines), created.stdout
-        succeeded = [line for line in lines if re.search(r"order \d \S+ \([\d.]+\): succeeded", line)]
+        succeeded = [line for line in lines if re.search(r"step \d \S+ \([\d.]+\): succeeded", line)]
         assert len(succeeded) == 3, created.stdout
         assert not any("\x1b[" in line for line in lines), "cursor movement on a non-TTY"
         outputs = lines[lines.index("outputs:"):]
@@ -66,7 +66,7 @@ def test_create_wait_shows_progress_lines_then_outputs_and_the_other_commands_wo
 
         shown = deployer(api_url, "show", name)       # by name
         assert shown.returncode == 0, shown.stderr
-        assert "order 1:\n  control:" in shown.stdout and "order 2:" in shown.stdout
+        assert "step 1:\n  control:" in shown.stdout and "step 2 (in parallel):" in shown.stdout
         assert "not-shown-anywhere" not in shown.stdout
         as_json = json.loads(deployer(api_url, "show", deployment_id, "--json").stdout)
         assert as_json["id"] == deployment_id and as_json["state"] == "complete"

@@ -123,7 +123,7 @@ def test_required_for_one_action_only(repo, tmp_path):
     assert run.returncode == 1
     assert (tmp_path / "fine").exists()
     assert "owner_required is a required property" in run.last_line
-    assert "note[" in run.last_line and "c/recipes/default.rb:3" in run.last_line
+    assert "note[" in run.last_line and "(c::default line 3)" in run.last_line
 
 
 def test_unknown_property_action_and_name_property_with_default(repo, tmp_path):

@@ -61,7 +61,7 @@ def test_failed_verify_leaves_the_target_untouched_and_no_staged_file(repo, tmp_
     assert target.read_text() == "good=1\n"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".chef-")) == []
     assert f"Proposed content for {target} failed verification grep -q '=' %{{path}}" in run.output
-    assert "t/recipes/default.rb:2" in run.last_line
+    assert "(t::default line 2)" in run.last_line
 
 
 def test_verify_sees_the_staged_file_in_the_target_directory(repo, tmp_path):
