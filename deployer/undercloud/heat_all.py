@@ -209,23 +209,40 @@ def _encrypt_hidden_parameters_on_every_store() -> None:
     """Stock Heat encrypts hidden parameters only when a stack's first template is stored
     (Stack.store); an update stores the merged parameters again in clear
     (Stack._merge_user_param_template), so a new SSH password would sit in heat.sqlite.
-    Every store now encrypts each hidden parameter not encrypted yet, in place, as
-    Heat's own first store does (stored templates are decrypted when loaded)."""
+    One idempotent encryption now runs at Heat's own place and before every template
+    store: a value already encrypted (crypt.encrypt's (method, data) pair) is left as it
+    is, where Heat's own would encrypt it twice; the name list is no guide, a template
+    loaded from the database keeps it over decrypted values.  Stored templates are
+    decrypted when loaded, as before."""
     from heat.common import crypt
+    from heat.objects import raw_template
+
+    def encrypted(value) -> bool:
+        return (isinstance(value, (list, tuple)) and len(value) == 2
+                and value[0] in ("cryptography_decrypt_v1", "oslo_decrypt_v1"))
+
+    def encrypt_hidden_parameters(tmpl) -> None:
+        if not cfg.CONF.encrypt_parameters_and_properties:
+            return
+        schemata = tmpl.param_schemata()
+        env = tmpl.env
+        for name, value in list(env.params.items()):
+            schema = schemata.get(name)
+            if schema is None or not schema.hidden:
+                continue
+            if not encrypted(value):
+                env.params[name] = crypt.encrypt(value)
+            if name not in env.encrypted_param_names:
+                env.encrypted_param_names.append(name)
 
     original_store = template.Template.store
 
     def store(self, context):
-        if cfg.CONF.encrypt_parameters_and_properties:
-            schemata = self.param_schemata()
-            env = self.env
-            for name, value in list(env.params.items()):
-                schema = schemata.get(name)
-                if schema is not None and schema.hidden and name not in env.encrypted_param_names:
-                    env.params[name] = crypt.encrypt(value)
-                    env.encrypted_param_names.append(name)
+        encrypt_hidden_parameters(self)
         return original_store(self, context)
 
+    raw_template.RawTemplate.encrypt_hidden_parameters = classmethod(
+        lambda _cls, tmpl: encrypt_hidden_parameters(tmpl))
     template.Template.store = store
 
 
