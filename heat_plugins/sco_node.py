@@ -45,9 +45,11 @@ class SCONode(resource.Resource):
     PROPERTIES = (
         ADDRESS, USER, PASSWORD, KEY_FILE, PORT, SUDO, HOST_KEY_FINGERPRINT,
         NODE_NAME, CHEF_ENVIRONMENT, ENVIRONMENT_TEMPLATE, CHEF_SERVER_URL, DEPLOY_IDENTIFIER,
+        PASSWORD_PARAMETER,
     ) = (
         "Address", "User", "Password", "KeyFile", "Port", "Sudo", "HostKeyFingerprint",
         "NodeName", "ChefEnvironment", "EnvironmentTemplate", "ChefServerUrl", "DeployIdentifier",
+        "PasswordParameter",
     )
 
     ATTRIBUTES = (
@@ -71,6 +73,12 @@ class SCONode(resource.Resource):
             properties.Schema.STRING,
             _("SSH password. Pass it from a hidden (NoEcho) parameter; it is never stored "
               "in resource data, events or attributes."),
+            update_allowed=True),
+        PASSWORD_PARAMETER: properties.Schema(
+            properties.Schema.STRING,
+            _("Name of a hidden parameter of the top-level stack holding the SSH password, "
+              "for nodes of nested templates: they get the name, never the value, so no "
+              "group's properties, nested parameters or events hold it."),
             update_allowed=True),
         KEY_FILE: properties.Schema(
             properties.Schema.STRING,
@@ -161,9 +169,13 @@ class SCONode(resource.Resource):
             check_metadata(self.t.metadata())
         except ValueError as exc:
             raise exception.StackValidationFailed(message=f"{self.name}: Metadata {exc}")
-        if not (self.properties[self.PASSWORD] or self.properties[self.KEY_FILE]):
+        if not (self.properties[self.PASSWORD] or self.properties[self.PASSWORD_PARAMETER]
+                or self.properties[self.KEY_FILE]):
             raise exception.StackValidationFailed(
-                message=f"{self.name}: Properties: one of Password or KeyFile is required")
+                message=f"{self.name}: Properties: one of Password, PasswordParameter or KeyFile "
+                        f"is required")
+        if self.properties[self.PASSWORD_PARAMETER]:
+            self._referenced_password(self.properties)
         if self.properties[self.CHEF_ENVIRONMENT] and self.properties[self.ENVIRONMENT_TEMPLATE]:
             raise exception.StackValidationFailed(
                 message=f"{self.name}: Properties: ChefEnvironment and EnvironmentTemplate "
@@ -193,6 +205,43 @@ class SCONode(resource.Resource):
                         f"(no stack output of that name)")
 
     # -- helpers ------------------------------------------------------------
+
+    def _top_stack(self):
+        """The top-level stack; None for a nested stack not stored yet (a preview's)."""
+        if self.stack.parent_resource is None:
+            return self.stack
+        if not self.stack.owner_id:
+            return None
+        from heat.engine import stack as parser
+        return parser.Stack.load(self.context, stack_id=self.stack.root_stack_id())
+
+    def _referenced_password(self, props) -> str | None:
+        """The value of the top-level stack's hidden parameter PasswordParameter names
+        (None while that stack cannot be reached: checked again when the run starts)."""
+        name = props[self.PASSWORD_PARAMETER]
+        top = self._top_stack()
+        if top is None:
+            return None
+        where = f"{self.name}: Properties: PasswordParameter"
+        if name not in top.parameters:
+            raise exception.StackValidationFailed(message=f"{where}: the top-level stack has no "
+                                                          f"parameter {name!r}")
+        if not top.parameters.params[name].hidden():
+            raise exception.StackValidationFailed(
+                message=f"{where}: parameter {name!r} must be hidden (HOT hidden: true, CFN NoEcho)")
+        return top.parameters[name]
+
+    def _password(self, props) -> str | None:
+        if props[self.PASSWORD]:
+            return props[self.PASSWORD]
+        if props[self.PASSWORD_PARAMETER]:
+            password = self._referenced_password(props)
+            if password is None:
+                raise exception.Error(f"{self.name}: PasswordParameter "
+                                      f"{props[self.PASSWORD_PARAMETER]!r}: the top-level stack "
+                                      f"cannot be read")
+            return password or None
+        return None
 
     def _client(self):
         return common.api_client(self.context, self.stack)
@@ -240,7 +289,7 @@ class SCONode(resource.Resource):
         contract = common.contract
         target = contract.NodeTarget(
             address=props[self.ADDRESS], port=props[self.PORT], user=props[self.USER],
-            password=props[self.PASSWORD] or None, key_file=props[self.KEY_FILE] or None,
+            password=self._password(props), key_file=props[self.KEY_FILE] or None,
             sudo=props[self.SUDO], host_key_fingerprint=props[self.HOST_KEY_FINGERPRINT] or None)
         return contract.RunSpec(
             node_name=self._node_name(props), target=target,
