@@ -16,7 +16,8 @@ workers = _cfg.api.workers
 # 8 threads, but the hot reads compute one at a time (post_worker_init below): the
 # bench measured 2x8 about equal to 2x1, both 2-4x the throughput of 2x4 without it; the
 # other threads serve long polls and requests that wait on Heat.
-worker_class = "gthread"
+# gthread, answering gunicorn's own refusals (414, 431, 400) as problem+json.
+worker_class = "deployer.api.gunicorn_worker.ProblemThreadWorker"
 threads = 8
 timeout = 60
 graceful_timeout = 20
