@@ -30,7 +30,8 @@ class Runs(MethodView):
     def get(self, args):
         """List runs, newest first (filter by stack or status; page with marker)."""
         session = db_session()
-        service.reap_dead_runs(session, state().cfg.runs.dead_after)
+        service.reap_dead_runs(session, state().cfg.runs.dead_after,
+                               timeout_grace=state().cfg.runs.timeout_grace)
         session.commit()
         runs = service.list_runs(session, stack_id=args.get("stack_id"),
                                  status=args.get("status"), limit=args["limit"],
@@ -56,7 +57,8 @@ class RunItem(MethodView):
     def get(self, args, run_id):
         """A run with its phases and the tails of its output."""
         session = db_session()
-        if service.reap_dead_runs(session, state().cfg.runs.dead_after, run_id=run_id):
+        if service.reap_dead_runs(session, state().cfg.runs.dead_after, run_id=run_id,
+                                  timeout_grace=state().cfg.runs.timeout_grace):
             session.commit()
         return run_view(service.get_run(session, run_id), tail=args["tail"])
 

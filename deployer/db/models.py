@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary,
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary,
                         MetaData, String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -75,6 +75,24 @@ class Run(Base):
 
     phases: Mapped[list[RunPhase]] = relationship(
         back_populates="run", order_by="RunPhase.id", cascade="all, delete-orphan")
+
+
+class Worker(Base):
+    """One worker process: who it is (deployer.runs.liveness) and when it last wrote.
+
+    A run's own heartbeat_at says when its worker last wrote for it; this row says
+    which process that worker is, so a reaper on the same machine asks the kernel
+    whether it is alive instead of trusting a heartbeat that a busy database delayed.
+    """
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    boot_id: Mapped[str] = mapped_column(String(64))
+    pid: Mapped[int] = mapped_column(Integer)
+    start_ticks: Mapped[int] = mapped_column(BigInteger)   # clock ticks since boot
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RunPhase(Base):

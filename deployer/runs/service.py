@@ -4,6 +4,11 @@ to the caller (one request or one worker step = one transaction).
 Worker-side writes are conditional on ``status='running' AND worker_id=<me>``:
 a worker that was declared dead (or a runner thread that outlived its timeout)
 can no longer change a run someone else has already finished.
+
+A run is reaped only when its worker is dead: its heartbeats stopped and, when
+the worker runs on this machine, the kernel says that process is gone or
+stopped (deployer.runs.liveness); a heartbeat delayed by a busy database never
+fails a live worker's run.
 """
 from __future__ import annotations
 
@@ -11,20 +16,22 @@ import datetime as dt
 import logging
 import uuid
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from deployer.bootstrap.contract import (CANCELLED, FAILED, FINAL_STATES, QUEUED, RUNNING,
                                          RunSpec)
 from deployer.deployments import ownership
 from deployer.errors import Conflict, InvalidReference, NotFound
-from deployer.db.models import Deployment, Run, RunOutput, RunPhase, utcnow
+from deployer.db.models import Deployment, Run, RunOutput, RunPhase, Worker, utcnow
+from deployer.runs import liveness
 from deployer.runs.policy import RunPolicy
 from deployer.secrets import SecretBox
 
 LOG = logging.getLogger(__name__)
 PHASE_RUNNING = "running"
 TAIL_SCAN_CHUNKS = 2000        # bound on chunks read to build a tail
+WORKER_ROW_KEPT = dt.timedelta(days=1)  # a silent worker's row, once it owns no running run
 
 
 def create_run(session: Session, spec: RunSpec, box: SecretBox, policy: RunPolicy, *,
@@ -145,15 +152,37 @@ def append_output(session: Session, run_id: str, worker_id: str, seq: int,
     return True
 
 
+def register_worker(session: Session, worker_id: str,
+                    identity: liveness.ProcessIdentity) -> None:
+    """Record which process ``worker_id`` is (a restarted worker reusing an id replaces it)."""
+    now = utcnow()
+    values = dict(host=identity.host, boot_id=identity.boot_id, pid=identity.pid,
+                  start_ticks=identity.start_ticks, started_at=now, heartbeat_at=now)
+    if not session.execute(update(Worker).where(Worker.id == worker_id)
+                           .values(**values)).rowcount:
+        session.add(Worker(id=worker_id, **values))
+    session.flush()
+
+
 def heartbeat(session: Session, worker_id: str, run_ids: list[str]) -> set[str]:
-    """Mark the worker's runs alive; returns the ids whose cancel was requested."""
+    """Mark the worker and its runs alive; returns the ids whose cancel was requested."""
+    now = utcnow()
+    session.execute(update(Worker).where(Worker.id == worker_id).values(heartbeat_at=now))
     if not run_ids:
         return set()
     session.execute(update(Run)
                     .where(Run.id.in_(run_ids), Run.worker_id == worker_id, Run.status == RUNNING)
-                    .values(heartbeat_at=utcnow()))
+                    .values(heartbeat_at=now))
     return set(session.scalars(select(Run.id).where(Run.id.in_(run_ids),
                                                     Run.cancel_requested.is_(True))))
+
+
+def prune_workers(session: Session, *, now: dt.datetime | None = None) -> int:
+    """Forget workers silent for a day that own no running run."""
+    cutoff = (now or utcnow()) - WORKER_ROW_KEPT
+    owning = select(Run.worker_id).where(Run.status == RUNNING, Run.worker_id.is_not(None))
+    return session.execute(delete(Worker).where(Worker.heartbeat_at < cutoff,
+                                                Worker.id.not_in(owning))).rowcount
 
 
 def finish_run(session: Session, run_id: str, worker_id: str, status: str,
@@ -170,19 +199,37 @@ def finish_run(session: Session, run_id: str, worker_id: str, status: str,
     return bool(done)
 
 
-def reap_dead_runs(session: Session, dead_after: float, *, run_id: str | None = None,
-                   now: dt.datetime | None = None) -> list[str]:
-    """Fail running runs whose worker stopped heartbeating ``dead_after`` seconds ago."""
+def reap_dead_runs(session: Session, dead_after: float, *, timeout_grace: float = 30.0,
+                   run_id: str | None = None, now: dt.datetime | None = None) -> list[str]:
+    """Fail running runs whose worker is dead.
+
+    A run whose heartbeat is ``dead_after`` seconds old is failed unless its worker is
+    alive: its worker row heartbeated since then, or (a worker on this machine) the
+    kernel says that very process exists and can run.  A live worker's run is failed
+    only once it is overdue (its own timeout, ``timeout_grace`` and ``dead_after``
+    past its start), which the worker should have done itself: a hung worker cannot
+    keep a run in progress forever.
+    """
     now = now or utcnow()
     cutoff = now - dt.timedelta(seconds=dead_after)
-    query = select(Run.id, Run.worker_id, Run.heartbeat_at).where(
+    query = select(Run.id, Run.worker_id, Run.heartbeat_at, Run.started_at, Run.spec_json).where(
         Run.status == RUNNING, Run.heartbeat_at < cutoff)
     if run_id is not None:
         query = query.where(Run.id == run_id)
     reaped = []
-    for dead_id, worker_id, last_beat in session.execute(query).all():
-        reason = (f"worker {worker_id} stopped heartbeating at "
-                  f"{last_beat.isoformat(timespec='seconds')}; the run was abandoned")
+    alive: dict[str | None, bool] = {}
+    for dead_id, worker_id, last_beat, started_at, spec_json in session.execute(query).all():
+        if worker_id not in alive:
+            alive[worker_id] = _worker_alive(session, worker_id, cutoff)
+        if alive[worker_id]:
+            limit = float((spec_json or {}).get("timeout") or 0) + timeout_grace + dead_after
+            if started_at is None or now < started_at + dt.timedelta(seconds=limit):
+                continue
+            reason = (f"worker {worker_id} is alive but did not end the run within its "
+                      f"timeout; the run was abandoned")
+        else:
+            reason = (f"worker {worker_id} stopped heartbeating at "
+                      f"{last_beat.isoformat(timespec='seconds')}; the run was abandoned")
         failed = session.execute(
             update(Run).where(Run.id == dead_id, Run.status == RUNNING, Run.heartbeat_at < cutoff)
             .values(status=FAILED, reason=reason, finished_at=now)).rowcount
@@ -191,6 +238,38 @@ def reap_dead_runs(session: Session, dead_after: float, *, run_id: str | None = 
             reaped.append(dead_id)
             LOG.warning("run %s failed: %s", dead_id, reason)
     return reaped
+
+
+def fail_lost_runs(session: Session, worker_id: str, known: set[str], dead_after: float, *,
+                   now: dt.datetime | None = None) -> list[str]:
+    """Fail runs the database gives ``worker_id`` that this (live) worker no longer
+    executes: the live-worker rule of reap_dead_runs would keep them until overdue."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(seconds=dead_after)
+    lost = [run_id for run_id in session.scalars(
+        select(Run.id).where(Run.worker_id == worker_id, Run.status == RUNNING,
+                             Run.heartbeat_at < cutoff)) if run_id not in known]
+    reason = f"worker {worker_id} no longer executes the run; the run was abandoned"
+    failed = []
+    for run_id in lost:
+        if session.execute(update(Run).where(Run.id == run_id, Run.status == RUNNING,
+                                             Run.heartbeat_at < cutoff)
+                           .values(status=FAILED, reason=reason, finished_at=now)).rowcount:
+            _close_open_phase(session, run_id, FAILED, now)
+            failed.append(run_id)
+            LOG.warning("run %s failed: %s", run_id, reason)
+    return failed
+
+
+def _worker_alive(session: Session, worker_id: str | None, cutoff: dt.datetime) -> bool:
+    """Alive by its own heartbeat, or by the kernel's word when it runs on this machine."""
+    worker = session.get(Worker, worker_id) if worker_id else None
+    if worker is None:
+        return False            # a worker from before workers were recorded: heartbeats decide
+    if worker.heartbeat_at >= cutoff:
+        return True
+    return bool(liveness.running_here(liveness.ProcessIdentity(
+        worker.host, worker.boot_id, worker.pid, worker.start_ticks)))
 
 
 def output_tail(session: Session, run_id: str, stream: str, lines: int) -> str:

@@ -3,8 +3,15 @@
 One loop does the bookkeeping: claim runs while a slot is free, heartbeat the
 runs it owns (and pick up cancel requests), enforce each run's timeout, and
 periodically fail runs whose worker (another process, or a previous life of
-this one) stopped heartbeating.  Runner threads report through DbReporter, so
-every phase and output chunk is in the DB the moment it happens.
+this one) is dead.  Runner threads report through DbReporter, so every phase
+and output chunk is in the DB the moment it happens.
+
+The database may refuse a write for a while (SQLite's write lock held by
+another connection past the busy timeout, a PostgreSQL failover): the worker
+keeps its runs, retries its registration, heartbeats and outcomes on the next
+tick and says so in its log, louder once its heartbeats are older than
+[runs] dead_after.  Its runs stay safe meanwhile: it registered which process it
+is, and a reaper on this machine asks the kernel (deployer.runs.liveness).
 """
 from __future__ import annotations
 
@@ -23,7 +30,7 @@ from deployer.bootstrap.contract import (CANCELLED, FAILED, FINAL_STATES, SUCCEE
                                          RunSpec)
 from deployer.chef import environment_secrets
 from deployer.config import RunSettings
-from deployer.runs import service
+from deployer.runs import liveness, service
 from deployer.runs.executor import Executor
 from deployer.runs.reporter import DbReporter
 from deployer.secrets import SecretBox
@@ -55,8 +62,15 @@ class Worker:
         self.timings = timings
         self.worker_id = worker_id or default_worker_id()
         self.shutdown_grace = shutdown_grace
+        self.identity = liveness.this_process()
+        self._registered = False
         self._active: dict[str, ActiveRun] = {}
+        # Finished runs whose outcome the database has not taken yet (retried each tick).
+        self._finishing: dict[str, tuple[ActiveRun, RunResult]] = {}
+        self._recording: set[str] = set()       # outcomes being written right now
         self._lock = threading.Lock()
+        self._last_beat = time.monotonic()      # the last heartbeat the database took
+        self._beat_failing_since: float | None = None
 
     def run(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set, then interrupt what is still running."""
@@ -67,8 +81,11 @@ class Worker:
             while not stop.is_set():
                 now = time.monotonic()
                 try:
+                    if not self._registered:
+                        self._register()
+                    self._record_finished()
                     if now >= next_beat:
-                        self._heartbeat()
+                        self._heartbeat()       # on failure: retried on the next tick
                         self._enforce_timeouts()
                         next_beat = now + self.timings.heartbeat_interval
                     if now >= next_reap:
@@ -76,10 +93,9 @@ class Worker:
                         next_reap = now + self.timings.reap_interval
                     claimed = self._claim_into(pool)
                 except SQLAlchemyError as exc:
-                    # The database restarting or failing over is no reason to drop
-                    # the runs in flight; retry on the next tick.
-                    LOG.warning("worker %s: database error, retrying: %s", self.worker_id,
-                                exc.__class__.__name__)
+                    # The database busy, restarting or failing over is no reason to
+                    # drop the runs in flight; retry on the next tick.
+                    self._database_error(exc)
                     claimed = False
                 if not claimed:
                     stop.wait(min(self.timings.poll_interval, self.timings.heartbeat_interval))
@@ -120,13 +136,23 @@ class Worker:
         pool.submit(self._execute, active, spec)
         return True
 
+    def _register(self) -> None:
+        with self.session_factory.begin() as session:
+            service.register_worker(session, self.worker_id, self.identity)
+        self._registered = True
+        LOG.info("worker %s: registered as pid %d on %s", self.worker_id, self.identity.pid,
+                 self.identity.host)
+
     def _heartbeat(self) -> None:
         with self._lock:
-            run_ids = list(self._active)
-        if not run_ids:
-            return
+            run_ids = [*self._active, *self._finishing]
         with self.session_factory.begin() as session:
             cancel_ids = service.heartbeat(session, self.worker_id, run_ids)
+        self._last_beat = time.monotonic()
+        if self._beat_failing_since is not None:
+            LOG.warning("worker %s: heartbeats recorded again after %.1f s of database errors",
+                        self.worker_id, self._last_beat - self._beat_failing_since)
+            self._beat_failing_since = None
         with self._lock:
             for run_id in cancel_ids:
                 if run_id in self._active:
@@ -146,9 +172,32 @@ class Worker:
             self._finish(active, RunResult(FAILED, None, reason))
             LOG.warning("run %s: %s", active.run_id, reason)
 
+    def _database_error(self, exc: SQLAlchemyError) -> None:
+        """Never silent: what failed, and how old this worker's last heartbeat is."""
+        now = time.monotonic()
+        if self._beat_failing_since is None:
+            self._beat_failing_since = now
+        silent = now - self._last_beat
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+        with self._lock:
+            owned = len(self._active) + len(self._finishing)
+        if silent > self.timings.dead_after:
+            LOG.error("worker %s: database error, retrying: %s; no heartbeat recorded for "
+                      "%.0f s (dead_after %.0f s) with %d runs: reapers on this machine see "
+                      "this process alive, reapers elsewhere may fail its runs",
+                      self.worker_id, detail, silent, self.timings.dead_after, owned)
+        else:
+            LOG.warning("worker %s: database error, retrying: %s (last heartbeat %.1f s ago)",
+                        self.worker_id, detail, silent)
+
     def _reap(self) -> None:
+        with self._lock:
+            mine = {*self._active, *self._finishing}
         with self.session_factory.begin() as session:
-            service.reap_dead_runs(session, self.timings.dead_after)
+            service.reap_dead_runs(session, self.timings.dead_after,
+                                   timeout_grace=self.timings.timeout_grace)
+            service.fail_lost_runs(session, self.worker_id, mine, self.timings.dead_after)
+            service.prune_workers(session)
 
     def _shut_down(self, pool: ThreadPoolExecutor) -> None:
         with self._lock:
@@ -161,12 +210,23 @@ class Worker:
             with self._lock:
                 if not self._active:
                     break
-            self._heartbeat()
+            try:
+                self._heartbeat()
+            except SQLAlchemyError as exc:
+                self._database_error(exc)
             time.sleep(0.1)
         with self._lock:
             remaining = list(self._active.values())
         for run in remaining:
             self._finish(run, RunResult(FAILED, None, self._interrupted_reason(run)))
+        while not self._record_finished() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        with self._lock:
+            unrecorded = list(self._finishing)
+        if unrecorded:
+            LOG.error("worker %s: stopping with %d outcomes the database did not take (%s); "
+                      "those runs fail as abandoned", self.worker_id, len(unrecorded),
+                      ", ".join(unrecorded))
         pool.shutdown(wait=False, cancel_futures=True)
         LOG.info("worker %s: stopped", self.worker_id)
 
@@ -208,11 +268,37 @@ class Worker:
         with self._lock:
             if self._active.pop(active.run_id, None) is None:
                 return                  # already finished (timeout or shutdown)
-        with self.session_factory.begin() as session:
-            recorded = service.finish_run(session, active.run_id, self.worker_id,
-                                          result.status, result.exit_code, result.reason)
+            self._finishing[active.run_id] = (active, result)
         LOG.info("run %s: %s%s", active.run_id, result.status,
                  f" ({result.reason})" if result.reason else "")
-        if not recorded:
-            LOG.warning("run %s: was already finished elsewhere; outcome %s not recorded",
-                        active.run_id, result.status)
+        self._record_finished()
+
+    def _record_finished(self) -> bool:
+        """Write the outcomes the database has not taken yet; True when none is left.
+
+        An outcome the database refuses (busy past its timeout) stays, still
+        heartbeated, and the loop retries it on its next tick."""
+        while True:
+            with self._lock:
+                waiting = [run_id for run_id in self._finishing if run_id not in self._recording]
+                if not waiting:
+                    return not self._finishing
+                run_id = waiting[0]
+                _, result = self._finishing[run_id]
+                self._recording.add(run_id)     # stays in _finishing (heartbeated, owned)
+            try:
+                with self.session_factory.begin() as session:
+                    recorded = service.finish_run(session, run_id, self.worker_id, result.status,
+                                                  result.exit_code, result.reason)
+            except SQLAlchemyError as exc:
+                LOG.warning("run %s: outcome %s not recorded yet, retrying: %s", run_id,
+                            result.status, str(getattr(exc, "orig", None) or exc)[:300])
+                return False
+            finally:
+                with self._lock:
+                    self._recording.discard(run_id)
+            with self._lock:
+                self._finishing.pop(run_id, None)
+            if not recorded:
+                LOG.warning("run %s: was already finished elsewhere; outcome %s not recorded",
+                            run_id, result.status)
