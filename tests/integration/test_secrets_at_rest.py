@@ -1,9 +1,11 @@
 """The SSH password of a deployment with nested nodes, after create and an update that
 changes it: only encrypted in everything the under-cloud stores, and in nothing it returns.
 
-sco-test-group's members sit in a ResourceGroup's nested stacks and get the password by
-reference (IBM::SCO::Node PasswordParameter names the top-level hidden parameter), so no
-group property, nested parameter or event holds it.
+Nodes of nested stacks (sco-test-group's members, active-active's computes) sit in a
+ResourceGroup's nested stacks and get the password by reference (IBM::SCO::Node
+PasswordParameter names the top-level hidden parameter), so no group property, nested
+parameter or event holds it.  The first test logs in to real test nodes with it; the
+second deploys the shipped active-active template with the test executor (no SSH).
 """
 from __future__ import annotations
 
@@ -12,11 +14,13 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+from deployer.undercloud.process import free_port
 from tests.integration.deployment_helpers import delete_deployment
 
 pytestmark = [pytest.mark.integration]
@@ -76,18 +80,7 @@ def test_the_ssh_password_is_only_ever_stored_encrypted(undercloud, test_nodes_f
             shown = deployer(undercloud, *command)
             assert shown.returncode == 0, shown.stderr
             returned.append(shown.stdout)
-        heat = undercloud.heat()
-        stacks = [heat.stacks.get(deployment["stack_id"])]
-        stacks += [heat.stacks.get(s.id) for s in heat.stacks.list(show_nested=True)
-                   if s.stack_name.startswith(f"{name}-")]
-        assert len(stacks) >= 4, [s.stack_name for s in stacks]     # the group and its 2 members
-        for stack in stacks:
-            returned.append(json.dumps(stack.to_dict()))
-            returned.append(json.dumps(heat.stacks.template(stack.id)))
-            returned.append(json.dumps(heat.stacks.environment(stack.id)))
-            returned.append(json.dumps([e.to_dict() for e in heat.events.list(stack.id)]))
-            for resource in heat.resources.list(stack.id):
-                returned.append(json.dumps(heat.resources.get(stack.id, resource.resource_name).to_dict()))
+        returned += heat_texts(undercloud.heat(), deployment["stack_id"], name)
         returned.append(json.dumps(runs))
         for text in returned:
             assert first not in text and second not in text
@@ -98,3 +91,76 @@ def test_the_ssh_password_is_only_ever_stored_encrypted(undercloud, test_nodes_f
     finally:
         for item in api.list_deployments(name=name)["deployments"]:
             delete_deployment(api, item["id"])
+
+
+def heat_texts(heat, stack_id: str, name: str) -> list[str]:
+    """Everything Heat returns about a stack and its nested stacks."""
+    stacks = [heat.stacks.get(stack_id)]
+    stacks += [heat.stacks.get(s.id) for s in heat.stacks.list(show_nested=True)
+               if s.stack_name.startswith(f"{name}-")]
+    assert len(stacks) >= 4, [s.stack_name for s in stacks]     # a group and its 2 members
+    texts = []
+    for stack in stacks:
+        texts += [json.dumps(stack.to_dict()), json.dumps(heat.stacks.template(stack.id)),
+                  json.dumps(heat.stacks.environment(stack.id)),
+                  json.dumps([e.to_dict() for e in heat.events.list(stack.id)])]
+        texts += [json.dumps(heat.resources.get(stack.id, r.resource_name).to_dict())
+                  for r in heat.resources.list(stack.id)]
+    return texts
+
+
+def wait_ended(client, deployment_id: str, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = client.get_deployment(deployment_id)
+        if found["state"] != "in_progress" or time.monotonic() > deadline:
+            return found
+        time.sleep(1)
+
+
+def test_active_active_password_is_only_ever_stored_encrypted(chef_server, deployer_api_factory,
+                                                              heat_factory):
+    """The shipped active-active template (3 controllers, 2 computes in a ResourceGroup),
+    created and then updated with a new SSH password through the API."""
+    api_port = free_port()
+    heat = heat_factory({"deployer": {"api_url": f"http://127.0.0.1:{api_port}"}})
+    deployer_api = deployer_api_factory(chef_server=chef_server, run_workers=8,
+                                        extra={"api": {"port": api_port},
+                                               "heat": {"port": heat.port}})
+    client = deployer_api.client
+    first, second = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    prefix = f"aa{uuid.uuid4().hex[:6]}"
+    parameters = {"Controller1Address": "192.0.2.11", "Controller2Address": "192.0.2.12",
+                  "Controller3Address": "192.0.2.13", "ComputeAddresses": "192.0.2.21,192.0.2.22",
+                  "ApiVipAddress": "192.0.2.200", "DbVipAddress": "192.0.2.201",
+                  "Controller1Name": f"{prefix}-c1", "Controller2Name": f"{prefix}-c2",
+                  "Controller3Name": f"{prefix}-c3", "ComputeNamePrefix": f"{prefix}-cp"}
+    deployment = client.create_deployment({"name": prefix, "template": "active-active",
+                                           "parameters": {**parameters, "SshPassword": first}})
+    try:
+        created = wait_ended(client, deployment["id"])
+        assert created["state"] == "complete", created.get("status_reason")
+        client.update_deployment(deployment["id"], parameters={"SshPassword": second})
+        time.sleep(2)
+        updated = wait_ended(client, deployment["id"])
+        assert (updated["state"], updated["stack_status"]) == ("complete", "UPDATE_COMPLETE"), \
+            updated.get("status_reason")
+        runs = client.list_runs(stack_id=None, limit=500)["runs"]
+        mine = [run for run in runs if run["node_name"].startswith(prefix)]
+        assert sorted(run["status"] for run in mine) == ["succeeded"] * 10, mine
+
+        returned = [json.dumps(client.get_deployment(deployment["id"])),
+                    json.dumps(client.deployment_events(deployment["id"])), json.dumps(mine)]
+        returned += [json.dumps(client.get_run(run["id"])) for run in mine]
+        returned += heat_texts(heat.client, updated["stack_id"], prefix)
+        for text in returned:
+            assert first not in text and second not in text
+        for root in (deployer_api.cfg.state_dir, heat.state_dir):
+            holding_parameters = 0
+            for path in stored_files(Path(root)):
+                data = path.read_bytes()
+                assert first.encode() not in data and second.encode() not in data, path
+                holding_parameters += f"{prefix}-cp".encode() in data
+            assert holding_parameters, f"nothing under {root} holds the deployment's parameters"
+    finally:
+        delete_deployment(client, deployment["id"])
