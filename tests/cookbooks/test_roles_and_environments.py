@@ -312,3 +312,28 @@ def test_the_readme_lists_every_secret_item_a_role_renders(topology, role):
             else {"name": member["name"], "ipaddress": member["address"]})
     for cookbook, template in FILES_PER_ROLE[(topology, role)]:
         render(cookbook, template, node=node, role=load_role(role), environment=environment, secrets=secrets)
+
+
+@pytest.mark.parametrize("name", ["ctl1", "compute-0", "aio1", "Node-7"])
+def test_a_node_name_that_is_a_hostname_names_the_server(name):
+    assert call_helper("deployer_common", "DeployerCommon::Helpers.check_hostname!", name) is None
+
+
+@pytest.mark.parametrize("name", ["web_1", "ctl1.example.com", "-ctl", "ctl-", "x" * 64])
+def test_a_node_name_that_is_no_hostname_fails_the_run_naming_it(name):
+    with pytest.raises(RenderError, match=rf"node name \"{re.escape(name)}\" cannot be this server's hostname"):
+        call_helper("deployer_common", "DeployerCommon::Helpers.check_hostname!", name)
+
+
+@pytest.mark.parametrize("set_hostname, expected", [
+    (True, "192.0.2.21\tcompute-0"),                       # the node name is canonical, alone
+    (False, "192.0.2.21\tnode7.example.test compute-0 node7"),  # the site's own names kept
+])
+def test_this_nodes_hosts_line_follows_who_names_the_server(set_hostname, expected):
+    _, values = hot_values("active-active")
+    environment = EnvironmentTemplates(ENV_DIR).render("active-active", "aa-hosts", values)
+    environment["override_attributes"] = {"deployer": {"set_hostname": set_hostname}}
+    node = {"name": "compute-0", "ipaddress": "192.0.2.21", "hostname": "node7", "fqdn": "node7.example.test"}
+    text = render("deployer_common", "hosts", node=node, role=load_role("compute"), environment=environment,
+                  secrets=SECRETS)
+    assert expected in text.splitlines()

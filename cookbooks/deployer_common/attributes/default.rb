@@ -34,6 +34,12 @@ default['deployer']['databases'] = {
 # decrypted with the secret file client.rb names (encrypted_data_bag_secret).
 default['deployer']['secrets']['data_bag'] = 'deployer_secrets'
 
+# The Chef node name becomes the server's hostname (the templates' node names are "its
+# hostname"): Open vSwitch records the system hostname as the OVN chassis hostname at every
+# start (ovs-record-hostname), and RabbitMQ's short names, corosync and DRBD's `on <name>`
+# expect it.  false leaves the hostname to the site, which must then match the node name.
+default['deployer']['set_hostname'] = true
+
 # /etc/hosts names every controller (and this node) with its cluster address, so short names
 # (RabbitMQ's rabbit@<name>, corosync, DRBD peers) resolve to the address the daemons bind,
 # not to Debian's 127.0.1.1 line.  false leaves /etc/hosts to the site (DNS).

@@ -11,14 +11,29 @@ module DeployerCommon
 
     module_function
 
+    HOSTNAME = /\A(?=.{1,63}\z)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\z/.freeze
+
+    # The node name as this server's hostname: one DNS label (letters, digits, inner '-').
+    def check_hostname!(name)
+      return if HOSTNAME.match?(name.to_s)
+
+      raise InvalidAttribute, "node name #{name.inspect} cannot be this server's hostname (one label of letters, " \
+                              "digits and inner '-', at most 63): rename the node or set node['deployer']['set_hostname'] false"
+    end
+
     # {'entries' => [[address, [names]], ...]} for hosts.erb: every controller, and this node
-    # (a compute is in no list) with its own host name and FQDN as aliases, each name once.
+    # (a compute is in no list).  When the cookbook names the server after its node
+    # (set_hostname), the node name is this node's only name: it is the canonical name
+    # `hostname -f` reports (Open vSwitch records that as the OVN chassis hostname), and the
+    # name the server had before would make the file change again on the next run.  Otherwise
+    # the server's own FQDN comes first and its host name is an alias, each name once.
     def hosts_file(node, _secret = nil)
       entries = Cluster.controllers(node).map { |c| [c['address'], [c['name']]] }
       mine = entries.find { |_, names| names.include?(node['name']) }
       entries << (mine = [Cluster.my_address(node), [node['name']]]) unless mine
-      # The FQDN first: it is the canonical name `hostname -f` reports.
-      mine[1].replace(([node['fqdn']] + mine[1] + [node['hostname']]).compact.reject(&:empty?).uniq)
+      unless node.dig('deployer', 'set_hostname')
+        mine[1].replace(([node['fqdn']] + mine[1] + [node['hostname']]).compact.reject(&:empty?).uniq)
+      end
       { 'entries' => entries }
     end
 

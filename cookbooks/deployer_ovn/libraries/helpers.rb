@@ -71,12 +71,15 @@ module DeployerOvn
       }
     end
 
-    # Does the local Open vSwitch hold all wanted external_ids?  listing: the parsed output of
+    # The wanted external_ids the local Open vSwitch does not hold, as key => [current, wanted]
+    # (empty: registered).  listing: the parsed output of
     # `ovs-vsctl --format=json --columns=external_ids list Open_vSwitch`.
-    def external_ids_current?(wanted, listing)
+    def external_ids_drift(wanted, listing)
       cell = Array(listing['data']).dig(0, 0)
       pairs = cell.is_a?(Array) && cell.first == 'map' ? cell.last.to_h : {}
-      wanted.all? { |key, value| pairs[key] == value.to_s }
+      wanted.each_with_object({}) do |(key, value), drift|
+        drift[key] = [pairs[key], value.to_s] unless pairs[key] == value.to_s
+      end
     end
 
     # ovs-vsctl arguments that set them.
