@@ -15,16 +15,15 @@ action :create do
   package new_resource.packages
 
   # The authkey is shared by all members: it comes from the data bag, never from attributes.
-  file node['deployer']['pacemaker']['authkey_path'] do
+  authkey = file node['deployer']['pacemaker']['authkey_path'] do
     content(lazy { Base64.strict_decode64(deployer_secret(node['deployer']['secrets']['data_bag'], 'corosync', 'authkey')) })
     owner 'root'
     group 'root'
     mode '0400'
     sensitive true
-    notifies :restart, 'service[corosync]', :delayed
   end
 
-  template new_resource.config_path do
+  config = template new_resource.config_path do
     cookbook 'deployer_pacemaker'
     source 'corosync.conf.erb'
     variables DeployerPacemaker::Helpers.corosync_config(node.to_hash)
@@ -32,7 +31,16 @@ action :create do
     group 'root'
     mode '0644'
     verify 'corosync -t -c %{path}'
-    notifies :restart, 'service[corosync]', :delayed
+  end
+
+  # Restarted once both files are in place and before Pacemaker starts.  Not a delayed
+  # notification: that would run after Pacemaker's first start and take it down with corosync
+  # (Requires=), which on a booting cluster keeps the run waiting for minutes; nor an immediate
+  # one from the authkey, which would start corosync on Debian's stock corosync.conf.
+  service 'corosync (new configuration)' do
+    service_name 'corosync'
+    action :restart
+    only_if { authkey.updated_by_last_action? || config.updated_by_last_action? }
   end
 
   service 'corosync' do
