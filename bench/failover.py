@@ -52,7 +52,7 @@ class Variant:
 
 
 def db_variant(label: str, checks: dict[str, int],
-               provider_options: dict[str, str] | None = None) -> Variant:
+               provider_options: dict[str, str] = sc.ORIGIN_EVICTION) -> Variant:
     def run(lab: Lab) -> Measure:
         overcloud = sc.galera_overcloud(checks, provider_options)
         result = sc.kill_galera_writer(sc.build_galera(lab, overcloud))

@@ -95,9 +95,10 @@ def test_api_listeners_follow_the_origin_layout():
         assert f"balance {balance}" in block
         assert "option tcpka" in block and "option tcplog" in block
         assert [s[:2] for s in servers(block)] == [[c["name"], f"{c['address']}:{port}"] for c in CONTROLLERS]
-        assert all(" ".join(s[2:]).startswith("check inter 2000 rise 2 fall 5") for s in servers(block))
+        assert all(" ".join(s[2:]).startswith("check inter 500 rise 2 fall 3") for s in servers(block))
         assert all("backup" not in s for s in servers(block)), "API services are active-active"
     assert "option httpchk" in blocks["listen keystone"]
+    assert "option httpchk GET /" in blocks["listen placement-api"], "placement answers OPTIONS / with 405"
     # Only what the roles deploy (S10): no Keystone v2 admin port, glance-registry, Heat or Horizon.
     assert {name for name in blocks if name.startswith("listen ") and "mysql" not in name} == \
         {f"listen {name}" for name in expected} | {"listen stats"}

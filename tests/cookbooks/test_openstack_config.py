@@ -152,7 +152,8 @@ def test_rpc_services_list_every_broker_with_their_own_user(tmp_path, service):
     path, parser = render_conf("deployer_openstack", CONF_FILES[service], controller_node(1), aa_environment(), tmp_path)
     brokers = [f"{c['address']}:5672" for c in CONTROLLERS]
     conf = oslo_conf(path)
-    assert conf.oslo_messaging_rabbit.rabbit_ha_queues is True
+    assert conf.oslo_messaging_rabbit.rabbit_quorum_queue is True
+    assert conf.oslo_messaging_rabbit.rabbit_ha_queues is False
     url = oslo_messaging.TransportURL.parse(conf, conf.transport_url)  # what oslo.messaging connects to
     assert [f"{h.hostname}:{h.port}" for h in url.hosts] == brokers
     assert {h.username for h in url.hosts} == {service}
@@ -168,14 +169,14 @@ def test_services_without_rpc_get_no_messaging_settings(tmp_path, service):
     assert not parser.has_section("oslo_messaging_rabbit")
 
 
-def test_quorum_queues_replace_mirroring_when_the_brokers_use_them(tmp_path):
+def test_the_origins_mirrored_queues_remain_an_environment_option(tmp_path):
     """One attribute (deployer_rabbitmq's queue_type) drives the brokers' policy and the clients."""
     environment = aa_environment()
-    environment["override_attributes"] = {"deployer": {"rabbitmq": {"queue_type": "quorum"}}}
+    environment["override_attributes"] = {"deployer": {"rabbitmq": {"queue_type": "classic_mirrored"}}}
     path, _ = render_conf("deployer_openstack", "nova.conf", controller_node(0), environment, tmp_path)
     conf = oslo_conf(path)
-    assert conf.oslo_messaging_rabbit.rabbit_quorum_queue is True
-    assert conf.oslo_messaging_rabbit.rabbit_ha_queues is False
+    assert conf.oslo_messaging_rabbit.rabbit_quorum_queue is False
+    assert conf.oslo_messaging_rabbit.rabbit_ha_queues is True
     environment["override_attributes"]["deployer"]["rabbitmq"]["queue_type"] = "classic"
     with pytest.raises(RenderError, match=r"\['queue_type'\] must be one of classic_mirrored, quorum"):
         render_conf("deployer_openstack", "nova.conf", controller_node(0), environment, tmp_path)
@@ -202,7 +203,15 @@ def test_apis_bind_the_node_address_so_haproxy_owns_the_vip_port(tmp_path):
     assert nova.get("vnc", "novncproxy_base_url") == f"http://{API_VIP}:6080/vnc_auto.html"
 
 
-def test_uwsgi_processes_can_be_lowered_for_small_nodes():
+@pytest.mark.parametrize("cpus, processes", [(2, 2), (64, 5), (None, 1)])
+def test_uwsgi_processes_follow_the_cpus_up_to_five(cpus, processes):
+    node = {**controller_node(0), **({"cpu": {"total": cpus}} if cpus else {})}
+    attributes = node_attributes("deployer_openstack", node=node, environment=aa_environment())
+    defaults = call_helper("deployer_openstack", "DeployerOpenstack::Helpers.uwsgi_defaults", attributes, "nova-api")
+    assert defaults["daemon_args"].endswith(f"--ini /etc/nova/nova-api-uwsgi.ini --processes {processes}")
+
+
+def test_uwsgi_processes_can_be_set():
     environment = aa_environment()
     environment["override_attributes"] = {"deployer": {"openstack": {"uwsgi": {"processes": 2}}}}
     attributes = node_attributes("deployer_openstack", node=controller_node(0), environment=environment)

@@ -130,7 +130,9 @@ def test_rendered_configs_boot_a_real_node_with_those_settings(broker):
 
 
 def test_ha_policy_arguments_are_accepted_by_rabbitmqctl(broker):
+    """The origin's mirroring policy (queue_type classic_mirrored, an environment option)."""
     node, environment, _, _ = broker
+    environment = {**environment, "override_attributes": {"deployer": {"rabbitmq": {"queue_type": "classic_mirrored"}}}}
     attributes = node_attributes("deployer_rabbitmq", node=controller_node(0, controllers=LOOPBACK), role=ROLE,
                                  environment=environment)
     args = call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.set_policy_args", attributes)
@@ -186,15 +188,16 @@ def test_broker_list_and_queue_type_helpers():
     url = call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.transport_url", attributes, "nova", "pw")
     assert url == "rabbit://" + ",".join(f"nova:pw@{c['address']}:5672" for c in CONTROLLERS) + "/"
     assert call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.messaging_options", attributes) == \
-        {"rabbit_ha_queues": True, "rabbit_quorum_queue": False}
+        {"rabbit_ha_queues": False, "rabbit_quorum_queue": True}, "quorum queues by default"
+    assert call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.set_policy_args", attributes) is None
     seed = call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.seed", attributes)
     assert seed == CONTROLLERS[0]
 
-    quorum = node_attributes("deployer_rabbitmq", node=controller_node(0), role=ROLE, environment=sample_environment(
-        override_attributes={"deployer": {"rabbitmq": {"queue_type": "quorum"}}}))
-    assert call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.messaging_options", quorum) == \
-        {"rabbit_ha_queues": False, "rabbit_quorum_queue": True}
-    assert call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.set_policy_args", quorum) is None
+    mirrored = node_attributes("deployer_rabbitmq", node=controller_node(0), role=ROLE, environment=sample_environment(
+        override_attributes={"deployer": {"rabbitmq": {"queue_type": "classic_mirrored"}}}))
+    assert call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.messaging_options", mirrored) == \
+        {"rabbit_ha_queues": True, "rabbit_quorum_queue": False}
+    assert call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.set_policy_args", mirrored) is not None
 
     unseeded = sample_environment()
     unseeded["default_attributes"]["deployer"]["rabbitmq"]["seed_node"] = None

@@ -66,14 +66,17 @@ class WriteFault:
     writer_after: str
 
 
-# Galera evicts a silent member after evs.suspect_timeout (default PT5S); until then
-# the survivors cannot commit, whatever haproxy does.
+# Galera evicts a silent member after evs.suspect_timeout (Galera's default PT5S); until
+# then the survivors cannot commit, whatever haproxy does.  The cookbook ships FAST_EVICTION
+# (deployer_galera's provider_options); ORIGIN_EVICTION is Galera's own defaults.
+ORIGIN_EVICTION = {"evs.keepalive_period": "PT1S", "evs.suspect_timeout": "PT5S",
+                   "evs.inactive_check_period": "PT1S", "evs.inactive_timeout": "PT15S"}
 FAST_EVICTION = {"evs.keepalive_period": "PT0.5S", "evs.suspect_timeout": "PT1.5S",
                  "evs.inactive_check_period": "PT0.5S", "evs.inactive_timeout": "PT3S"}
 
 
 def galera_overcloud(checks: dict[str, int] = ORIGIN_CHECKS,
-                     provider_options: dict[str, str] | None = None,
+                     provider_options: dict[str, str] = ORIGIN_EVICTION,
                      controllers: dict[str, str] = THREE_CONTROLLERS,
                      vips: dict[str, dict[str, Any]] = VIPS) -> Overcloud:
     # the deployer chooses the bootstrap node; not simply the first controller
@@ -186,8 +189,11 @@ class PublishFault:
 
 
 def rabbit_overcloud(net_ticktime: int | None = None) -> Overcloud:
-    # long names: Erlang node names carry the address, so namespaces need no DNS
-    rabbit: dict[str, Any] = {"seed_node": RABBIT_SEED, "use_longname": True}
+    # long names: Erlang node names carry the address, so namespaces need no DNS.  The
+    # origin's mirroring policy (an environment option; quorum is the default) so both
+    # queue types can be measured on the same cluster.
+    rabbit: dict[str, Any] = {"seed_node": RABBIT_SEED, "use_longname": True,
+                              "queue_type": "classic_mirrored"}
     if net_ticktime is not None:
         rabbit["net_ticktime"] = net_ticktime
     return Overcloud(THREE_CONTROLLERS, attributes={"deployer": {"rabbitmq": rabbit}})
@@ -206,7 +212,7 @@ def build_rabbit(lab: Lab, oc: Overcloud) -> RabbitSetup:
     cluster = RabbitCluster(lab, nodes, cookie=secrets.token_hex(16), client_ip=CLIENT_IP)
     policy_args = oc.helper("deployer_rabbitmq", f"{RABBIT_HELPERS}.set_policy_args", RABBIT_SEED)
     if not policy_args:
-        raise AssertionError("the classic_mirrored default must render an HA policy")
+        raise AssertionError("queue_type classic_mirrored must render an HA policy")
     cluster.form(RABBIT_SEED, policy_args)
     password = secrets.token_urlsafe(12)
     cluster.add_user("nova", password)

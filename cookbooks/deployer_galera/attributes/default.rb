@@ -39,7 +39,13 @@ default['deployer']['galera']['tuning'] = {
 
 # Any further [mysqld] options and Galera provider options, by name.
 default['deployer']['galera']['mysqld_options'] = {}
-default['deployer']['galera']['provider_options'] = {}
+# Evict a dead member in about 1.5-3 s instead of Galera's 5-15 s (evs.suspect_timeout PT5S,
+# inactive_timeout PT15S): until then the writes HAProxy moved to a survivor wait for the new
+# view (measured: 6.3 s of write outage after a kill -9 of the writer, 2.9 s with these).
+default['deployer']['galera']['provider_options'] = {
+  'evs.keepalive_period' => 'PT0.5S', 'evs.suspect_timeout' => 'PT1.5S',
+  'evs.inactive_check_period' => 'PT0.5S', 'evs.inactive_timeout' => 'PT3S',
+}
 
 # HAProxy's health-check user: no password, USAGE only, from each controller.
 default['deployer']['galera']['check_user'] = 'haproxy_check'

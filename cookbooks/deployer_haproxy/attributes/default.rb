@@ -19,8 +19,11 @@ default['deployer']['haproxy']['defaults']['timeouts'] = {
   'connect' => '5s', 'client' => '1m', 'server' => '1m', 'check' => '10s', 'queue' => '1m',
 }
 
-# Health check timings on every server line (origin: check inter 2000 rise 2 fall 5).
-default['deployer']['haproxy']['check'] = { 'inter' => 2000, 'rise' => 2, 'fall' => 5 }
+# Health check timings on every server line.  Measured (bench/README.md, failover.py): with the
+# origin's inter 2000 rise 2 fall 5 a surviving HAProxy kept sending requests to a dead
+# controller for 14-17 s after the VIP moved; with inter 500 fall 3 it drops it within about
+# 2.7 s.  The origin's values stay one environment attribute away (README, failover timings).
+default['deployer']['haproxy']['check'] = { 'inter' => 500, 'rise' => 2, 'fall' => 3 }
 
 # Stats page ("a great way to monitor and debug the environment").  bind_address
 # false means this controller's own address.
@@ -34,13 +37,14 @@ default['deployer']['haproxy']['monitor'] = { 'bind_address' => '127.0.0.1', 'po
 # OpenStack API listeners, bound to the node['deployer']['cluster']['api_vip'] VIP
 # unless 'vip' names another cluster.  'backend_port' defaults to 'port': the services
 # bind the same port on each controller's own address (deployer_openstack), HAProxy the VIP.
-# 'check' is httpchk (origin), ssl-hello-chk or tcp.  balance: roundrobin, or source for
+# 'check' is httpchk (origin; 'httpchk_request' replaces its OPTIONS /), ssl-hello-chk or tcp.  balance: roundrobin, or source for
 # sticky UIs.  Only services the roles deploy have a listener (a listener whose backends never
 # come up only hides real failures); nova-metadata serves the computes' OVN metadata agents.
 default['deployer']['haproxy']['services'] = {
   'keystone' => { 'enabled' => true, 'port' => 5000, 'balance' => 'roundrobin', 'check' => 'httpchk' },
   'glance-api' => { 'enabled' => true, 'port' => 9292, 'balance' => 'roundrobin', 'check' => 'httpchk' },
-  'placement-api' => { 'enabled' => true, 'port' => 8778, 'balance' => 'roundrobin', 'check' => 'httpchk' },
+  # httpchk's default request is OPTIONS /, which placement answers 405: every server DOWN.
+  'placement-api' => { 'enabled' => true, 'port' => 8778, 'balance' => 'roundrobin', 'check' => 'httpchk', 'httpchk_request' => 'GET /' },
   'nova-api' => { 'enabled' => true, 'port' => 8774, 'balance' => 'roundrobin', 'check' => 'httpchk' },
   'nova-metadata' => { 'enabled' => true, 'port' => 8775, 'balance' => 'roundrobin', 'check' => 'httpchk' },
   'nova-novncproxy' => { 'enabled' => true, 'port' => 6080, 'balance' => 'source', 'check' => 'tcp' },

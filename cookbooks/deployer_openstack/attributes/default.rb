@@ -67,8 +67,11 @@ default['deployer']['openstack']['cinder']['units'] = %w(cinder-api)
 # Debian's uwsgi init scripts bind every address (--http-socket :PORT) unless
 # /etc/default/<name> sets DAEMON_ARGS; the cookbook writes it so each API binds only this
 # node's management address and HAProxy can own the same port on the VIP.  'processes' nil
-# keeps the package's uwsgi ini (8 processes x 32 threads per API); small nodes lower it.
+# gives each API min(CPUs, 5) processes, as Kolla-Ansible's openstack_service_workers does:
+# the packages' inis ask for 8 or 16 each whatever the server (about 56 uwsgi processes and
+# 3.5 GB per controller); set a number to override.
 default['deployer']['openstack']['uwsgi']['processes'] = nil
+default['deployer']['openstack']['uwsgi']['max_default_processes'] = 5
 default['deployer']['openstack']['uwsgi']['apps'] = {
   'keystone' => { 'port' => 5000, 'ini' => '/etc/keystone/keystone-uwsgi.ini', 'defaults_file' => '/etc/default/keystone' },
   'placement-api' => { 'port' => 8778, 'ini' => '/etc/placement/placement-api-uwsgi.ini', 'defaults_file' => '/etc/default/placement-api' },

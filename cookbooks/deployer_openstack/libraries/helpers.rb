@@ -134,8 +134,16 @@ module DeployerOpenstack
         raise DeployerCommon::InvalidAttribute, "node['deployer']['openstack']['uwsgi']['apps']['#{unit}'] is not defined"
       args = "--http-socket #{DeployerCommon::Cluster.my_address(node)}:#{Integer(app.fetch('port'))} --ini #{app.fetch('ini')}"
       # After --ini: uwsgi keeps the last value given for an option.
-      args += " --processes #{Integer(uwsgi['processes'])}" if uwsgi['processes']
+      args += " --processes #{uwsgi_processes(node, uwsgi)}"
       { 'unit' => unit, 'daemon_args' => args }
+    end
+
+    def uwsgi_processes(node, uwsgi)
+      processes = uwsgi['processes'] || [Integer(node.dig('cpu', 'total') || 1), Integer(uwsgi.fetch('max_default_processes'))].min
+      processes = Integer(processes)
+      return processes if processes.positive?
+
+      raise DeployerCommon::InvalidAttribute, "node['deployer']['openstack']['uwsgi']['processes'] must be a positive number, got #{uwsgi['processes'].inspect}"
     end
 
     # Variables of systemd-unit.erb for a unit the cookbook writes.

@@ -27,10 +27,12 @@ default['deployer']['rabbitmq']['log_level'] = 'info'
 # node: about 70 s of publish outage with Erlang's 60, 25 s with 15.
 default['deployer']['rabbitmq']['net_ticktime'] = 15
 
-# 'classic_mirrored': the HA policy below mirrors every non-amq. queue to all
-# nodes (oslo.messaging rabbit_ha_queues).  'quorum': oslo.messaging declares
-# quorum queues (rabbit_quorum_queue) and the mirroring policy is removed.
-default['deployer']['rabbitmq']['queue_type'] = 'classic_mirrored'
+# 'quorum' (default): oslo.messaging declares its RPC topic queues as quorum queues
+# (rabbit_quorum_queue; replies and fanouts stay transient) and the mirroring policy is
+# removed.  'classic_mirrored' (the origin): the HA policy below mirrors every non-amq.
+# queue to all nodes (rabbit_ha_queues); classic mirroring is deprecated and gone in
+# RabbitMQ 4.0.  Switch on a new deployment only: queues keep the type they were declared with.
+default['deployer']['rabbitmq']['queue_type'] = 'quorum'
 default['deployer']['rabbitmq']['ha_policy'] = {
   'name' => 'ha-all',
   'pattern' => '^(?!amq\.).*',
