@@ -22,6 +22,7 @@ Ratios: re-run / first run, and each part / wall.  Figures only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import re
 import secrets
@@ -61,6 +62,17 @@ def bench_undercloud(state: Path) -> RunningUndercloud:
                       "key_dir": NODES_STATE}})
     cfg = config.load(env={"DEPLOYER_STATE_DIR": str(state)})
     return RunningUndercloud(cfg, Undercloud(cfg))
+
+
+@contextlib.contextmanager
+def running_undercloud(state: Path):
+    """A fresh embedded under-cloud in ``state``, up with the shipped content, down afterwards."""
+    uc = bench_undercloud(state)
+    try:
+        uc.manager.up(sync_content=True, report=lambda line: None)
+        yield uc
+    finally:
+        uc.manager.down(report=lambda line: None)
 
 
 def wait_finished(api, deployment_id: str, action: str, timeout: float = 3600) -> dict:
@@ -131,22 +143,18 @@ def main() -> None:
     node_set = lease.node_set()
     try:
         [node] = node_set.up(1)
-        with tempfile.TemporaryDirectory(prefix="bench-converge-") as state:
-            uc = bench_undercloud(Path(state))
-            try:
-                uc.manager.up(sync_content=True, report=lambda line: None)
-                api = uc.api()
-                started = time.time()
-                created = api.create_deployment({
-                    "name": "bench-aio", "template": "allinone", "heat_environments": ["allinone-fake"],
-                    "parameters": {"NodeAddress": node.ip, "SshKeyFile": node.key_file,
-                                   "AdminPassword": secrets.token_urlsafe(18)}})
-                first = measure(uc, created["id"], "CREATE", started)
-                started = time.time()
-                api.update_deployment(created["id"], parameters={"RegionName": "RegionOne"})
-                rerun = measure(uc, created["id"], "UPDATE", started)
-            finally:
-                uc.manager.down(report=lambda line: None)
+        with tempfile.TemporaryDirectory(prefix="bench-converge-") as state, \
+                running_undercloud(Path(state)) as uc:
+            api = uc.api()
+            started = time.time()
+            created = api.create_deployment({
+                "name": "bench-aio", "template": "allinone", "heat_environments": ["allinone-fake"],
+                "parameters": {"NodeAddress": node.ip, "SshKeyFile": node.key_file,
+                               "AdminPassword": secrets.token_urlsafe(18)}})
+            first = measure(uc, created["id"], "CREATE", started)
+            started = time.time()
+            api.update_deployment(created["id"], parameters={"RegionName": "RegionOne"})
+            rerun = measure(uc, created["id"], "UPDATE", started)
     finally:
         node_set.down()
         registry.release(lease)
