@@ -9,7 +9,8 @@ property :instance_name, String, name_property: true
 property :ovs_vsctl, String, default: '/usr/bin/ovs-vsctl'
 
 action_class do
-  # Says why it registers again: a drift on a converged chassis means something else wrote there.
+  # Says why it registers again when a value it set has changed (something else wrote there);
+  # keys never set (a new chassis) are simply set.
   def external_ids_current?(wanted)
     result = shell_out(new_resource.ovs_vsctl, '--format=json', '--columns=external_ids', 'list', 'Open_vSwitch')
     unless result.exitstatus.zero?
@@ -17,7 +18,9 @@ action_class do
       return false
     end
     drift = DeployerOvn::Helpers.external_ids_drift(wanted, JSON.parse(result.stdout))
-    drift.each { |key, (current, value)| Chef::Log.warn("OVN chassis: external_ids:#{key} is #{current.inspect}, wants #{value.inspect}") }
+    drift.each do |key, (current, value)|
+      Chef::Log.warn("OVN chassis: external_ids:#{key} is #{current.inspect}, wants #{value.inspect}") unless current.nil?
+    end
     drift.empty?
   rescue JSON::ParserError => e
     Chef::Log.warn("OVN chassis: unreadable ovs-vsctl output: #{e.message}")
