@@ -77,9 +77,17 @@ def test_a_second_run_waits_for_the_lock_or_times_out(repo):
 
 
 def test_exit_codes_for_signals(repo):
-    command = _slow_repo(repo, 30)
+    # A converge far longer than the wait: an unnoticed signal cannot pass as a finished run.
+    # The wait is generous because a loaded CI host once took over 20 s (not reproduced since);
+    # SIGINT back to its default, since a shell runs background jobs with SIGINT ignored.
+    command = _slow_repo(repo, 180)
     for sig, code in ((signal.SIGTERM, 3), (signal.SIGINT, 2)):
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        _started_converging(proc)
-        proc.send_signal(sig)
-        assert proc.wait(timeout=20) == code
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        try:
+            _started_converging(proc)
+            proc.send_signal(sig)
+            assert proc.wait(timeout=90) == code
+        finally:
+            proc.kill()
+            proc.wait()
