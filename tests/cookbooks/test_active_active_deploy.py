@@ -18,12 +18,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import secrets
 import shutil
-import subprocess
-import sys
 import urllib.request
 import uuid
 from pathlib import Path
@@ -31,36 +28,15 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.waiting import wait_until
-from tests.integration.deployment_helpers import delete_deployment
+from tests.integration.deployment_helpers import delete_deployment, deployer, node_log, openstack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3600)]
 
-DEPLOYER = Path(sys.executable).with_name("deployer")
 CONVERGE_TIMEOUT = 5400
 CONTROLLERS = ("ctl1", "ctl2", "ctl3")
 COMPUTE = "compute-0"
 AP_SERVICES = ("nova-scheduler", "cinder-scheduler", "nova-conductor")
 API_VIP_HOST, DB_VIP_HOST = 200, 201      # last octets in the nodes' /24; nodes are .11-.14
-
-
-def deployer(undercloud, *argv: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "DEPLOYER_API_URL": undercloud.cfg.api.url, **(env or {})}
-    environment.pop("OS_TOKEN", None)
-    return subprocess.run([str(DEPLOYER), *argv], env=environment, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def openstack(env: dict, *args: str, timeout: float = 120) -> list | dict:
-    result = subprocess.run(["openstack", *args, "-f", "json"], capture_output=True, text=True, timeout=timeout,
-                            env={"PATH": "/usr/bin:/bin", **env})
-    assert result.returncode == 0, f"openstack {' '.join(args)}: {result.stderr[-2000:]}"
-    return json.loads(result.stdout)
-
-
-def node_log(undercloud, deployment: str, resource: str) -> str:
-    shown = deployer(undercloud, "logs", deployment, resource)
-    assert shown.returncode == 0, shown.stderr
-    return shown.stdout
 
 
 def cluster_report(controllers, compute) -> str:

@@ -14,12 +14,9 @@ DOWN and no packet crosses OVN.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import shutil
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -29,33 +26,12 @@ from sqlalchemy.orm import Session
 
 from deployer.db.models import EnvironmentSecrets
 from tests.fixtures.waiting import wait_until
-from tests.integration.deployment_helpers import delete_deployment
+from tests.integration.deployment_helpers import delete_deployment, deployer, node_log, openstack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-DEPLOYER = Path(sys.executable).with_name("deployer")
 CONVERGE_TIMEOUT = 2400
 UPDATED = re.compile(r"Chef Infra Client finished, (\d+)/(\d+) resources updated")
-
-
-def deployer(undercloud, *argv: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "DEPLOYER_API_URL": undercloud.cfg.api.url, **(env or {})}
-    environment.pop("OS_TOKEN", None)
-    return subprocess.run([str(DEPLOYER), *argv], env=environment, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def openstack(env: dict, *args: str, timeout: float = 120) -> list | dict:
-    result = subprocess.run(["openstack", *args, "-f", "json"], capture_output=True, text=True, timeout=timeout,
-                            env={"PATH": "/usr/bin:/bin", **env})
-    assert result.returncode == 0, f"openstack {' '.join(args)}: {result.stderr[-2000:]}"
-    return json.loads(result.stdout)
-
-
-def node_log(undercloud, deployment: str) -> str:
-    shown = deployer(undercloud, "logs", deployment, "allinone")
-    assert shown.returncode == 0, shown.stderr
-    return shown.stdout
 
 
 def updated_resources(log: str) -> list[str]:
@@ -101,7 +77,7 @@ def allinone(undercloud, test_nodes_factory, tmp_path_factory):
 
 
 def test_the_first_converge_runs_every_resource(undercloud, allinone):
-    log = node_log(undercloud, allinone["name"])
+    log = node_log(undercloud, allinone["name"], "allinone")
     assert "STAND-IN" in log
     first_updated = int(UPDATED.search(log).group(1))
     assert first_updated > 100
@@ -116,7 +92,7 @@ def test_no_secret_leaves_the_deployment(undercloud, allinone):
     the Heat events or resources, the Chef node or environment."""
     password = allinone["admin_password"]
     name = allinone["name"]
-    texts = [allinone["created"].stdout, allinone["created"].stderr, node_log(undercloud, name)]
+    texts = [allinone["created"].stdout, allinone["created"].stderr, node_log(undercloud, name, "allinone")]
     for command in (("show", name, "--json"), ("events", name), ("environments", name)):
         shown = deployer(undercloud, *command)
         assert shown.returncode == 0, shown.stderr
@@ -200,7 +176,7 @@ def test_an_update_with_no_change_converges_again_and_changes_nothing(undercloud
                        timeout=CONVERGE_TIMEOUT)
     assert updated.returncode == 0, (updated.stdout + updated.stderr)[-4000:]
     assert "UPDATE_COMPLETE" in updated.stdout, updated.stdout[-4000:]
-    log = node_log(undercloud, allinone["name"])
+    log = node_log(undercloud, allinone["name"], "allinone")
     match = UPDATED.search(log)
     assert match, log[-4000:]
     assert int(match.group(1)) == 0, (updated_resources(log), [line for line in log.splitlines() if "WARN" in line],

@@ -3,29 +3,18 @@ whose node's role needs a package no repository has.  The stack fails, and the H
 the deployment's reason and `deployer logs` name the resource and the cookbook line."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
 from deployer.chef import names
-from tests.integration.deployment_helpers import delete_deployment
+from tests.integration.deployment_helpers import delete_deployment, deployer
 
 pytestmark = [pytest.mark.integration]
 
-DEPLOYER = Path(sys.executable).with_name("deployer")
 RESOURCE = "apt_package[sco-test-no-such-package]"   # `package` on Debian is apt_package, as in Chef
 WHERE = re.compile(r"\(sco_test::missing_package line 3\)")           # Chef's "cookbook::recipe line N"
-
-
-def deployer(undercloud, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DEPLOYER_API_URL": undercloud.cfg.api.url}
-    env.pop("OS_TOKEN", None)
-    return subprocess.run([str(DEPLOYER), *argv], env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_a_role_needing_a_missing_package_fails_the_stack_naming_resource_and_line(
@@ -33,7 +22,7 @@ def test_a_role_needing_a_missing_package_fails_the_stack_naming_resource_and_li
     node = test_nodes_factory(1).nodes()[0]
     name = f"nopkg-{uuid.uuid4().hex[:6]}"
     created = deployer(undercloud, "create", name, "-t", "sco-test-missing-package", "--wait",
-                       "-p", f"NodeAddress={node.ip}", "-p", f"NodeKeyFile={node.key_file}")
+                       "-p", f"NodeAddress={node.ip}", "-p", f"NodeKeyFile={node.key_file}", timeout=300)
     api = undercloud.api()
     try:
         assert created.returncode != 0, created.stdout[-3000:]
@@ -42,12 +31,12 @@ def test_a_role_needing_a_missing_package_fails_the_stack_naming_resource_and_li
         reason = api.get_deployment(deployment["id"])["status_reason"]
         assert RESOURCE in reason and WHERE.search(reason), reason
 
-        events = deployer(undercloud, "events", name)
+        events = deployer(undercloud, "events", name, timeout=300)
         assert events.returncode == 0, events.stderr
         failed = [line for line in events.stdout.splitlines() if "CREATE_FAILED" in line and "node" in line]
         assert any(RESOURCE in line and WHERE.search(line) for line in failed), events.stdout
 
-        log = deployer(undercloud, "logs", name, "node")
+        log = deployer(undercloud, "logs", name, "node", timeout=300)
         assert log.returncode == 0, log.stderr
         assert f"Error executing action `install` on resource '{RESOURCE}'" in log.stdout, log.stdout[-3000:]
         assert WHERE.search(log.stdout) and "sco-test-no-such-package" in log.stdout

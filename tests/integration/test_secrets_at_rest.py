@@ -10,29 +10,18 @@ second deploys the shipped active-active template with the test executor (no SSH
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from deployer.undercloud.process import free_port
-from tests.integration.deployment_helpers import delete_deployment
+from tests.fixtures.waiting import wait_until
+from tests.integration.deployment_helpers import delete_deployment, deployer
 
 pytestmark = [pytest.mark.integration]
-
-DEPLOYER = Path(sys.executable).with_name("deployer")
-
-
-def deployer(undercloud, *argv: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "DEPLOYER_API_URL": undercloud.cfg.api.url, **(env or {})}
-    environment.pop("OS_TOKEN", None)
-    return subprocess.run([str(DEPLOYER), *argv], env=environment, capture_output=True, text=True,
-                          timeout=timeout)
 
 
 def set_root_password(nodes, password: str) -> None:
@@ -57,17 +46,17 @@ def test_the_ssh_password_is_only_ever_stored_encrypted(undercloud, test_nodes_f
     try:
         created = deployer(undercloud, "create", name, "-t", "sco-test-group", "--wait",
                            "-p", f"NodeAddresses={addresses}", "--secret", "NodePassword",
-                           env={"DEPLOYER_SECRET_NodePassword": first})
+                           env={"DEPLOYER_SECRET_NodePassword": first}, timeout=300)
         assert created.returncode == 0, (created.stdout + created.stderr)[-3000:]
         set_root_password(nodes, second)
         updated = deployer(undercloud, "update", name, "--secret", "NodePassword",
-                           env={"DEPLOYER_SECRET_NodePassword": second})
+                           env={"DEPLOYER_SECRET_NodePassword": second}, timeout=300)
         assert updated.returncode == 0, (updated.stdout + updated.stderr)[-3000:]
         try:
             waited = deployer(undercloud, "watch", name, timeout=240)
         except subprocess.TimeoutExpired:
             logs = "\n".join(p.read_text()[-4000:] for p in undercloud.cfg.log_dir.glob("*.log"))
-            raise AssertionError(deployer(undercloud, "events", name).stdout[-3000:] + logs)
+            raise AssertionError(deployer(undercloud, "events", name, timeout=300).stdout[-3000:] + logs)
         assert "UPDATE_COMPLETE" in waited.stdout, waited.stdout[-3000:]
         [deployment] = api.list_deployments(name=name)["deployments"]
         assert deployment["state"] == "complete"
@@ -77,7 +66,7 @@ def test_the_ssh_password_is_only_ever_stored_encrypted(undercloud, test_nodes_f
 
         returned = [created.stdout, created.stderr, updated.stdout, updated.stderr, waited.stdout]
         for command in (("show", name, "--json"), ("events", name)):
-            shown = deployer(undercloud, *command)
+            shown = deployer(undercloud, *command, timeout=300)
             assert shown.returncode == 0, shown.stderr
             returned.append(shown.stdout)
         returned += heat_texts(undercloud.heat(), deployment["stack_id"], name)
@@ -109,13 +98,12 @@ def heat_texts(heat, stack_id: str, name: str) -> list[str]:
     return texts
 
 
-def wait_ended(client, deployment_id: str, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = client.get_deployment(deployment_id)
-        if found["state"] != "in_progress" or time.monotonic() > deadline:
-            return found
-        time.sleep(1)
+def wait_ended(client, deployment_id: str, action: str, timeout: float = 300) -> dict:
+    """The deployment once its stack's ``action`` (CREATE, UPDATE) is no longer in progress."""
+    return wait_until(lambda: client.get_deployment(deployment_id), timeout,
+                      f"deployment {deployment_id} {action} ended", interval=1,
+                      until=lambda found: found["stack_status"].startswith(action)
+                      and found["state"] != "in_progress")
 
 
 def test_active_active_password_is_only_ever_stored_encrypted(chef_server, deployer_api_factory,
@@ -138,11 +126,10 @@ def test_active_active_password_is_only_ever_stored_encrypted(chef_server, deplo
     deployment = client.create_deployment({"name": prefix, "template": "active-active",
                                            "parameters": {**parameters, "SshPassword": first}})
     try:
-        created = wait_ended(client, deployment["id"])
+        created = wait_ended(client, deployment["id"], "CREATE")
         assert created["state"] == "complete", created.get("status_reason")
         client.update_deployment(deployment["id"], parameters={"SshPassword": second})
-        time.sleep(2)
-        updated = wait_ended(client, deployment["id"])
+        updated = wait_ended(client, deployment["id"], "UPDATE")
         assert (updated["state"], updated["stack_status"]) == ("complete", "UPDATE_COMPLETE"), \
             updated.get("status_reason")
         runs = client.list_runs(stack_id=None, limit=500)["runs"]
