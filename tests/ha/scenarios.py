@@ -348,8 +348,11 @@ def fault_vip_master(setup: VipSetup, fault: str, after_takeover: float = 2.0,
     }[fault]
     with HttpPoller(cluster.client.netns, API_VIP, setup.port, timeout=poll_timeout) as poller:
         wait_until(lambda: len(poller.log.polls) >= 20, timeout=10, what="baseline polls")
-        fault_at = time.monotonic()
         inject()
+        # taken once the fault is in effect: a poll started while `ip link` or
+        # the kill was still running may be served by ctl1 and would read as a
+        # takeover at 0 s, making the real outage look like failures after it
+        fault_at = time.monotonic()
         wait_until(lambda: cluster.vip_holders() == ["ctl2"], timeout=30,
                    what="the backup to take the VIP", interval=0.1)
         wait_until(lambda: poller.log.first_ok_after(fault_at), timeout=30,
