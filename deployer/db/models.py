@@ -211,3 +211,27 @@ class EnvironmentSecrets(Base):
     secret_blob: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Certification(Base):
+    """One failover certification of a deployment (deployer.certify): what was asked,
+    the worker that runs it and one row per fault, appended as each fault ends.
+
+    ``active_deployment_id`` is the deployment's id while the certification is queued
+    or running and NULL once it ended, so at most one is active per deployment on
+    every backend (NULLs never collide), as ``Deployment.active_name`` does for names.
+    """
+    __tablename__ = "certifications"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True)
+    active_deployment_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    options: Mapped[dict] = mapped_column(JSON, default=dict)    # e.g. {"test_nodes": "/dir"}
+    rows: Mapped[list] = mapped_column(JSON, default=list)       # FaultOutcome.to_dict() each
+    reason: Mapped[str] = mapped_column(Text, default="")
+    worker_id: Mapped[str | None] = mapped_column(String(255))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
