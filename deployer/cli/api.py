@@ -2,7 +2,8 @@
 
 ``api serve`` replaces itself with gunicorn (so a supervisor or the
 under-cloud launcher manages the real server process); ``worker`` runs the
-node-run worker in the foreground until SIGTERM/SIGINT.
+node-run worker (which also runs failover certifications) in the foreground
+until SIGTERM/SIGINT.
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def register(subparsers) -> None:
     migrate.set_defaults(func=migrate_db)
 
     from deployer.runs.executor import DEFAULT_FACTORY
-    worker = subparsers.add_parser("worker", help="execute node runs (foreground)")
+    worker = subparsers.add_parser("worker", help="execute node runs and certifications "
+                                                 "(foreground)")
     worker.add_argument("--executor", default=DEFAULT_FACTORY, metavar="MODULE:FACTORY",
                         help="factory of the run executor (default: the SSH bootstrap runner)")
     worker.add_argument("--worker-id", help="name in runs and logs (default: host:pid)")
@@ -77,7 +79,7 @@ def run_worker(args: argparse.Namespace) -> int:
         raise UserError(f"worker: {exc}") from None
     worker = Worker(make_session_factory(make_engine(cfg.database_url)),
                     SecretBox.in_dir(cfg.api_dir), executor, max_runs=cfg.run_slots,
-                    timings=cfg.runs, worker_id=args.worker_id)
+                    timings=cfg.runs, worker_id=args.worker_id, cfg=cfg)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

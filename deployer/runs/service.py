@@ -220,7 +220,7 @@ def reap_dead_runs(session: Session, dead_after: float, *, timeout_grace: float 
     alive: dict[str | None, bool] = {}
     for dead_id, worker_id, last_beat, started_at, spec_json in session.execute(query).all():
         if worker_id not in alive:
-            alive[worker_id] = _worker_alive(session, worker_id, cutoff)
+            alive[worker_id] = worker_alive(session, worker_id, cutoff)
         if alive[worker_id]:
             limit = float((spec_json or {}).get("timeout") or 0) + timeout_grace + dead_after
             if started_at is None or now < started_at + dt.timedelta(seconds=limit):
@@ -261,8 +261,9 @@ def fail_lost_runs(session: Session, worker_id: str, known: set[str], dead_after
     return failed
 
 
-def _worker_alive(session: Session, worker_id: str | None, cutoff: dt.datetime) -> bool:
-    """Alive by its own heartbeat, or by the kernel's word when it runs on this machine."""
+def worker_alive(session: Session, worker_id: str | None, cutoff: dt.datetime) -> bool:
+    """Alive by its own heartbeat, or by the kernel's word when it runs on this machine
+    (also what keeps a certification running: deployer.certify.service.reap_dead)."""
     worker = session.get(Worker, worker_id) if worker_id else None
     if worker is None:
         return False            # a worker from before workers were recorded: heartbeats decide

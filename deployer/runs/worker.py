@@ -4,7 +4,8 @@ One loop does the bookkeeping: claim runs while a slot is free, heartbeat the
 runs it owns (and pick up cancel requests), enforce each run's timeout, and
 periodically fail runs whose worker (another process, or a previous life of
 this one) is dead.  Runner threads report through DbReporter, so every phase
-and output chunk is in the DB the moment it happens.
+and output chunk is in the DB the moment it happens.  A free slot may also take
+a failover certification, one at a time (certifications.py).
 
 The database may refuse a write for a while (SQLite's write lock held by
 another connection past the busy timeout, a PostgreSQL failover): the worker
@@ -29,8 +30,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from deployer.bootstrap.contract import (CANCELLED, FAILED, FINAL_STATES, SUCCEEDED, RunResult,
                                          RunSpec)
 from deployer.chef import environment_secrets
-from deployer.config import RunSettings
+from deployer.certify import service as certify_service
+from deployer.config import Config, RunSettings
 from deployer.runs import liveness, service
+from deployer.runs.certifications import CertificationSlot
 from deployer.runs.executor import Executor
 from deployer.runs.reporter import DbReporter
 from deployer.secrets import SecretBox
@@ -54,7 +57,10 @@ class ActiveRun:
 class Worker:
     def __init__(self, session_factory: sessionmaker[Session], box: SecretBox,
                  executor: Executor, *, max_runs: int, timings: RunSettings,
-                 worker_id: str | None = None, shutdown_grace: float = 10.0):
+                 worker_id: str | None = None, shutdown_grace: float = 10.0,
+                 cfg: Config | None = None):
+        """``cfg``: what the certification engine reads; a worker without it runs no
+        certification."""
         self.session_factory = session_factory
         self.box = box
         self.executor = executor
@@ -71,6 +77,7 @@ class Worker:
         self._lock = threading.Lock()
         self._last_beat = time.monotonic()      # the last heartbeat the database took
         self._beat_failing_since: float | None = None
+        self.certifications = CertificationSlot(session_factory, box, cfg, self.worker_id)
 
     def run(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set, then interrupt what is still running."""
@@ -84,6 +91,7 @@ class Worker:
                     if not self._registered:
                         self._register()
                     self._record_finished()
+                    self.certifications.record_ending()
                     if now >= next_beat:
                         self._heartbeat()       # on failure: retried on the next tick
                         self._enforce_timeouts()
@@ -91,7 +99,7 @@ class Worker:
                     if now >= next_reap:
                         self._reap()
                         next_reap = now + self.timings.reap_interval
-                    claimed = self._claim_into(pool)
+                    claimed = self._claim_into(pool) or self._claim_certification(pool, stop)
                 except SQLAlchemyError as exc:
                     # The database busy, restarting or failing over is no reason to
                     # drop the runs in flight; retry on the next tick.
@@ -106,9 +114,8 @@ class Worker:
 
     def _claim_into(self, pool: ThreadPoolExecutor) -> bool:
         """Claim one queued run if a slot is free; True when one was started."""
-        with self._lock:
-            if len(self._active) >= self.max_runs:
-                return False
+        if not self._slot_free():
+            return False
         with self.session_factory.begin() as session:
             run = service.claim_next(session, self.worker_id)
             if run is None:
@@ -135,6 +142,15 @@ class Worker:
         LOG.info("run %s: claimed (node %s, action %s)", run_id, spec.node_name, spec.action)
         pool.submit(self._execute, active, spec)
         return True
+
+    def _slot_free(self) -> bool:
+        with self._lock:
+            runs = len(self._active)
+        return runs + self.certifications.busy() < self.max_runs
+
+    def _claim_certification(self, pool: ThreadPoolExecutor, stop: threading.Event) -> bool:
+        """Claim a queued certification if a slot is free and none is this worker's."""
+        return self._slot_free() and self.certifications.claim_into(pool, stop)
 
     def _register(self) -> None:
         with self.session_factory.begin() as session:
@@ -198,6 +214,8 @@ class Worker:
                                    timeout_grace=self.timings.timeout_grace)
             service.fail_lost_runs(session, self.worker_id, mine, self.timings.dead_after)
             service.prune_workers(session)
+            certify_service.reap_dead(session, self.timings.dead_after)
+            certify_service.fail_lost(session, self.worker_id, self.certifications.owned())
 
     def _shut_down(self, pool: ThreadPoolExecutor) -> None:
         with self._lock:
@@ -208,7 +226,7 @@ class Worker:
         deadline = time.monotonic() + self.shutdown_grace
         while time.monotonic() < deadline:
             with self._lock:
-                if not self._active:
+                if not self._active and not self.certifications.busy():
                     break
             try:
                 self._heartbeat()
@@ -219,16 +237,22 @@ class Worker:
             remaining = list(self._active.values())
         for run in remaining:
             self._finish(run, RunResult(FAILED, None, self._interrupted_reason(run)))
-        while not self._record_finished() and time.monotonic() < deadline:
+        self.certifications.abandon()
+        while not self._all_recorded() and time.monotonic() < deadline:
             time.sleep(0.5)
         with self._lock:
             unrecorded = list(self._finishing)
+        unrecorded += [f"certification {c}" for c in self.certifications.owned()]
         if unrecorded:
             LOG.error("worker %s: stopping with %d outcomes the database did not take (%s); "
                       "those runs fail as abandoned", self.worker_id, len(unrecorded),
                       ", ".join(unrecorded))
         pool.shutdown(wait=False, cancel_futures=True)
         LOG.info("worker %s: stopped", self.worker_id)
+
+    def _all_recorded(self) -> bool:
+        runs = self._record_finished()
+        return self.certifications.record_ending() and runs
 
     # -- one run (pool thread) -----------------------------------------------------
 
