@@ -226,6 +226,26 @@ class DeployerClient:
     def delete_deployment(self, deployment_id: str) -> dict:
         return self._request("DELETE", f"/v1/deployments/{quote(deployment_id, safe='')}")
 
+    # -- failover certifications ----------------------------------------------
+
+    def certify_deployment(self, deployment_id: str, *, confirm: bool,
+                           test_nodes: str | None = None) -> dict:
+        """Queue a certification of a complete deployment (202); ``confirm`` must be true."""
+        body: dict[str, Any] = {"confirm": confirm}
+        if test_nodes is not None:
+            body["test_nodes"] = test_nodes
+        return self._request("POST", f"/v1/deployments/{quote(deployment_id, safe='')}"
+                                     f"/certifications", json=body)
+
+    def list_certifications(self, deployment_id: str) -> dict:
+        """{"certifications": [...]} newest first."""
+        return self._request("GET", f"/v1/deployments/{quote(deployment_id, safe='')}"
+                                    f"/certifications")
+
+    def get_certification(self, deployment_id: str, certification_id: str) -> dict:
+        return self._request("GET", f"/v1/deployments/{quote(deployment_id, safe='')}"
+                                    f"/certifications/{quote(certification_id, safe='')}")
+
     # -- service ---------------------------------------------------------------
 
     def health(self) -> dict:

@@ -1,10 +1,12 @@
-"""Request and response schemas of the catalog, parameter sets and deployments."""
+"""Request and response schemas of the catalog, parameter sets, deployments and their
+failover certifications."""
 from __future__ import annotations
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from deployer.api.schemas import FullMatch
+from deployer.certify.service import STATUSES as CERTIFICATION_STATUSES
 from deployer.deployments.service import NAME_PATTERN, STATES
 
 DEPLOYMENT_NAME = FullMatch(
@@ -230,3 +232,38 @@ class NodeLogSchema(ma.Schema):
     run_id = fields.String(allow_none=True)
     run_status = fields.String()
     text = fields.String()
+
+
+# -- failover certifications ----------------------------------------------------------------
+
+class CertificationCreateSchema(ma.Schema):
+    confirm = fields.Boolean(load_default=False, truthy={True}, falsy={False},
+                             metadata={"description": "must be true: every fault stalls the "
+                                                      "deployment's services while it lasts"})
+    test_nodes = fields.String(load_default=None, allow_none=True,
+                               validate=validate.Length(min=1, max=4096),
+                               metadata={"description": "absolute path of the test node set "
+                                                        "the controllers run on (its faults "
+                                                        "are done from this host)"})
+
+
+class CertificationSchema(ma.Schema):
+    id = fields.String()
+    deployment_id = fields.String()
+    status = fields.String(metadata={"description": f"one of {', '.join(CERTIFICATION_STATUSES)}"})
+    options = fields.Dict()
+    rows = fields.List(fields.Dict(), metadata={
+        "description": "one per fault as it ended: fault, node, outage {token, db_write, rpc: "
+                       "seconds, null = never came back}, lost {db_writes, messages}, "
+                       "time_to_whole, error, failures ([] = the row passes)"})
+    reason = fields.String(metadata={"description": "why it failed or could not run"})
+    requested_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    table = fields.String(metadata={"description": "the rows as a fixed-width text table "
+                                                   "(what deployer certify prints)"})
+
+
+class CertificationListSchema(ma.Schema):
+    certifications = fields.List(fields.Nested(CertificationSchema),
+                                 metadata={"description": "newest first"})

@@ -1,10 +1,13 @@
-"""/v1/deployments: over-clouds as Heat stacks, with plan, progress, events, node logs.
+"""/v1/deployments: over-clouds as Heat stacks, with plan, progress, events, node logs
+and failover certifications.
 
 Create validates everything first (template, Heat environments, parameter
 values through Heat's preview, the Chef environment) and then makes the row
 and the stack as one unit, so a refusal leaves neither behind.  Heat owns the
 stack's status; reading one deployment refreshes the cached copy, listing
-refreshes every in-progress one with a single Heat call.
+refreshes every in-progress one with a single Heat call.  A certification is
+only recorded here (admin only, confirmed, of a complete deployment); the
+worker runs it (deployer.certify).
 """
 from __future__ import annotations
 
@@ -12,14 +15,21 @@ import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
 
+from deployer.api.auth import caller_is_admin
+from deployer.api.context import db_session, state
 from deployer.api.deployment_schemas import (
+    CertificationCreateSchema, CertificationListSchema, CertificationSchema,
     DeploymentCreateSchema, DeploymentListArgsSchema, DeploymentPageSchema, DeploymentSchema,
     DeploymentUpdateSchema, EventArgsSchema, EventListSchema, NodeLogArgsSchema, NodeLogSchema,
     PlanSchema)
 from deployer.api.deployment_services import heat_slot, services
 from deployer.api import watching
 from deployer.api.smorest import ApiBlueprint
+from deployer.certify import service as certifications
+from deployer.certify.table import format_table
+from deployer.db.models import Certification
 from deployer.deployments import service, views
+from deployer.runs.policy import Forbidden
 
 blp = ApiBlueprint("deployments", __name__, url_prefix="/v1/deployments",
                    description="Deployments: over-cloud stacks made from a template and parameters.")
@@ -142,3 +152,54 @@ class NodeLog(MethodView):
         found = services()
         return views.node_log(found, service.get(found, deployment_id), resource,
                                 args.get("run_id"))
+
+
+@blp.route("/<deployment_id>/certifications")
+class DeploymentCertifications(MethodView):
+    @blp.response(200, CertificationListSchema)
+    def get(self, deployment_id):
+        """The deployment's failover certifications, newest first."""
+        session = _reaped_session()
+        return {"certifications": [certification_view(row) for row in
+                                   certifications.list_for(session, deployment_id)]}
+
+    @blp.arguments(CertificationCreateSchema)
+    @blp.response(202, CertificationSchema)
+    def post(self, body, deployment_id):
+        """Queue a failover certification (admin only): faults on the controllers one at a
+        time, each measured and restored.  The deployment must be complete, with no other
+        certification queued or running, and ``confirm`` true: its services stall during
+        each fault.  Poll GET .../certifications/<id> for the rows."""
+        if not caller_is_admin():
+            raise Forbidden("a certification injects faults into the deployment's "
+                            "controllers; only an admin may start one")
+        session = db_session()
+        row = certifications.request(session, deployment_id, confirm=body["confirm"],
+                                     test_nodes=body.get("test_nodes"))
+        session.commit()
+        return certification_view(row)
+
+
+@blp.route("/<deployment_id>/certifications/<certification_id>")
+class DeploymentCertification(MethodView):
+    @blp.response(200, CertificationSchema)
+    def get(self, deployment_id, certification_id):
+        """One certification: its status, a row per fault so far, and the table."""
+        session = _reaped_session()
+        return certification_view(certifications.get(session, deployment_id, certification_id))
+
+
+def _reaped_session():
+    """The request's session, after ending certifications whose worker is dead, so a
+    caller polling one always sees it end (as reading a run does)."""
+    session = db_session()
+    if certifications.reap_dead(session, state().cfg.runs.dead_after):
+        session.commit()
+    return session
+
+
+def certification_view(row: Certification) -> dict:
+    return {**{column: getattr(row, column) for column in (
+        "id", "deployment_id", "status", "options", "rows", "reason", "requested_at",
+        "started_at", "finished_at")},
+        "table": format_table(row.rows or [])}

@@ -77,6 +77,17 @@ def test_deployer_role_starts_runs_only_with_a_deployment_credential(client, tmp
         "node_name"] == "n1"
 
 
+def test_only_an_admin_starts_a_certification(client):
+    """It injects faults into a deployment's controllers: the deployer role is not enough."""
+    path = "/v1/deployments/no-such-id/certifications"
+    body = {"confirm": True}
+    refused = client.post(path, json=body, headers={"X-Test-Roles": "member,deployer"})
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    assert "only an admin" in refused.get_json()["detail"]
+    assert client.post(path, json=body, headers={"X-Test-Roles": "admin"}).status_code == 404
+    assert client.get(path, headers={"X-Test-Roles": "reader"}).status_code == 404
+
+
 def test_write_forbidden_without_role(client):
     response = client.post("/v1/runs", json=RUN, headers={"X-Test-Roles": "member,reader"})
     assert response.status_code == 403
