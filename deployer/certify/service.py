@@ -73,14 +73,16 @@ def checked_test_nodes(path: str) -> str:
     """The test node set's directory, absolute, holding a set TestNodes.load reads."""
     from deployer.testnodes import TestNodes, TestNodesError
     if not isinstance(path, str) or not os.path.isabs(path):
-        raise Unprocessable(f"test_nodes: expected the absolute path of a test node set's "
+        raise Unprocessable(f"expected the absolute path of a test node set's "
                             f"directory, got {path!r}", field="test_nodes")
     if not os.path.isdir(path):
-        raise Unprocessable(f"test_nodes: {path} is not a directory", field="test_nodes")
+        raise Unprocessable(f"{path} is not a directory", field="test_nodes")
     try:
         TestNodes.load(path)
-    except (TestNodesError, OSError, ValueError, KeyError, TypeError) as error:
-        raise Unprocessable(f"test_nodes: {path} holds no test node set: {error}",
+    except TestNodesError as error:
+        raise Unprocessable(str(error).removeprefix("state_dir: "), field="test_nodes") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise Unprocessable(f"{path} holds no readable test node set: {error}",
                             field="test_nodes") from None
     return os.path.normpath(path)
 

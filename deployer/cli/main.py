@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "deployer.cli.testnodes",
     "deployer.cli.api",
     "deployer.cli.deployments",
+    "deployer.cli.certify",
 )
 
 

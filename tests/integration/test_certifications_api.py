@@ -104,10 +104,13 @@ def test_test_nodes_must_be_a_recorded_set(deployer_api, tmp_path):
     deployment_id, _ = deployment_row(deployer_api.cfg)
     (tmp_path / "empty").mkdir()
     (tmp_path / "a-file").write_text("x")
+    (tmp_path / "garbled").mkdir()
+    (tmp_path / "garbled" / "nodes.json").write_text("{not json")
     for given, says in (("relative/dir", "absolute path"),
                         (str(tmp_path / "missing"), "is not a directory"),
                         (str(tmp_path / "a-file"), "is not a directory"),
-                        (str(tmp_path / "empty"), "holds no test node set")):
+                        (str(tmp_path / "empty"), "no test node set in"),
+                        (str(tmp_path / "garbled"), "holds no readable test node set")):
         refused = problem(lambda: client.certify_deployment(deployment_id, confirm=True,
                                                             test_nodes=given))
         assert refused.status == 422 and list(refused.errors) == ["test_nodes"], given

@@ -3,15 +3,24 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+from deployer.certify import service as certifications
+from deployer.db.session import make_engine, make_session_factory
+from deployer.runs import liveness
+from deployer.runs import service as runs_service
 from deployer.undercloud.process import free_port
+from tests.fixtures.waiting import wait_until
+from tests.integration.certification_helpers import deployment_row, outcome, recorded_node_set
 from tests.integration.deployment_helpers import TEMPLATE, delete_deployment, node_parameters
 
 pytestmark = [pytest.mark.integration]
@@ -21,11 +30,15 @@ COMMAND_TIMEOUT = 300
 
 
 def deployer(api_url: str, *argv: str, timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess:
-    """Run the CLI with its output captured (so stdout is not a TTY)."""
+    """Run the CLI with its output captured and no input (so neither is a TTY)."""
+    return subprocess.run([str(DEPLOYER), *argv], env=cli_env(api_url), capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def cli_env(api_url: str) -> dict:
     env = {**os.environ, "DEPLOYER_API_URL": api_url}
     env.pop("OS_TOKEN", None)
-    return subprocess.run([str(DEPLOYER), *argv], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return env
 
 
 def parameter_args(parameters: dict[str, str]) -> list[str]:
@@ -246,3 +259,160 @@ def test_unreachable_api_is_a_clear_message():
     assert result.returncode == 2
     assert result.stderr.strip() == (f"deployer: error: cannot reach the deployer API at {url} "
                                       f"(is it running? set --api-url or DEPLOYER_API_URL)")
+
+
+# -- deployer certify: against the real API and its database (refusing, queueing and
+# following a certification need no Heat; the worker is stopped and the test records
+# what a worker would, through the same service functions) ---------------------------------
+
+WHAT_IT_DOES = ("injects 5 faults on the controllers of {name}: crash, kill -9, link down, "
+                "hang; services stall during each")
+
+
+def test_certify_refuses_an_incomplete_deployment_and_says_what_the_api_refuses(
+        deployer_api, tmp_path):
+    url, cfg, client = deployer_api.base_url, deployer_api.cfg, deployer_api.client
+    deployer_api.processes["worker"].stop()
+    _, pending = deployment_row(cfg, state="in_progress")
+    refused = deployer(url, "certify", pending, "--yes")
+    assert refused.returncode == 2
+    assert refused.stderr == (f"deployer: error: deployment {pending} is in_progress; only a "
+                              f"complete deployment can be certified\n")
+
+    deployment_id, name = deployment_row(cfg)
+    missing = tmp_path / "no-such-set"
+    bad_nodes = deployer(url, "certify", name, "--yes", "--test-nodes", str(missing))
+    assert bad_nodes.returncode == 2
+    assert bad_nodes.stderr == f"deployer: error: test_nodes: {missing} is not a directory\n"
+
+    nodes = recorded_node_set(tmp_path / "set")
+    queued = deployer(url, "certify", name, "--yes", "--no-wait", "--test-nodes", nodes)
+    assert queued.returncode == 0, queued.stderr
+    [certification] = client.list_certifications(deployment_id)["certifications"]
+    assert queued.stdout == f"certification {certification['id']} of {name} queued\n"
+    assert certification["options"] == {"test_nodes": nodes}
+    again = deployer(url, "certify", deployment_id, "--yes", "--no-wait")     # by id
+    assert again.returncode == 2
+    assert again.stderr == (f"deployer: error: certification {certification['id']} of "
+                            f"deployment {name} is queued; wait until it ends (HTTP 409)\n")
+
+
+def test_certify_asks_first_and_refuses_off_a_terminal_without_yes(deployer_api):
+    url, cfg, client = deployer_api.base_url, deployer_api.cfg, deployer_api.client
+    deployer_api.processes["worker"].stop()
+    deployment_id, name = deployment_row(cfg)
+    refused = deployer(url, "certify", name)
+    assert refused.returncode == 2
+    assert WHAT_IT_DOES.format(name=name) in refused.stdout
+    assert refused.stderr.startswith(f"deployer: error: certify: not confirmed: the faults "
+                                     f"stall {name}'s services;") and "--yes" in refused.stderr
+    assert client.list_certifications(deployment_id)["certifications"] == []
+
+    status, screen = answer_on_terminal([str(DEPLOYER), "certify", name, "--no-wait"],
+                                        cli_env(url), "n")
+    assert status == 2 and f"{name} was not certified (not confirmed)" in screen, screen
+    assert WHAT_IT_DOES.format(name=name) in screen
+    assert client.list_certifications(deployment_id)["certifications"] == []
+    status, screen = answer_on_terminal([str(DEPLOYER), "certify", name, "--no-wait"],
+                                        cli_env(url), "y")
+    assert status == 0 and f"of {name} queued" in screen, screen
+    assert len(client.list_certifications(deployment_id)["certifications"]) == 1
+
+
+def answer_on_terminal(argv: list[str], env: dict, answer: str) -> tuple[int, str]:
+    """Run ``argv`` on a pseudo-terminal and type ``answer`` at its [y/N] prompt."""
+    import pty
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(argv, stdin=secondary, stdout=secondary, stderr=secondary,
+                               env=env)
+    os.close(secondary)
+    screen, answered = b"", False
+    try:
+        while True:
+            try:
+                data = os.read(primary, 65536)
+            except OSError:        # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            screen += data
+            if not answered and b"[y/N]" in screen:
+                os.write(primary, answer.encode() + b"\n")
+                answered = True
+        return process.wait(timeout=COMMAND_TIMEOUT), screen.decode(errors="replace")
+    finally:
+        os.close(primary)
+        if process.poll() is None:
+            process.kill()
+
+
+class Lines:
+    """A child's stdout read line by line in a thread, so a test can wait for one."""
+
+    def __init__(self, stream):
+        self.lines: queue.Queue = queue.Queue()
+        self.seen: list[str] = []
+        self.reader = threading.Thread(target=lambda: [self.lines.put(line) for line in stream],
+                                       daemon=True)
+        self.reader.start()
+
+    def all(self) -> str:
+        """Everything printed, once the child has closed its stdout."""
+        self.reader.join(30)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return "".join(self.seen)
+
+    def wait_for(self, text: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.seen):
+            try:
+                self.seen.append(self.lines.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                raise AssertionError(f"{text!r} never printed; printed: {self.seen}") from None
+
+
+@pytest.mark.parametrize("verdict", ["failed", "passed"])
+def test_certify_prints_each_row_as_it_arrives_then_the_table(deployer_api, verdict):
+    url, cfg, client = deployer_api.base_url, deployer_api.cfg, deployer_api.client
+    deployer_api.processes["worker"].stop()
+    deployment_id, name = deployment_row(cfg)
+    sessions = make_session_factory(make_engine(cfg.database_url))
+    rows = [outcome("crash-api-vip-holder", "ctl1").to_dict(),
+            outcome("kill-rabbitmq-leader", "ctl2",
+                    outage={"token": 0.2, "db_write": 0.1,
+                            "rpc": None if verdict == "failed" else 2.5}).to_dict()]
+    process = subprocess.Popen([str(DEPLOYER), "certify", name, "--yes"], env=cli_env(url),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        out = Lines(process.stdout)
+        out.wait_for("queued")
+        [queued] = wait_until(lambda: client.list_certifications(deployment_id)[
+            "certifications"], 10, "the certification queued")
+        with sessions.begin() as session:       # what the worker does, row by row
+            runs_service.register_worker(session, "cli-test", liveness.this_process())
+            assert certifications.claim_next(session, "cli-test").id == queued["id"]
+        for row in rows:
+            with sessions.begin() as session:
+                assert certifications.append_row(session, queued["id"], "cli-test", row)
+            out.wait_for(f"{row['fault']}  ")
+        with sessions.begin() as session:
+            assert certifications.finish(session, queued["id"], "cli-test")
+        status = process.wait(timeout=30)
+        stdout, stderr = out.all(), process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "running since" in stdout
+    first, second = (stdout.index(row["fault"]) for row in rows)
+    table = client.get_certification(deployment_id, queued["id"])["table"]
+    assert first < second < stdout.index(table), stdout          # rows, then the whole table
+    if verdict == "failed":
+        assert status == 1, stderr
+        assert "  never  " in table and table.splitlines()[3].endswith("rpc never came back")
+        assert stderr == (f"certification of {name} failed: 1 of 2 faults failed: "
+                          f"kill-rabbitmq-leader on ctl2: rpc never came back\n")
+    else:
+        assert status == 0, stderr
+        assert stdout.endswith(f"certification of {name} passed\n") and stderr == ""
