@@ -5,7 +5,8 @@ A deployment of tests/integration/content/hot_templates/sco-test-three.yaml
 slowed down) is watched in the page as it runs: the nodes are grouped by
 order, each box's class, text label and colour follow its phase, the page
 updates itself without a reload, and a node whose host key does not match
-fails red with its reason.
+fails red with its reason.  The same page shows the deployment's latest failover
+certification (its status and the API's text table) as it changes.
 """
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ import uuid
 import pytest
 
 from deployer.bootstrap.contract import PHASES
+from deployer.certify import service as certifications
+from deployer.db.session import make_engine, make_session_factory
+from deployer.runs import liveness
+from deployer.runs import service as runs_service
 from tests.fixtures.waiting import wait_until
+from tests.integration.certification_helpers import deployment_row, outcome
 from tests.integration.deployment_helpers import delete_deployment, node_parameters
 
 pytestmark = [pytest.mark.integration]
@@ -147,3 +153,51 @@ def test_deployment_picture_updates_live_and_shows_the_failed_node(
             f"/status/{deployment['id']}")
     finally:
         delete_deployment(api, deployment["id"])
+
+
+def _certification(driver) -> dict:
+    return driver.execute_script("""
+        const status = document.getElementById('certification-status');
+        const reason = document.getElementById('certification-reason');
+        const table = document.getElementById('certification-table');
+        return {status: status.textContent, background: getComputedStyle(status).backgroundColor,
+                reason: reason.hidden ? '' : reason.textContent,
+                table: table.hidden ? '' : table.textContent};""")
+
+
+def test_deployment_page_shows_the_latest_certification_as_it_runs(deployer_api, browser):
+    """No Heat needed: the deployment row is written into the API's database, and the test
+    records what a worker would (the real engine needs a converged HA cloud)."""
+    cfg, client = deployer_api.cfg, deployer_api.client
+    deployer_api.processes["worker"].stop()
+    deployment_id, _ = deployment_row(cfg)
+    sessions = make_session_factory(make_engine(cfg.database_url))
+
+    def shows(what: str, condition):
+        return wait_until(lambda: _certification(browser), 20, f"the page shows {what}",
+                          until=condition, interval=0.3)
+
+    browser.get(f"{cfg.api.url}/status/{deployment_id}")
+    browser.execute_script("window.__loadedOnce = true")
+    shows("no certification", lambda c: c["status"] == "not certified" and not c["table"])
+
+    queued = client.certify_deployment(deployment_id, confirm=True)
+    with sessions.begin() as session:
+        runs_service.register_worker(session, "page-test", liveness.this_process())
+        certifications.claim_next(session, "page-test")
+        certifications.append_row(session, queued["id"], "page-test",
+                                  outcome("crash-api-vip-holder", "ctl1").to_dict())
+    running = shows("the running certification's first row",
+                    lambda c: c["status"] == "running" and "crash-api-vip-holder" in c["table"])
+    assert running["background"] == "rgb(125, 211, 252)"        # status.css --register
+
+    with sessions.begin() as session:
+        certifications.append_row(session, queued["id"], "page-test", outcome(
+            "kill-galera-writer", "ctl2", lost={"db_writes": 2, "messages": 0}).to_dict())
+        certifications.finish(session, queued["id"], "page-test")
+    final = shows("the failed certification", lambda c: c["status"] == "failed")
+    assert final["table"] == client.get_certification(deployment_id, queued["id"])["table"]
+    assert final["reason"] == ("1 of 2 faults failed: kill-galera-writer on ctl2: "
+                               "2 db_writes lost")
+    assert final["background"] == BACKGROUNDS["failed"]
+    assert browser.execute_script("return window.__loadedOnce === true")

@@ -2,7 +2,8 @@
 // `step`, computed once by deployer/deployments/steps.py),
 // each box coloured and labelled by phase, updated without reload.  The page
 // long-polls the API (If-None-Match + wait): an answer comes when the
-// deployment changed; the running nodes' clocks tick here in between.
+// deployment changed; the running nodes' clocks tick here in between.  Below the
+// picture, the latest failover certification with its table.
 "use strict";
 
 const POLL_MS = 2000;       // pause after an error, or when the API could not wait
@@ -145,5 +146,45 @@ function tickClocks() {
   }
 }
 
+// The latest failover certification (deployer certify): its status and the same text
+// table the CLI prints, polled on its own (the list has no long poll).
+const CERTIFICATION_POLL_MS = 5000;
+
+function renderCertification(latest) {
+  const status = document.getElementById("certification-status");
+  const when = document.getElementById("certification-when");
+  const reason = document.getElementById("certification-reason");
+  const table = document.getElementById("certification-table");
+  if (!latest) {
+    status.textContent = "not certified";
+    status.className = "badge";
+    when.textContent = "run deployer certify once the deployment is complete";
+    reason.hidden = table.hidden = true;
+    return;
+  }
+  status.textContent = latest.status;
+  status.className = `badge certification-${latest.status}`;
+  when.textContent = latest.finished_at ? `ended ${formatTime(latest.finished_at)}`
+    : latest.started_at ? `started ${formatTime(latest.started_at)}`
+    : `requested ${formatTime(latest.requested_at)}`;
+  reason.hidden = !latest.reason;
+  reason.textContent = latest.reason || "";
+  table.hidden = false;
+  if (table.textContent !== latest.table) table.textContent = latest.table;
+}
+
+async function refreshCertification() {
+  try {
+    const answer = await apiGet(
+      `/v1/deployments/${encodeURIComponent(deploymentId)}/certifications`);
+    renderCertification(answer.certifications[0]);
+  } catch (_) {
+    // the deployment poll shows the API's errors
+  } finally {
+    setTimeout(refreshCertification, CERTIFICATION_POLL_MS);
+  }
+}
+
 refresh();
+refreshCertification();
 setInterval(tickClocks, 1000);
