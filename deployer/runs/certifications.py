@@ -128,7 +128,13 @@ class CertificationSlot:
     # -- pool thread ----------------------------------------------------------------------
 
     def _run(self, active: ActiveCertification, stop: threading.Event) -> None:
-        from deployer.certify import engine       # its clients load only where it runs
+        try:
+            from deployer.certify import engine   # its clients load only where it runs
+        except Exception as exc:                # noqa: BLE001 - the slot must be freed
+            LOG.exception("certification %s: the engine cannot be loaded", active.certification_id)
+            self._end(active, [], f"the certification engine cannot be loaded: "
+                                  f"{type(exc).__name__}: {exc}")
+            return
         returned: list[dict] | None = None
         error: str | None = None
         try:
