@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from tests.ha.netlab import NetnsThread
-from tests.ha.timeline import outage
+from deployer.certify.timeline import outage
 
 
 @dataclass

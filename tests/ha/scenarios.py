@@ -24,7 +24,7 @@ from tests.ha.cluster_vip import VipCluster
 from tests.ha.netlab import Lab, call_in_netns
 from tests.ha.poller import HttpPoller, PollLog
 from tests.ha.rendered import SMALL_GALERA_NODE, Overcloud, deep_merge, vip, vrrp_secrets
-from tests.ha.timeline import outage
+from deployer.certify.timeline import outage
 from tests.ha.waiting import wait_until
 
 CLIENT_IP = "10.252.0.50"

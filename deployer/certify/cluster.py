@@ -1,0 +1,201 @@
+"""What the controllers say about their clusters, asked over SSH (and HAProxy's stats page).
+
+``Controllers`` answers the questions a certification asks before and after
+each fault: who holds a VIP, which Galera node HAProxy writes to, which
+RabbitMQ node leads the RPC queues, and whether every cluster is whole
+(Galera Synced N/N, RabbitMQ N running, each VIP held once, every HAProxy
+backend UP, every Pacemaker node online).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass
+
+import requests
+
+from deployer.bootstrap.contract import NodeTarget
+from deployer.bootstrap.ssh import SSHConnection, SSHError
+
+LOG = logging.getLogger(__name__)
+GALERA_LISTENER = "mysql-cluster"       # deployer_haproxy: the 3306 listener on the DB VIP
+RPC_QUEUE = "conductor"                 # nova-conductor's topic queue
+NOT_PROXIES = ("stats", "monitor")
+
+
+class NodeUnreachable(Exception):
+    pass
+
+
+@dataclass
+class Controller:
+    name: str
+    address: str
+    ssh: NodeTarget
+
+
+class Shell:
+    """One SSH connection per node, reopened when a fault broke it."""
+
+    def __init__(self, targets: dict[str, NodeTarget]):
+        self._targets = targets
+        self._connections: dict[str, SSHConnection] = {}
+        self._lock = threading.Lock()
+
+    def run(self, node: str, command: str, timeout: float = 30.0) -> tuple[int, str]:
+        for attempt in (1, 2):
+            connection = self._connection(node)
+            output: list[str] = []
+            try:
+                status = connection.run(command, timeout=timeout,
+                                        on_output=lambda stream, text: output.append(text)
+                                        if stream == "stdout" else None)
+                return status, "".join(output)
+            except SSHError as exc:
+                self._drop(node)
+                if attempt == 2:
+                    raise NodeUnreachable(f"{node}: {exc}") from None
+        raise AssertionError("unreachable")
+
+    def put_file(self, node: str, data: bytes, path: str, mode: int = 0o600) -> None:
+        try:
+            self._connection(node).put_file(data, path, mode)
+        except SSHError as exc:
+            self._drop(node)
+            raise NodeUnreachable(f"{node}: {exc}") from None
+
+    def _connection(self, node: str) -> SSHConnection:
+        with self._lock:
+            connection = self._connections.get(node)
+        if connection is None:
+            try:
+                connection = SSHConnection.open(self._targets[node])
+            except SSHError as exc:
+                raise NodeUnreachable(f"{node}: {exc}") from None
+            with self._lock:
+                self._connections[node] = connection
+        return connection
+
+    def _drop(self, node: str) -> None:
+        with self._lock:
+            connection = self._connections.pop(node, None)
+        if connection is not None:
+            connection.close()
+
+    def close(self) -> None:
+        for node in list(self._connections):
+            self._drop(node)
+
+
+class Controllers:
+    def __init__(self, controllers: list[Controller], vips: dict[str, str], stats_port: int = 1936,
+                 stats_uri: str = "/haproxy?stats"):
+        self.controllers = {c.name: c for c in controllers}
+        self.vips = vips                          # cluster ("api", "db") -> address
+        self.stats_url = f"http://{{address}}:{stats_port}{stats_uri};csv"
+        self.shell = Shell({c.name: c.ssh for c in controllers})
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.controllers)
+
+    def run(self, node: str, command: str, timeout: float = 30.0) -> str:
+        """stdout of ``command`` as root on ``node``; raises unless it exits 0."""
+        status, output = self.shell.run(node, command, timeout)
+        if status != 0:
+            raise RuntimeError(f"{node}: `{command}` exited {status}")
+        return output
+
+    # --- who does what ---------------------------------------------------------
+    def vip_holders(self, cluster: str) -> list[str]:
+        vip = self.vips[cluster]
+        holders = []
+        for name in self.names:
+            try:
+                if f" {vip}/" in self.run(name, "ip -o -4 addr show", timeout=10):
+                    holders.append(name)
+            except (NodeUnreachable, RuntimeError):
+                continue
+        return holders
+
+    def galera_writer(self) -> str:
+        """The server HAProxy sends the DB VIP's writes to: the UP non-backup server of
+        the Galera listener, as the DB VIP holder's HAProxy sees it."""
+        holders = self.vip_holders("db")
+        if len(holders) != 1:
+            raise RuntimeError(f"the DB VIP is held by {holders or 'no controller'}")
+        rows = self.haproxy_servers(holders[0])
+        active = [row["svname"] for row in rows if row["pxname"] == GALERA_LISTENER
+                  and row["bck"] == "0" and row["status"] == "UP"]
+        if len(active) != 1:
+            raise RuntimeError(f"HAProxy on {holders[0]} has {len(active)} active Galera servers")
+        return active[0]
+
+    def rpc_leader(self) -> str:
+        """The RabbitMQ node leading (quorum) or mastering (classic) nova-conductor's queue."""
+        for name in self.names:
+            try:
+                queues = json.loads(self.run(
+                    name, "rabbitmqctl list_queues name type leader pid --formatter json -q", timeout=30))
+            except (NodeUnreachable, RuntimeError, ValueError):
+                continue
+            for queue in queues:
+                if queue.get("name") == RPC_QUEUE:
+                    owner = queue.get("leader") or queue.get("pid") or ""
+                    match = re.search(r"rabbit@([\w.-]+?)(?:\.\d+)*>?$", str(owner).strip("<>"))
+                    if match and match.group(1).split(".")[0] in self.controllers:
+                        return match.group(1).split(".")[0]
+        raise RuntimeError(f"no RabbitMQ node answers for queue {RPC_QUEUE!r}")
+
+    def haproxy_servers(self, name: str) -> list[dict]:
+        url = self.stats_url.format(address=self.controllers[name].address)
+        response = requests.get(url, timeout=5)
+        response.raise_for_status()
+        rows = csv.DictReader(io.StringIO(response.text.lstrip("# ")))
+        return [row for row in rows if row["svname"] not in ("FRONTEND", "BACKEND")
+                and row["pxname"] not in NOT_PROXIES]
+
+    # --- whole -----------------------------------------------------------------
+    def problems(self) -> list[str]:
+        """What keeps the clusters from being whole ([] = whole)."""
+        found: list[str] = []
+        count = str(len(self.controllers))
+        expected_rabbits = {f"rabbit@{name}" for name in self.names}
+        for name in self.names:
+            try:
+                status = dict(line.split("\t", 1) for line in self.run(
+                    name, "mariadb -N -B -e \"SHOW GLOBAL STATUS LIKE 'wsrep_%'\"", timeout=15).splitlines()
+                    if "\t" in line)
+                galera = (status.get("wsrep_cluster_size"), status.get("wsrep_local_state_comment"),
+                          status.get("wsrep_cluster_status"))
+                if galera != (count, "Synced", "Primary"):
+                    found.append(f"{name}: Galera {'/'.join(map(str, galera))}")
+                rabbit = json.loads(self.run(name, "rabbitmqctl cluster_status --formatter json -q", timeout=30))
+                running = set(rabbit.get("running_nodes", []))
+                if running != expected_rabbits:
+                    found.append(f"{name}: RabbitMQ running {sorted(running)}")
+                down = [f"{row['pxname']}/{row['svname']}" for row in self.haproxy_servers(name)
+                        if row["status"] != "UP"]
+                if down:
+                    found.append(f"{name}: HAProxy backends not UP: {', '.join(down[:5])}")
+            except (NodeUnreachable, RuntimeError, ValueError, requests.RequestException) as exc:
+                found.append(f"{name}: {str(exc).splitlines()[0][:200]}")
+        for cluster in self.vips:
+            holders = self.vip_holders(cluster)
+            if len(holders) != 1:
+                found.append(f"{cluster} VIP held by {holders or 'nobody'}")
+        try:
+            online = re.findall(r'<node name="([^"]+)"[^>]*online="true"',
+                                self.run(self.names[0], "crm_mon -1 --output-as=xml", timeout=30))
+            if sorted(online) != sorted(self.names):
+                found.append(f"Pacemaker nodes online: {sorted(online)}")
+        except (NodeUnreachable, RuntimeError) as exc:
+            found.append(f"Pacemaker: {str(exc)[:200]}")
+        return found
+
+    def close(self) -> None:
+        self.shell.close()

@@ -1,0 +1,196 @@
+"""The certification sequence: one fault at a time, measured, restored, whole again.
+
+For each fault: every cluster must be whole first; the probes run a baseline,
+the fault is injected on the controller it chooses and held ``hold`` seconds
+(long enough for every failover to finish), then undone; once every cluster
+is whole again the probes stop and the losses are counted.  A fault that
+cannot be measured (a cluster never whole, a node that cannot be reached) is
+a failed row with its reason, and the sequence stops there: the next fault
+would hit a broken cloud.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import Callable
+
+from deployer.certify import cluster as cluster_mod
+from deployer.certify import faults as faults_mod
+from deployer.certify import probes, target as target_mod
+from deployer.certify.outcome import FaultOutcome
+
+LOG = logging.getLogger(__name__)
+CERTIFY_DB, CERTIFY_USER = "deployer_certify", "deployer_certify"
+
+
+class CertifyError(Exception):
+    """The deployment cannot be certified (what is missing is in the message)."""
+
+
+class Settings:
+    baseline = 3.0         # seconds of probing before a fault
+    hold = 20.0            # seconds a fault lasts
+    whole_timeout = 600.0  # undo -> every cluster whole
+    settle = 2.0           # probing after whole (a failback's stall is part of the outage)
+
+
+def certify(cfg, session_factory, box, deployment_id: str, *, test_nodes: str | None,
+            on_outcome: Callable[[FaultOutcome], None],
+            should_stop: Callable[[], bool], settings: Settings = Settings()) -> list[FaultOutcome]:
+    """Run every fault on the deployment's controllers; ``on_outcome`` gets each row as it ends."""
+    from deployer.chef.server import ChefServer
+    try:
+        with session_factory() as session, ChefServer.from_config(cfg) as chef:
+            target = target_mod.resolve(session, box, chef, deployment_id)
+    except target_mod.TargetError as exc:
+        raise CertifyError(str(exc)) from None
+    controllers = cluster_mod.Controllers(target.controllers, target.vips)
+    try:
+        machines = _machines(controllers, target, test_nodes, settings)
+        run = _Run(controllers, target, settings)
+        run.prepare()
+        outcomes = []
+        for fault in faults_mod.faults(controllers, machines):
+            if should_stop():
+                break
+            outcome = run.one(fault, should_stop)
+            outcomes.append(outcome)
+            on_outcome(outcome)
+            if outcome.time_to_whole is None:
+                break
+        run.cleanup()
+        return outcomes
+    finally:
+        controllers.close()
+
+
+def _machines(controllers, target, test_nodes: str | None, settings: Settings):
+    addresses = {c.name: c.address for c in target.controllers}
+    if test_nodes:
+        from deployer.testnodes import TestNodes, TestNodesError
+        try:
+            return faults_mod.TestNodeMachines(TestNodes.load(test_nodes), addresses)
+        except (TestNodesError, ValueError) as exc:
+            raise CertifyError(str(exc)) from None
+
+    def interface_of(node: str) -> str:
+        route = controllers.run(node, f"ip -o route get {target.vips['api']}")
+        return route.split(" dev ", 1)[1].split()[0]
+    return faults_mod.ServerMachines(controllers, settings.hold, interface_of)
+
+
+class _Run:
+    def __init__(self, controllers: cluster_mod.Controllers, target: target_mod.Target, settings: Settings):
+        self.controllers, self.target, self.settings = controllers, target, settings
+        self.db_password = secrets.token_urlsafe(24)
+        self.queue = f"deployer-certify-{secrets.token_hex(4)}"
+        self.transport = None
+        self.last_problems: list[str] = []
+
+    def prepare(self) -> None:
+        """Whole before anything; the probe's database and user; nova's messaging options."""
+        self.wait_whole(self.settings.whole_timeout, "before the first fault")
+        writer = self.controllers.galera_writer()
+        sql = (f"CREATE DATABASE IF NOT EXISTS {CERTIFY_DB};"
+               f"CREATE USER IF NOT EXISTS '{CERTIFY_USER}'@'%' IDENTIFIED BY '{self.db_password}';"
+               f"ALTER USER '{CERTIFY_USER}'@'%' IDENTIFIED BY '{self.db_password}';"
+               f"GRANT ALL ON {CERTIFY_DB}.* TO '{CERTIFY_USER}'@'%';"
+               f"CREATE TABLE IF NOT EXISTS {CERTIFY_DB}.writes (series CHAR(36) NOT NULL, "
+               f"seq INT NOT NULL, PRIMARY KEY (series, seq)) ENGINE=InnoDB;")
+        # through a file, not the command line: the password stays out of the node's process list
+        self.controllers.shell.put_file(writer, sql.encode(), "/root/.deployer-certify.sql")
+        self.controllers.run(writer, "mariadb < /root/.deployer-certify.sql; status=$?; "
+                                     "rm -f /root/.deployer-certify.sql; exit $status")
+        section = target_mod.nova_messaging_section(
+            self.controllers.run(self.controllers.names[0], "cat /etc/nova/nova.conf"))
+        self.quorum = target_mod.quorum_queues(section)
+        self.brokers = target_mod.broker_urls(section)
+        self.conf, self.transport = probes.messaging_conf(section)
+
+    def cleanup(self) -> None:
+        try:
+            self.controllers.run(self.controllers.galera_writer(),
+                                 f"mariadb -e \"DROP USER IF EXISTS '{CERTIFY_USER}'@'%'; "
+                                 f"DROP DATABASE IF EXISTS {CERTIFY_DB}\"")
+        except Exception as exc:
+            LOG.warning("certify: could not drop the probe database: %s", exc)
+        try:     # the publisher's queue is deleted after each fault; not after a failed one
+            self.controllers.run(self.controllers.names[0], f"rabbitmqctl delete_queue {self.queue} -q || true")
+        except Exception as exc:
+            LOG.warning("certify: could not delete queue %s: %s", self.queue, exc)
+        if self.transport is not None:
+            self.transport.cleanup()
+
+    def wait_whole(self, timeout: float, when: str) -> float | None:
+        """Seconds until every cluster is whole; None when it was not within ``timeout``."""
+        started = time.monotonic()
+        problems: list[str] = []
+        while time.monotonic() - started < timeout:
+            problems = self.controllers.problems()
+            if not problems:
+                return time.monotonic() - started
+            time.sleep(2)
+        LOG.warning("certify: not whole %s after %.0f s: %s", when, timeout, "; ".join(problems))
+        self.last_problems = problems
+        return None
+
+    def probes(self):
+        api, db = self.target.vips["api"], self.target.vips["db"]
+        publisher = probes.ConfirmedPublisher(self.brokers, self.queue, self.quorum)
+        publisher.declare()
+        return {
+            "token": probes.TokenProbe(f"http://{api}:5000/v3", "admin", self.target.admin_password, "admin"),
+            "db_write": probes.DbWriteProbe(db, 3306, CERTIFY_USER, self.db_password, CERTIFY_DB),
+            "rpc": probes.RpcProbe(self.transport),
+            "messages": publisher,
+        }
+
+    def one(self, fault: faults_mod.Fault, should_stop: Callable[[], bool]) -> FaultOutcome:
+        node, running = "", {}
+        try:
+            if self.wait_whole(self.settings.whole_timeout, f"before {fault.name}") is None:
+                return FaultOutcome(fault.name, "", {}, {}, None,
+                                    "not whole before the fault: " + "; ".join(self.last_problems))
+            node = fault.choose(self.controllers)
+            running = {name: probe.start() for name, probe in self.probes().items()}
+            time.sleep(self.settings.baseline)
+            dead = [name for name, probe in running.items() if not probe.succeeded_since(0, 3)]
+            if dead:
+                return FaultOutcome(fault.name, node, {}, {}, None,
+                                    f"no baseline: {', '.join(dead)} failing before the fault: "
+                                    f"{self._errors(running, dead)}")
+            LOG.info("certify: %s on %s", fault.name, node)
+            fault.inject(node)
+            fault_at = time.monotonic()
+            self._sleep(self.settings.hold, should_stop)
+            undo_at = time.monotonic()
+            fault.undo(node)
+            whole = None
+            if self.wait_whole(self.settings.whole_timeout, f"after {fault.name}") is not None:
+                whole = time.monotonic() - undo_at       # counted from the undo (a boot included)
+                time.sleep(self.settings.settle)
+            for probe in running.values():
+                probe.stop()
+            outage = {path: running[path].outage(fault_at) for path in ("token", "db_write", "rpc")}
+            lost = {"db_writes": running["db_write"].lost(), "messages": running["messages"].lost()}
+            LOG.info("certify: %s on %s: outage %s, lost %s, whole after %s s; probe errors: %s",
+                     fault.name, node, outage, lost, whole, self._errors(running, list(running)))
+            return FaultOutcome(fault.name, node, outage, lost, whole)
+        except Exception as exc:
+            LOG.exception("certify: %s", fault.name)
+            return FaultOutcome(fault.name, node, {}, {}, None, f"{type(exc).__name__}: {exc}"[:500])
+        finally:
+            for probe in running.values():
+                probe.stop()
+
+    @staticmethod
+    def _errors(running: dict, names: list[str]) -> str:
+        return "; ".join(f"{name}: {dict(list(running[name].errors.items())[:3])}"
+                         for name in names if running[name].errors)
+
+    @staticmethod
+    def _sleep(seconds: float, should_stop: Callable[[], bool]) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not should_stop():
+            time.sleep(0.5)

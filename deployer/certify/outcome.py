@@ -1,0 +1,40 @@
+"""What a certification produces: one row per fault, and the targets it is judged by."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+PATHS = ("token", "db_write", "rpc")           # Keystone token issue, acked DB writes, RPC to conductor
+LOSSES = ("db_writes", "messages")             # acknowledged writes / confirmed messages missing after
+
+# The issue's targets on a test machine: a fault's own path must come back within these.
+TARGETS: dict[str, dict[str, float]] = {
+    "crash-api-vip-holder": {"token": 3.0},
+    "kill-galera-writer": {"db_write": 3.0},
+    "kill-rabbitmq-leader": {"rpc": 5.0},
+}
+
+
+@dataclasses.dataclass
+class FaultOutcome:
+    fault: str                          # one of faults.FAULTS
+    node: str                           # the controller it was done to
+    outage: dict[str, float | None]     # path -> longest stall in seconds; None: never came back
+    lost: dict[str, int]                # LOSSES -> how many
+    time_to_whole: float | None         # restore -> every cluster whole; None: not whole in time
+    error: str = ""                     # why the fault could not be measured
+
+    def failures(self) -> list[str]:
+        """Why this row fails the certification ([] = it passes)."""
+        found = [self.error] if self.error else []
+        found += [f"{path} never came back" for path, value in self.outage.items() if value is None]
+        found += [f"{count} {kind} lost" for kind, count in self.lost.items() if count]
+        found += [f"{path} outage {self.outage[path]:.1f} s over the {limit:.0f} s target"
+                  for path, limit in TARGETS.get(self.fault, {}).items()
+                  if self.outage.get(path) is not None and self.outage[path] > limit]
+        if self.time_to_whole is None and not self.error:
+            found.append("the clusters did not become whole again")
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "failures": self.failures()}

@@ -1,0 +1,258 @@
+"""The clients a certification measures with, each polling on its own thread.
+
+Every probe records when an attempt succeeded; the outage of its path is the
+longest stall between successes around the fault (timeline.outage).  The
+writers also remember what was acknowledged, so a loss can be counted once
+the clusters are whole again:
+
+- TokenProbe: Keystone token issue (project scoped) through the API VIP.
+- DbWriteProbe: INSERT + COMMIT through the DB VIP's HAProxy listener, over one
+  connection that is reopened after an error, as a service's pool would.
+- RpcProbe: ``ping`` on nova-conductor's RPC server (nova.baserpc, namespace
+  ``baseapi``) with oslo.messaging and nova's own messaging options: the reply
+  needs the broker and a running conductor.
+- ConfirmedPublisher: persistent messages published with publisher confirms to
+  a durable queue of the RPC queue type; afterwards every confirmed message
+  must still be in the queue.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import time
+import uuid
+from typing import Any
+
+import requests
+
+from deployer.certify.timeline import outage
+
+LOG = logging.getLogger(__name__)
+
+
+class Probe:
+    """Polls ``attempt()`` every ``interval`` seconds on a thread until stopped."""
+
+    name = "probe"
+
+    def __init__(self, interval: float = 0.2):
+        self.interval = interval
+        self.successes: list[float] = []
+        self.errors: dict[str, int] = {}        # error text -> count (for the log)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"certify-{self.name}", daemon=True)
+
+    def start(self) -> "Probe":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.close()
+
+    def close(self) -> None:
+        """Release the probe's connection (after its thread ended)."""
+
+    def attempt(self) -> None:
+        raise NotImplementedError
+
+    def outage(self, since: float) -> float | None:
+        """Longest stall around ``since``; None when no attempt succeeded after it."""
+        if not any(t >= since for t in self.successes):
+            return None
+        return outage(self.successes, since)
+
+    def succeeded_since(self, moment: float, count: int = 1) -> bool:
+        return sum(t >= moment for t in self.successes) >= count
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.attempt()
+                self.successes.append(time.monotonic())
+            except Exception as exc:            # every failure is an outage sample, never fatal
+                key = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+                self.errors[key] = self.errors.get(key, 0) + 1
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+
+
+class TokenProbe(Probe):
+    name = "token"
+
+    def __init__(self, auth_url: str, user: str, password: str, project: str,
+                 timeout: float = 1.0, interval: float = 0.2):
+        super().__init__(interval)
+        self.url = auth_url.rstrip("/") + "/auth/tokens"
+        self.timeout = timeout
+        self.body = {"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "domain": {"name": "Default"}, "password": password}}},
+            "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}}
+
+    def attempt(self) -> None:
+        # A fresh connection each time: a client arriving during the fault, not a kept socket.
+        response = requests.post(self.url, json=self.body, timeout=self.timeout,
+                                 headers={"Connection": "close"})
+        if response.status_code != 201 or not response.headers.get("X-Subject-Token"):
+            raise RuntimeError(f"HTTP {response.status_code}")
+
+
+class DbWriteProbe(Probe):
+    name = "db_write"
+
+    def __init__(self, host: str, port: int, user: str, password: str, database: str,
+                 timeout: float = 1.0, interval: float = 0.2):
+        super().__init__(interval)
+        self._connect_args = dict(host=host, port=port, user=user, password=password,
+                                  database=database, connect_timeout=timeout,
+                                  read_timeout=timeout, write_timeout=timeout, autocommit=False)
+        self.series = str(uuid.uuid4())
+        self.acked: set[int] = set()
+        self._next = 0
+        self._connection: Any = None
+
+    def attempt(self) -> None:
+        import pymysql
+        if self._connection is None:
+            self._connection = pymysql.connect(**self._connect_args)
+        self._next += 1
+        try:
+            with self._connection.cursor() as cursor:
+                cursor.execute("INSERT INTO writes (series, seq) VALUES (%s, %s)", (self.series, self._next))
+            self._connection.commit()
+        except Exception:
+            self.close()      # an unknown outcome is not acknowledged; reconnect next time
+            raise
+        self.acked.add(self._next)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except Exception:
+                pass
+            self._connection = None
+
+    def lost(self) -> int:
+        """Acknowledged writes that are not in the database (read through the VIP)."""
+        import pymysql
+        connection = pymysql.connect(**{**self._connect_args, "read_timeout": 30})
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT seq FROM writes WHERE series = %s", (self.series,))
+                present = {row[0] for row in cursor.fetchall()}
+                cursor.execute("DELETE FROM writes WHERE series = %s", (self.series,))
+            connection.commit()
+        finally:
+            connection.close()
+        return len(self.acked - present)
+
+
+def messaging_conf(nova_conf: str):
+    """oslo.config options as nova itself reads them: its [DEFAULT] transport_url and
+    [oslo_messaging_rabbit] section, parsed from a private copy of nova.conf's text."""
+    from oslo_config import cfg
+    conf = cfg.ConfigOpts()
+    with tempfile.TemporaryDirectory(prefix="deployer-certify-") as private:
+        path = os.path.join(private, "nova.conf")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
+            handle.write(nova_conf)
+        conf(args=[], project="deployer-certify", default_config_files=[path],
+             default_config_dirs=[])
+        import oslo_messaging
+        transport = oslo_messaging.get_rpc_transport(conf)
+    return conf, transport
+
+
+class RpcProbe(Probe):
+    name = "rpc"
+
+    def __init__(self, transport, timeout: float = 2.0, interval: float = 0.2):
+        super().__init__(interval)
+        import oslo_messaging
+        target = oslo_messaging.Target(topic="conductor", namespace="baseapi", version="1.0")
+        self._client = oslo_messaging.get_rpc_client(transport, target, timeout=timeout)
+        self._seq = 0
+
+    def attempt(self) -> None:
+        self._seq += 1
+        reply = self._client.call({}, "ping", arg=self._seq)
+        if reply.get("arg") != self._seq:
+            raise RuntimeError(f"unexpected reply {reply!r}")
+
+
+class ConfirmedPublisher(Probe):
+    name = "messages"
+
+    def __init__(self, urls: list[str], queue: str, quorum: bool, interval: float = 0.05):
+        super().__init__(interval)
+        self.urls, self.queue_name, self.quorum = urls, queue, quorum
+        self.confirmed: set[int] = set()
+        self._seq = 0
+        self._connection: Any = None
+        self._producer: Any = None
+
+    def _queue(self, channel):
+        from kombu import Exchange, Queue
+        arguments = {"x-queue-type": "quorum"} if self.quorum else {}
+        return Queue(self.queue_name, Exchange(""), routing_key=self.queue_name, durable=True,
+                     queue_arguments=arguments, channel=channel)
+
+    def _connect(self):
+        from kombu import Connection
+        connection = Connection(";".join(self.urls), failover_strategy="round-robin",
+                                connect_timeout=2, transport_options={"confirm_publish": True})
+        connection.connect()
+        return connection
+
+    def declare(self) -> None:
+        connection = self._connect()
+        try:
+            self._queue(connection.channel()).declare()
+        finally:
+            connection.release()
+
+    def attempt(self) -> None:
+        if self._connection is None:
+            self._connection = self._connect()
+            self._producer = self._connection.Producer()
+        self._seq += 1
+        try:
+            # With confirm_publish, publish returns once the broker confirmed the message.
+            self._producer.publish({"seq": self._seq}, exchange="", routing_key=self.queue_name,
+                                   delivery_mode=2, serializer="json", timeout=2)
+        except Exception:
+            self.close()
+            raise
+        self.confirmed.add(self._seq)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.release()
+            except Exception:
+                pass
+            self._connection = self._producer = None
+
+    def lost(self, timeout: float = 60.0) -> int:
+        """Drain the queue, then delete it; confirmed messages not received are lost."""
+        received: set[int] = set()
+        connection = self._connect()
+        try:
+            channel = connection.channel()
+            queue = self._queue(channel)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                message = queue.get(no_ack=False)
+                if message is None:
+                    break
+                received.add(message.payload["seq"])
+                message.ack()
+            queue.delete()
+        finally:
+            connection.release()
+        return len(self.confirmed - received)

@@ -1,0 +1,53 @@
+"""The certification's rules that need no cloud: how a row is judged, how nova's messaging
+options are read, and the outage arithmetic."""
+from __future__ import annotations
+
+from deployer.certify import target
+from deployer.certify.outcome import FaultOutcome
+from deployer.certify.timeline import outage
+
+NOVA_CONF = """[DEFAULT]
+debug = false
+transport_url = rabbit://nova:s3cret@10.0.0.11:5672,nova:s3cret@10.0.0.12:5672/
+[database]
+connection = mysql+pymysql://nova:x@10.0.0.201/nova
+[oslo_messaging_rabbit]
+rabbit_quorum_queue = true
+rabbit_ha_queues = false
+heartbeat_timeout_threshold = 10
+"""
+
+
+def row(**changes) -> FaultOutcome:
+    values = dict(fault="kill-galera-writer", node="ctl1",
+                  outage={"token": 0.4, "db_write": 1.2, "rpc": 0.3},
+                  lost={"db_writes": 0, "messages": 0}, time_to_whole=30.0)
+    return FaultOutcome(**{**values, **changes})
+
+
+def test_a_row_within_its_target_with_nothing_lost_passes():
+    assert row().failures() == []
+    assert row().to_dict()["failures"] == []
+
+
+def test_a_row_fails_on_its_own_path_target_a_loss_a_path_that_never_returned_and_no_whole():
+    assert row(outage={"token": 9.0, "db_write": 3.5, "rpc": 0.3}).failures() == [
+        "db_write outage 3.5 s over the 3 s target"]      # token has no target for this fault
+    assert row(lost={"db_writes": 2, "messages": 0}).failures() == ["2 db_writes lost"]
+    assert row(outage={"token": None, "db_write": 1.0, "rpc": 1.0}).failures() == ["token never came back"]
+    assert row(time_to_whole=None).failures() == ["the clusters did not become whole again"]
+    assert row(error="no baseline", time_to_whole=None, outage={}, lost={}).failures() == ["no baseline"]
+
+
+def test_nova_messaging_options_are_read_as_nova_reads_them():
+    section = target.nova_messaging_section(NOVA_CONF)
+    assert "connection" not in section and "debug" not in section
+    assert target.quorum_queues(section) is True
+    assert target.broker_urls(section) == ["amqp://nova:s3cret@10.0.0.11:5672/",
+                                           "amqp://nova:s3cret@10.0.0.12:5672/"]
+    assert target.quorum_queues("[DEFAULT]\ntransport_url = rabbit://a@b/\n") is False
+
+
+def test_outage_counts_from_the_last_success_before_the_fault():
+    assert outage([1.0, 2.0, 5.0, 5.2], fault_at=2.5) == 3.0
+    assert outage([], fault_at=1.0) == 0.0
