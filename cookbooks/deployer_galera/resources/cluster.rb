@@ -58,6 +58,14 @@ action :bootstrap do
     command '/usr/bin/galera_new_cluster'
     not_if { in_primary_component? }
   end
+
+  # A member that crashed or rebooted rejoins by itself: mariadb starts at boot and finds the
+  # running cluster through gcomm://.  Not left to the package's preset (an image may ship it
+  # disabled).  A whole-cluster outage still needs galera_new_cluster on the most advanced
+  # node, as Galera requires.
+  service new_resource.service_name do
+    action :enable
+  end
 end
 
 action :join do
@@ -79,5 +87,10 @@ action :join do
       raise "Galera on #{node.name} is not Synced after #{new_resource.start_timeout}s (SST still running or failed)" unless synced?
     end
     not_if { synced? }
+  end
+
+  # started at boot, as on the bootstrap node
+  service new_resource.service_name do
+    action :enable
   end
 end
