@@ -129,6 +129,22 @@ def test_rendered_configs_boot_a_real_node_with_those_settings(broker):
     assert not call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.cluster_member?", cluster, "rabbit@10.0.0.9")
 
 
+def test_the_grow_guard_reads_quorum_queue_members_from_the_real_broker(broker):
+    """The join's `rabbitmq-queues grow` runs only when a quorum queue lacks this broker: the guard
+    reads `list_queues name type members` as this RabbitMQ prints it (classic queues ignored)."""
+    from kombu import Connection, Exchange, Queue
+    node, _, amqp_port, _ = broker
+    with Connection(f"amqp://guest:guest@127.0.0.1:{amqp_port}//") as connection:
+        channel = connection.channel()
+        Queue("grow-quorum", Exchange(""), durable=True, queue_arguments={"x-queue-type": "quorum"},
+              channel=channel).declare()
+        Queue("grow-classic", Exchange(""), durable=True, channel=channel).declare()
+    queues = json.loads(node.ctl("list_queues", "name", "type", "members", "--formatter", "json", "-q").stdout)
+    without = "DeployerRabbitmq::Helpers.quorum_queues_without"
+    assert call_helper("deployer_rabbitmq", without, queues, "rabbit@127.0.0.1") == []
+    assert call_helper("deployer_rabbitmq", without, queues, "rabbit@10.0.0.9") == ["grow-quorum"]
+
+
 def test_ha_policy_arguments_are_accepted_by_rabbitmqctl(broker):
     """The origin's mirroring policy (queue_type classic_mirrored, an environment option)."""
     node, environment, _, _ = broker

@@ -92,6 +92,12 @@ module DeployerRabbitmq
       (Array(status['disk_nodes']) + Array(status['ram_nodes'])).include?(node_name)
     end
 
+    # Names of the quorum queues in `rabbitmqctl list_queues name type members --formatter json`
+    # (parsed) that do not list node_name as a member.
+    def quorum_queues_without(queues, node_name)
+      queues.select { |q| q['type'].to_s == 'quorum' && !Array(q['members']).include?(node_name) }.map { |q| q['name'] }
+    end
+
     # rabbit_hosts for the services: every broker, host:port, in controller order.
     def rabbit_hosts(node)
       port = settings(node)['port']

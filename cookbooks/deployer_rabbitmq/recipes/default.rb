@@ -38,7 +38,9 @@ if seed['name'] == node.name
     end
   end
 else
+  local = DeployerCommon::Cluster.controllers(attributes).find { |c| c['name'] == node.name }
   deployer_rabbitmq_cluster DeployerRabbitmq::Helpers.node_name(attributes, seed) do
+    local_node DeployerRabbitmq::Helpers.node_name(attributes, local) if local
     rabbitmqctl ctl
   end
 end

@@ -1,12 +1,15 @@
 unified_mode true
 provides :deployer_rabbitmq_cluster
 
-description 'Joins this broker to the cluster of the seed broker the deployer chose (stop_app, join_cluster, start_app), unless it is already a member'
+description 'Joins this broker to the cluster of the seed broker the deployer chose (stop_app, join_cluster, start_app), unless it is already a member; then adds it to every quorum queue that lacks it'
 
 property :seed_node, String, name_property: true,
          regex: /\A[^@\s]+@[^@\s]+\z/,
          description: 'Erlang node name of the seed broker, e.g. rabbit@ctl1'
+property :local_node, String, regex: /\A[^@\s]+@[^@\s]+\z/,
+         description: 'Erlang node name of this broker (rabbit@ctl2): the member quorum queues must have'
 property :rabbitmqctl, String, default: '/usr/sbin/rabbitmqctl'
+property :rabbitmq_queues, String, default: '/usr/sbin/rabbitmq-queues'
 
 action_class do
   def member_of_seed_cluster?
@@ -14,6 +17,15 @@ action_class do
     result.exitstatus.zero? && DeployerRabbitmq::Helpers.cluster_member?(JSON.parse(result.stdout), new_resource.seed_node)
   rescue JSON::ParserError
     false
+  end
+
+  # Names of the quorum queues that do not have this broker as a member.
+  def quorum_queues_without_local_node
+    result = shell_out(new_resource.rabbitmqctl, 'list_queues', 'name', 'type', 'members', '--formatter', 'json', '-q')
+    return [] unless result.exitstatus.zero?
+    DeployerRabbitmq::Helpers.quorum_queues_without(JSON.parse(result.stdout), new_resource.local_node)
+  rescue JSON::ParserError
+    []
   end
 end
 
@@ -25,6 +37,18 @@ action :join do
       execute "rabbitmqctl #{args.join(' ')}" do
         command [ctl, *args]
       end
+    end
+  end
+
+  # A quorum queue's members are the cluster's nodes when it is declared, and stay so: a queue
+  # the services declared while this broker had not joined yet has no replica here, and one
+  # declared on a 1- or 2-node cluster stops (no majority) when a single broker dies.  Found
+  # by `deployer certify` (kill the RPC queues' leader).  `rabbitmq-queues grow` adds this
+  # broker to every quorum queue that lacks it; the last controller to converge completes all.
+  if new_resource.local_node
+    execute "rabbitmq-queues grow #{new_resource.local_node} all" do
+      command [new_resource.rabbitmq_queues, 'grow', new_resource.local_node, 'all']
+      only_if { quorum_queues_without_local_node.any? }
     end
   end
 end
