@@ -6,9 +6,10 @@ environments/heat/active-active-fake.yaml.  The nodes converge in steps (control
 then the computes); the critical path is the sum over steps of the slowest node run of the
 step (from its creation to its end).  Wall is the create request until the deployment is
 complete.  wall / critical path is what the deployer and Heat add on top of the converges
-themselves (1.0 = nothing).  Figures only.
+themselves (1.0 = nothing).  With --certify, the converged deployment is then certified
+(`deployer certify`'s five faults, through the worker) and its table printed.  Figures only.
 
-    .venv/bin/python bench/active_active.py
+    .venv/bin/python bench/active_active.py [--certify]
 """
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def main() -> None:
                                              "parameters": parameters})
             deployment = wait_finished(api, created["id"], "CREATE", timeout=5400)
             wall = time.time() - started
+            certification = certify(api, created["id"], node_set.state_dir) if "--certify" in sys.argv else None
     finally:
         node_set.down()
         registry.release(lease)
@@ -64,6 +66,20 @@ def main() -> None:
     for step in sorted(by_step):
         print(f"  step {step}: " + ", ".join(f"{name} {seconds:.0f} s" for seconds, name in sorted(by_step[step])))
     print(f"wall {wall:.1f} s, critical path {critical:.1f} s, wall / critical path {wall / critical:.3f}")
+    if certification is not None:
+        print(f"failover certification: {certification['status']} {certification['reason']}")
+        print(certification["table"])
+
+
+def certify(api, deployment_id: str, test_nodes: Path, timeout: float = 3600) -> dict:
+    queued = api.certify_deployment(deployment_id, confirm=True, test_nodes=str(test_nodes))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = api.get_certification(deployment_id, queued["id"])
+        if found["status"] in ("passed", "failed", "error"):
+            return found
+        time.sleep(2)
+    raise SystemExit(f"the certification did not end in {timeout:g} s")
 
 
 if __name__ == "__main__":

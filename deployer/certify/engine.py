@@ -104,6 +104,7 @@ class _Run:
                                      "rm -f /root/.deployer-certify.sql; exit $status")
         section = target_mod.nova_messaging_section(
             self.controllers.run(self.controllers.names[0], "cat /etc/nova/nova.conf"))
+        self.exchange = target_mod.control_exchange(section)
         self.quorum = target_mod.quorum_queues(section)
         self.brokers = target_mod.broker_urls(section)
         self.conf, self.transport = probes.messaging_conf(section)
@@ -124,12 +125,15 @@ class _Run:
 
     def wait_whole(self, timeout: float, when: str) -> float | None:
         """Seconds until every cluster is whole; None when it was not within ``timeout``."""
-        started = time.monotonic()
+        started = next_report = time.monotonic()
         problems: list[str] = []
         while time.monotonic() - started < timeout:
             problems = self.controllers.problems()
             if not problems:
                 return time.monotonic() - started
+            if time.monotonic() >= next_report:
+                LOG.info("certify: waiting for the clusters to be whole %s: %s", when, "; ".join(problems))
+                next_report = time.monotonic() + 30
             time.sleep(2)
         LOG.warning("certify: not whole %s after %.0f s: %s", when, timeout, "; ".join(problems))
         self.last_problems = problems
@@ -142,7 +146,7 @@ class _Run:
         return {
             "token": probes.TokenProbe(f"http://{api}:5000/v3", "admin", self.target.admin_password, "admin"),
             "db_write": probes.DbWriteProbe(db, 3306, CERTIFY_USER, self.db_password, CERTIFY_DB),
-            "rpc": probes.RpcProbe(self.transport),
+            "rpc": probes.RpcProbe(self.transport, self.exchange),
             "messages": publisher,
         }
 

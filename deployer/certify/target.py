@@ -92,12 +92,20 @@ def nova_messaging_section(nova_conf: str) -> str:
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     parser.optionxform = str
     parser.read_string(nova_conf)
-    lines = ["[DEFAULT]", f"transport_url = {parser.get('DEFAULT', 'transport_url')}"]
+    # nova's topics live on its own exchange: nova.rpc sets control_exchange's default to "nova"
+    lines = ["[DEFAULT]", f"transport_url = {parser.get('DEFAULT', 'transport_url')}",
+             f"control_exchange = {parser.get('DEFAULT', 'control_exchange', fallback='nova')}"]
     if parser.has_section("oslo_messaging_rabbit"):
         lines.append("[oslo_messaging_rabbit]")
         lines += [f"{key} = {value}" for key, value in parser.items("oslo_messaging_rabbit", raw=True)
                   if key not in parser.defaults()]
     return "\n".join(lines) + "\n"
+
+
+def control_exchange(messaging_section: str) -> str:
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.read_string(messaging_section)
+    return parser.get("DEFAULT", "control_exchange")
 
 
 def quorum_queues(messaging_section: str) -> bool:

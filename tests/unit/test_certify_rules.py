@@ -43,6 +43,7 @@ def test_nova_messaging_options_are_read_as_nova_reads_them():
     section = target.nova_messaging_section(NOVA_CONF)
     assert "connection" not in section and "debug" not in section
     assert target.quorum_queues(section) is True
+    assert target.control_exchange(section) == "nova"      # nova.rpc's default
     assert target.broker_urls(section) == ["amqp://nova:s3cret@10.0.0.11:5672/",
                                            "amqp://nova:s3cret@10.0.0.12:5672/"]
     assert target.quorum_queues("[DEFAULT]\ntransport_url = rabbit://a@b/\n") is False
