@@ -182,7 +182,10 @@ def test_service_user_password_goes_through_stdin(broker):
 def test_rendered_files_match_the_attributes():
     conf = render_rabbit("rabbitmq.conf", index=1)
     assert f"listeners.tcp.default = {CONTROLLERS[1]['address']}:5672" in conf
-    assert "cluster_partition_handling = pause_minority" in conf and "loopback_users.guest = true" in conf
+    # quorum queues (the default): autoheal, which rejoins a controller that was hung past net_ticktime
+    assert "cluster_partition_handling = autoheal" in conf and "loopback_users.guest = true" in conf
+    mirrored = sample_environment(override_attributes={"deployer": {"rabbitmq": {"queue_type": "classic_mirrored"}}})
+    assert "cluster_partition_handling = pause_minority" in render_rabbit("rabbitmq.conf", environment=mirrored)
     advanced = render_rabbit("advanced.config", index=1)
     assert "{net_ticktime, 15}" in advanced and "{inet_dist_use_interface, {10,81,25,195}}" in advanced
     env = render_rabbit("rabbitmq-env.conf", index=1)

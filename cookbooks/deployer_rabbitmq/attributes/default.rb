@@ -17,8 +17,9 @@ default['deployer']['rabbitmq']['config_dir'] = '/etc/rabbitmq'
 default['deployer']['rabbitmq']['cookie_file'] = '/var/lib/rabbitmq/.erlang.cookie'
 default['deployer']['rabbitmq']['rabbitmqctl'] = '/usr/sbin/rabbitmqctl'
 
-# nil: pause_minority with 3 or more brokers; autoheal with 2, where pause_minority pauses the
-# survivor of any failure ("fewer or equal than half" is a minority: S7).
+# nil: autoheal, or pause_minority for classic mirrored queues on 3 or more brokers (libraries/
+# helpers.rb says why).  Never pause_minority on 2: it pauses the survivor of any failure
+# ("fewer or equal than half" is a minority: S7).
 default['deployer']['rabbitmq']['cluster_partition_handling'] = nil
 default['deployer']['rabbitmq']['loopback_users'] = ['guest']
 default['deployer']['rabbitmq']['log_level'] = 'info'

@@ -46,10 +46,14 @@ module DeployerRabbitmq
       { 'settings' => conf }
     end
 
-    # The configured policy, else pause_minority where a majority can exist after one failure.
+    # The configured policy, else: pause_minority only for classic mirrored queues on 3 or more
+    # brokers (mirrors can diverge across a partition); autoheal otherwise.  Quorum queues are
+    # Raft-safe across a partition, and pause_minority never heals a partition its minority did
+    # not see happen: a controller hung longer than net_ticktime came back running alone, for
+    # good (certify's hang fault).  autoheal restarts the losing side once the nodes meet again.
     def partition_handling(node)
       settings(node)['cluster_partition_handling'] ||
-        (DeployerCommon::Cluster.controllers(node).size >= 3 ? 'pause_minority' : 'autoheal')
+        (queue_type(node) == 'classic_mirrored' && DeployerCommon::Cluster.controllers(node).size >= 3 ? 'pause_minority' : 'autoheal')
     end
 
     # {'kernel' => [[key, erlang term], ...]} for advanced.config.erb.
