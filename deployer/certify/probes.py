@@ -195,7 +195,7 @@ def _register_global_only_options(conf) -> None:
 class RpcProbe(Probe):
     name = "rpc"
 
-    def __init__(self, transport, exchange: str, timeout: float = 2.0, interval: float = 0.2):
+    def __init__(self, transport, exchange: str, timeout: float = 1.0, interval: float = 0.2):
         super().__init__(interval)
         import oslo_messaging
         target = oslo_messaging.Target(exchange=exchange, topic="conductor", namespace="baseapi",

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from deployer.chef import names
 from deployer.db.models import Certification, Deployment, EnvironmentSecrets, Run, utcnow
 from deployer.deployments import secrets as deployment_secrets
+from deployer.deployments.service import COMPLETE
 from deployer.errors import Conflict, NotFound, Unprocessable
 from deployer.runs import service as runs_service
 from deployer.secrets import SecretBox
@@ -36,7 +37,6 @@ QUEUED, RUNNING, PASSED, FAILED, ERROR = "queued", "running", "passed", "failed"
 STATUSES = (QUEUED, RUNNING, PASSED, FAILED, ERROR)
 ACTIVE = (QUEUED, RUNNING)
 FINAL = (PASSED, FAILED, ERROR)
-COMPLETE = "complete"          # = deployer.deployments.service.COMPLETE
 
 
 def request(session: Session, deployment_id: str, *, confirm: bool,
