@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from deployer.chef import names
+from deployer.certify.active import refuse_while_certifying
 from deployer.db.models import Certification, Deployment, EnvironmentSecrets, Run, utcnow
 from deployer.deployments import secrets as deployment_secrets
 from deployer.deployments.service import COMPLETE
@@ -88,11 +89,7 @@ def checked_test_nodes(path: str) -> str:
 
 
 def _check_none_active(session: Session, deployment: Deployment) -> None:
-    active = session.scalars(select(Certification).where(
-        Certification.active_deployment_id == deployment.id)).first()
-    if active is not None:
-        raise Conflict(f"certification {active.id} of deployment {deployment.name} is "
-                       f"{active.status}; wait until it ends")
+    refuse_while_certifying(session, deployment, "certify it again")
 
 
 def get(session: Session, deployment_id: str, certification_id: str) -> Certification:

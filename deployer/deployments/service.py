@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from deployer.errors import (Conflict, HeatFailure, HeatUnavailable, InvalidReference, NotFound,
                              Unprocessable)
+from deployer.certify.active import refuse_while_certifying
 from deployer.db.models import Deployment, utcnow
 from deployer.deployments import heat_stacks, ownership, parameter_sets, plan, secrets, steps
 from deployer.deployments.catalog import TemplateSource
@@ -231,6 +232,7 @@ def _free_name(services: Services, name: str) -> None:
 
 def update(services: Services, row: Deployment, *, parameter_set: str | None,
            parameters: dict[str, Any], heat_environments: list[str] | None) -> Deployment:
+    refuse_while_certifying(services.session, row, "update it")
     refresh(services, row)
     if row.state == DELETED:
         raise Conflict(f"deployment {row.name} is deleted", field="id")
@@ -270,6 +272,7 @@ def fresh_deploy_identifier(prepared: Prepared, given: dict[str, Any]) -> None:
 def delete(services: Services, row: Deployment) -> Deployment:
     """Ask Heat to delete the stack (its node resources clean Chef up); deleting a
     deployment that is deleted or being deleted changes nothing."""
+    refuse_while_certifying(services.session, row, "delete it")
     refresh(services, row)
     if row.state == DELETED or row.stack_status == "DELETE_IN_PROGRESS":
         return row

@@ -59,6 +59,11 @@ def test_queue_one_at_a_time_then_list_newest_first_and_get_one(deployer_api, tm
 
     again = problem(lambda: client.certify_deployment(deployment_id, confirm=True))
     assert again.status == 409 and created["id"] in again.detail and "queued" in again.detail
+    # nor is the deployment updated or deleted under it
+    for doing, call in (("update it", lambda: client.update_deployment(deployment_id, parameters={"ControllerCount": 3})),
+                        ("delete it", lambda: client.delete_deployment(deployment_id))):
+        refused = problem(call)
+        assert refused.status == 409 and created["id"] in refused.detail and doing in refused.detail
 
     listed = client.list_certifications(deployment_id)["certifications"]
     assert [c["id"] for c in listed] == [created["id"], older]

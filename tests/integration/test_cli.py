@@ -294,7 +294,7 @@ def test_certify_refuses_an_incomplete_deployment_and_says_what_the_api_refuses(
     again = deployer(url, "certify", deployment_id, "--yes", "--no-wait")     # by id
     assert again.returncode == 2
     assert again.stderr == (f"deployer: error: certification {certification['id']} of "
-                            f"deployment {name} is queued; wait until it ends (HTTP 409)\n")
+                            f"deployment {name} is queued; certify it again once it has ended (HTTP 409)\n")
 
 
 def test_certify_asks_first_and_refuses_off_a_terminal_without_yes(deployer_api):
