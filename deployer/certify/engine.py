@@ -46,9 +46,9 @@ def certify(cfg, session_factory, box, deployment_id: str, *, test_nodes: str | 
     except target_mod.TargetError as exc:
         raise CertifyError(str(exc)) from None
     controllers = cluster_mod.Controllers(target.controllers, target.vips)
+    run = _Run(controllers, target, settings)
     try:
         machines = _machines(controllers, target, test_nodes, settings)
-        run = _Run(controllers, target, settings)
         run.prepare()
         outcomes = []
         for fault in faults_mod.faults(controllers, machines):
@@ -59,9 +59,9 @@ def certify(cfg, session_factory, box, deployment_id: str, *, test_nodes: str | 
             on_outcome(outcome)
             if outcome.time_to_whole is None:
                 break
-        run.cleanup()
         return outcomes
     finally:
+        run.cleanup()       # the probe's database, user and queue go, whatever happened
         controllers.close()
 
 
@@ -87,9 +87,11 @@ class _Run:
         self.queue = f"deployer-certify-{secrets.token_hex(4)}"
         self.transport = None
         self.last_problems: list[str] = []
+        self.prepared = False          # something on the nodes to clean up
 
     def prepare(self) -> None:
         """Whole before anything; the probe's database and user; nova's messaging options."""
+        self.prepared = True
         self.wait_whole(self.settings.whole_timeout, "before the first fault")
         writer = self.controllers.galera_writer()
         sql = (f"CREATE DATABASE IF NOT EXISTS {CERTIFY_DB};"
@@ -110,6 +112,8 @@ class _Run:
         self.conf, self.transport = probes.messaging_conf(section)
 
     def cleanup(self) -> None:
+        if not self.prepared:
+            return
         try:
             self.controllers.run(self.controllers.galera_writer(),
                                  f"mariadb -e \"DROP USER IF EXISTS '{CERTIFY_USER}'@'%'; "
