@@ -10,6 +10,7 @@ would hit a broken cloud.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import secrets
 import time
@@ -31,7 +32,8 @@ class CertifyError(Exception):
 class Settings:
     baseline = 3.0         # seconds of probing before a fault
     hold = 20.0            # seconds a fault lasts
-    whole_timeout = 600.0  # undo -> every cluster whole
+    whole_timeout = 600.0  # undo -> every cluster whole (a server's reboot may take minutes)
+    test_node_whole_timeout = 240.0   # a test node boots in seconds; whole took 2-50 s there
     settle = 2.0           # probing after whole (a failback's stall is part of the outage)
 
 
@@ -45,6 +47,9 @@ def certify(cfg, session_factory, box, deployment_id: str, *, test_nodes: str | 
             target = target_mod.resolve(session, box, chef, deployment_id)
     except target_mod.TargetError as exc:
         raise CertifyError(str(exc)) from None
+    if test_nodes:
+        settings = copy.copy(settings)
+        settings.whole_timeout = settings.test_node_whole_timeout
     controllers = cluster_mod.Controllers(target.controllers, target.vips)
     run = _Run(controllers, target, settings)
     try:
