@@ -136,14 +136,18 @@ def test_watch_on_a_terminal_redraws_the_view_in_place(undercloud, api_url, test
         delete_deployment(api, deployment["id"])
 
 
-def run_on_terminal(argv: list[str], env: dict) -> tuple[int, str]:
-    """Run ``argv`` with a pseudo-terminal as stdout; returns (exit status, all output)."""
+def run_on_terminal(argv: list[str], env: dict, answer: str | None = None) -> tuple[int, str]:
+    """Run ``argv`` with a pseudo-terminal as stdout; returns (exit status, all output).
+
+    With ``answer``, the terminal is its stdin too and ``answer`` is typed at its [y/N] prompt.
+    """
     import pty
     primary, secondary = pty.openpty()
-    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=secondary,
-                               stderr=secondary, env={**env, "COLUMNS": "120", "TERM": "xterm"})
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL if answer is None else secondary,
+                               stdout=secondary, stderr=secondary,
+                               env={**env, "COLUMNS": "120", "TERM": "xterm"})
     os.close(secondary)
-    chunks = []
+    screen, answered = b"", answer is None
     try:
         while True:
             try:
@@ -152,8 +156,11 @@ def run_on_terminal(argv: list[str], env: dict) -> tuple[int, str]:
                 break
             if not data:
                 break
-            chunks.append(data)
-        return process.wait(timeout=COMMAND_TIMEOUT), b"".join(chunks).decode(errors="replace")
+            screen += data
+            if not answered and b"[y/N]" in screen:
+                os.write(primary, answer.encode() + b"\n")
+                answered = True
+        return process.wait(timeout=COMMAND_TIMEOUT), screen.decode(errors="replace")
     finally:
         os.close(primary)
         if process.poll() is None:
@@ -308,42 +315,16 @@ def test_certify_asks_first_and_refuses_off_a_terminal_without_yes(deployer_api)
                                      f"stall {name}'s services;") and "--yes" in refused.stderr
     assert client.list_certifications(deployment_id)["certifications"] == []
 
-    status, screen = answer_on_terminal([str(DEPLOYER), "certify", name, "--no-wait"],
-                                        cli_env(url), "n")
+    status, screen = run_on_terminal([str(DEPLOYER), "certify", name, "--no-wait"],
+                                     cli_env(url), answer="n")
     assert status == 2 and f"{name} was not certified (not confirmed)" in screen, screen
     assert WHAT_IT_DOES.format(name=name) in screen
     assert client.list_certifications(deployment_id)["certifications"] == []
-    status, screen = answer_on_terminal([str(DEPLOYER), "certify", name, "--no-wait"],
-                                        cli_env(url), "y")
+    status, screen = run_on_terminal([str(DEPLOYER), "certify", name, "--no-wait"],
+                                     cli_env(url), answer="y")
     assert status == 0 and f"of {name} queued" in screen, screen
     assert len(client.list_certifications(deployment_id)["certifications"]) == 1
 
-
-def answer_on_terminal(argv: list[str], env: dict, answer: str) -> tuple[int, str]:
-    """Run ``argv`` on a pseudo-terminal and type ``answer`` at its [y/N] prompt."""
-    import pty
-    primary, secondary = pty.openpty()
-    process = subprocess.Popen(argv, stdin=secondary, stdout=secondary, stderr=secondary,
-                               env=env)
-    os.close(secondary)
-    screen, answered = b"", False
-    try:
-        while True:
-            try:
-                data = os.read(primary, 65536)
-            except OSError:        # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            screen += data
-            if not answered and b"[y/N]" in screen:
-                os.write(primary, answer.encode() + b"\n")
-                answered = True
-        return process.wait(timeout=COMMAND_TIMEOUT), screen.decode(errors="replace")
-    finally:
-        os.close(primary)
-        if process.poll() is None:
-            process.kill()
 
 
 class Lines:
