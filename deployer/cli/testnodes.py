@@ -34,6 +34,11 @@ def register(subparsers) -> None:
     up.add_argument("--subnet", default="10.251.0", help="first three octets of the /24 (default 10.251.0)")
     up.add_argument("--password-fmt", default="{name}-pw",
                     help="root password of each node, with {name} and {index} (default {name}-pw)")
+    up.add_argument("--shared-disk", metavar="PATH",
+                    help="give every node the same empty block device at PATH (e.g. /dev/vdb), "
+                         "a loop device on this host, as a SAN disk")
+    up.add_argument("--shared-disk-mib", type=int, default=1024, metavar="MIB",
+                    help="size of the shared disk (default 1024)")
     up.set_defaults(func=_up)
 
     down = actions.add_parser("down", parents=[common], help="remove the set and all its state")
@@ -68,7 +73,7 @@ def _up(args) -> int:
     try:
         node_set = TestNodes(_state_dir(args), prefix=args.prefix, subnet=args.subnet,
                              password_fmt=args.password_fmt)
-        node_set.up(args.count)
+        node_set.up(args.count, shared_disk=args.shared_disk, shared_disk_mib=args.shared_disk_mib)
     except TestNodesError as exc:
         raise UserError(str(exc)) from None
     print(f"{args.count} test node(s) up; state in {node_set.state_dir}")

@@ -12,6 +12,15 @@ Faults: crash = SIGKILL of the node's systemd from the parent PID namespace,
 which kills every process of the node at once (its disk, the upper layer, is
 kept); stop = SIGRTMIN+4 to its systemd, a clean ``poweroff``; pause/resume =
 cgroup freezer; link-down/up = the host-side veth.
+
+Shared disk (``up(..., shared_disk="/dev/vdb")``): one sparse image file in
+the state directory, attached to a loop device on the host and bound into
+every node at that path, as a SAN LUN all servers see.  Nothing arbitrates
+it: whoever mounts it must make sure only one node does (Pacemaker's
+Filesystem resource in the active/passive topology).  The nodes share the
+host's kernel, so two mounts of it are one superblock and a node's crash
+unmounts its file system cleanly: what a real server's power cut does to a
+mounted SAN disk is not reproduced.  ``down`` detaches the loop device.
 """
 from __future__ import annotations
 
@@ -37,6 +46,8 @@ POWEROFF = signal.SIGRTMIN + 4     # systemd's "poweroff" signal
 MAX_NODES = 244                      # .11 .. .254
 PREFIX_RE = re.compile(r"[a-z][a-z0-9]{0,9}")   # "<prefix>-vNNN" must fit in 15 chars
 SUBNET_RE = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
+SHARED_DISK_IMAGE = "shared-disk.img"
+SHARED_DISK_PATH_RE = re.compile(r"/dev/[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 class TestNodes:
@@ -59,6 +70,7 @@ class TestNodes:
         self.state_dir = Path(state_dir).absolute()
         self.prefix, self.subnet, self.password_fmt = prefix, subnet, password_fmt
         self.bridge = f"{prefix}br0"
+        self._shared_disk: str | None = None
         self._launchers: dict[str, subprocess.Popen] = {}
         self.failed_units: dict[str, list[str]] = {}   # degraded nodes of the last boot
 
@@ -89,24 +101,35 @@ class TestNodes:
         raise TestNodesError(f"node: no node {key!r} in set {self.prefix!r}")
 
     # --- lifecycle -------------------------------------------------------
-    def up(self, count: int, timeout: float | None = None) -> list[TestNode]:
+    def up(self, count: int, timeout: float | None = None, shared_disk: str | None = None,
+           shared_disk_mib: int = 1024) -> list[TestNode]:
         """Create ``count`` nodes, boot them together and wait until each one's systemd
         is running (or degraded: see ``failed_units``) and its sshd answers.
 
         ``timeout`` defaults to 30 s plus 2 s a node (2 cores boot them all).
+        ``shared_disk`` (a path such as /dev/vdb) gives every node the same empty
+        block device of ``shared_disk_mib`` MiB at that path (see the module's text).
         """
         if not isinstance(count, int) or not 1 <= count <= MAX_NODES:
             raise TestNodesError(f"count: expected 1..{MAX_NODES}, got {count!r}")
+        if shared_disk is not None and not SHARED_DISK_PATH_RE.fullmatch(shared_disk):
+            raise TestNodesError(f"shared_disk: expected a device path such as /dev/vdb, got {shared_disk!r}")
+        if not isinstance(shared_disk_mib, int) or not 16 <= shared_disk_mib <= 65536:
+            raise TestNodesError(f"shared_disk_mib: expected 16..65536, got {shared_disk_mib!r}")
         self._check_free()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
             os.chmod(self.state_dir, 0o700)
             self._ensure_overlay_capable_state_dir()
+            self._shared_disk = shared_disk
             self._write_nodes_file([])    # marks the directory as a node set's from the start
             nodes = self._build(count)
+            if shared_disk is not None:
+                self._attach_shared_disk(shared_disk_mib)
             ensure_inotify_room()
+            bind = self._shared_disk_bind()
             for node in nodes:
-                self._launchers[node.name] = launch(node, self.state_dir / LAUNCHER_FILE)
+                self._launchers[node.name] = launch(node, self.state_dir / LAUNCHER_FILE, bind)
             self.failed_units = wait_booted(nodes, self._launchers, _boot_timeout(timeout, count))
         except BaseException as exc:
             try:
@@ -142,6 +165,7 @@ class TestNodes:
             network.list_links(re.compile(rf"{self.prefix}-v\d+"))) | {self.bridge}
         for link in sorted(links):
             network.delete_link(link)
+        self._detach_shared_disk()
         self._remove_state_dir()
 
     # --- faults ----------------------------------------------------------
@@ -174,7 +198,8 @@ class TestNodes:
             raise TestNodesError(f"{node.name} has no network namespace; the set is not up")
         if node.pid() is None:
             self._wait_gone(node, timeout=10.0, what="its last boot")
-            self._launchers[node.name] = launch(node, self.state_dir / LAUNCHER_FILE)
+            self._launchers[node.name] = launch(node, self.state_dir / LAUNCHER_FILE,
+                                                self._shared_disk_bind())
             failed = wait_booted([node], self._launchers, _boot_timeout(timeout, 1))
             self.failed_units.pop(node.name, None)
             self.failed_units.update(failed)
@@ -195,6 +220,38 @@ class TestNodes:
     def resume(self, index: int) -> None:
         node = self._running(index)
         cgroups.set_frozen(node.unit, False)
+
+    # --- shared disk -----------------------------------------------------
+    def shared_disk(self) -> dict | None:
+        """{"path": in the nodes, "loop": the host's loop device} of the set's shared disk."""
+        data = _read_nodes_file(self.state_dir) or {}
+        path = data.get("shared_disk")
+        if not path:
+            return None
+        loops = _loops_of(self.state_dir / SHARED_DISK_IMAGE)
+        return {"path": path, "loop": loops[0] if loops else None}
+
+    def _shared_disk_bind(self) -> str | None:
+        disk = self.shared_disk()
+        if disk is None:
+            return None
+        if disk["loop"] is None:
+            raise TestNodesError(f"shared disk: {self.state_dir / SHARED_DISK_IMAGE} is not attached")
+        return f"{disk['loop']}:{disk['path']}"
+
+    def _attach_shared_disk(self, size_mib: int) -> None:
+        image = self.state_dir / SHARED_DISK_IMAGE
+        with open(image, "wb") as handle:
+            handle.truncate(size_mib << 20)     # sparse: only what the nodes write takes space
+        subprocess.run(["losetup", "--find", "--show", str(image)], check=True, capture_output=True,
+                       text=True, timeout=30)
+
+    def _detach_shared_disk(self) -> None:
+        """Detach every loop device backed by the set's image (after its nodes are gone)."""
+        for loop in _loops_of(self.state_dir / SHARED_DISK_IMAGE):
+            result = subprocess.run(["losetup", "--detach", loop], capture_output=True, text=True, timeout=30)
+            if result.returncode != 0 and loop in _loops_of(self.state_dir / SHARED_DISK_IMAGE):
+                raise TestNodesError(f"shared disk: losetup --detach {loop}: {result.stderr.strip()}")
 
     # --- internals -------------------------------------------------------
     def _check_free(self) -> None:
@@ -256,6 +313,8 @@ class TestNodes:
     def _write_nodes_file(self, nodes: list[TestNode]) -> None:
         data = {"prefix": self.prefix, "subnet": self.subnet, "bridge": self.bridge,
                 "nodes": [node.to_dict() for node in nodes]}
+        if self._shared_disk:
+            data["shared_disk"] = self._shared_disk
         path = self.state_dir / NODES_FILE
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # it holds passwords
         with os.fdopen(fd, "w") as handle:
@@ -344,6 +403,15 @@ def _read_nodes_file(state_dir: Path) -> dict | None:
         return json.loads((state_dir / NODES_FILE).read_text())
     except FileNotFoundError:
         return None
+
+
+def _loops_of(image: Path) -> list[str]:
+    """The loop devices backed by ``image`` (losetup -j), in order."""
+    if not image.exists():
+        return []
+    result = subprocess.run(["losetup", "--noheadings", "--output", "NAME", "--associated", str(image)],
+                            capture_output=True, text=True, timeout=30)
+    return result.stdout.split() if result.returncode == 0 else []
 
 
 def _hosts_file(subnet: str, nodes: list[TestNode]) -> str:

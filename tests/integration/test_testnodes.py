@@ -343,6 +343,30 @@ def test_down_leaves_no_netns_link_mount_process_or_state(test_nodes_factory):
     assert not (Registry().root / f"{node_set.prefix}.json").exists()
 
 
+def test_a_shared_disk_is_one_block_device_in_every_node_and_down_detaches_it(test_nodes_factory):
+    """The active/passive topology's SAN disk: written on node1, read on node2 after node1
+    crashed, still there when node1 boots again; down detaches the loop device."""
+    node_set = test_nodes_factory(2, shared_disk="/dev/vdb", shared_disk_mib=32)
+    try:
+        node1, node2 = node_set.nodes()
+        loop = node_set.shared_disk()["loop"]
+        assert loop and loop.startswith("/dev/loop")
+        major_minor = lambda node: node.exec("stat -c %t:%T /dev/vdb").stdout.strip()
+        assert major_minor(node1) == major_minor(node2) != ""
+        assert node1.exec("mkfs.ext4 -q /dev/vdb && mkdir -p /mnt/d && mount /dev/vdb /mnt/d && "
+                          "echo written-on-node1 > /mnt/d/f").returncode == 0
+        node_set.crash(1)
+        read = node2.exec("mkdir -p /mnt/d && mount /dev/vdb /mnt/d && cat /mnt/d/f && umount /mnt/d")
+        assert read.stdout == "written-on-node1\n", read.stderr
+        node_set.start(1)
+        assert major_minor(node1) == major_minor(node2)
+    finally:
+        test_nodes_factory.discard(node_set)
+    attached = subprocess.run(["losetup", "--list", "--noheadings", "--output", "NAME,BACK-FILE"],
+                              capture_output=True, text=True).stdout
+    assert str(node_set.state_dir) not in attached and leftovers(node_set) == []
+
+
 def test_failed_up_tears_down_the_half_built_set(tmp_path):
     registry = Registry()
     lease = registry.allocate(STATE_ROOT)
