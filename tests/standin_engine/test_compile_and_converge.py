@@ -103,3 +103,43 @@ def test_why_run_changes_nothing_and_says_what_it_would_do(repo, tmp_path):
     assert "* execute[notified] action run" in run.output        # notifications are followed in why-run
     assert "resources would have been updated" in run.output
     assert run.node is None                                      # why-run saves no node
+
+
+def test_why_run_of_a_changed_file_prints_chefs_lines_and_diff_and_writes_nothing_beside_it(repo, tmp_path):
+    """Chef's doc formatter in why-run: "- Would <change>" lines, the diff below them unmarked
+    and indented two more, a sensitive file's diff suppressed; the target's directory is
+    left as it was (the diff is staged elsewhere); a notified service would restart."""
+    conf_dir = tmp_path / "etc"
+    conf_dir.mkdir()
+    (conf_dir / "a.conf").write_text("debug = False\nkeep = 1\n")
+    (conf_dir / "secret.conf").write_text("password = old\n")
+    repo.cookbook("c", recipes={"default": f"""
+        file '{conf_dir}/a.conf' do
+          content "debug = True\\nkeep = 1\\n"
+          notifies :run, 'execute[restart-ish]', :delayed
+        end
+        file '{conf_dir}/secret.conf' do
+          content "password = new\\n"
+          sensitive true
+        end
+        execute 'restart-ish' do
+          command ['touch', '{tmp_path}/ran']
+          action :nothing
+        end
+        """})
+    before = {path.name: path.read_bytes() for path in conf_dir.iterdir()}
+    run = repo.run("recipe[c]", args=["-W"])
+    assert run.returncode == 0, run.output
+    assert {path.name: path.read_bytes() for path in conf_dir.iterdir()} == before
+    assert not (tmp_path / "ran").exists()
+    lines = run.output.splitlines()
+    start = lines.index(f"  * file[{conf_dir}/a.conf] action create")
+    assert lines[start + 1].startswith(f"    - Would update content in file {conf_dir}/a.conf from ")
+    assert lines[start + 2:start + 4] == [f"      --- {conf_dir}/a.conf", "      +++ new content"]
+    assert "      -debug = False" in lines and "      +debug = True" in lines
+    assert "    - Would suppressed sensitive resource" in lines          # Chef prints it so
+    assert "password" not in run.output
+    assert "  * execute[restart-ish] action run" in lines
+    assert f'    - Would execute ["touch", "{tmp_path}/ran"]' in lines
+    assert run.updated() == (3, 3)
+

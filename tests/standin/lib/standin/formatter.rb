@@ -38,8 +38,13 @@ module Standin
       @output.say("#{'  ' * (depth + 1)}#{text}")
     end
 
+    # "- change" lines; an Array is detail (a diff) under the change before it, unmarked.
     def changes(depth, lines)
-      lines.each { |l| @output.say("#{'  ' * (depth + 2)}- #{l}") }
+      lines.each do |l|
+        next l.each { |detail| @output.say("#{'  ' * (depth + 3)}#{detail}") } if l.is_a?(Array)
+
+        @output.say("#{'  ' * (depth + 2)}- #{l}")
+      end
     end
 
     def recipe(name)

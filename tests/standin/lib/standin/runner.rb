@@ -56,10 +56,14 @@ module Standin
     end
 
     # converge_by: the block runs (or, in why-run, is only described) and the resource is updated.
+    # A description is a line, or an Array of detail lines (a diff) that Chef prints below the
+    # line before it as they are: "Would " goes before the lines only (Chef's doc formatter).
     def converge_by(resource, descriptions, &block)
-      lines = Array(descriptions).flat_map { |d| d.to_s.lines.map(&:chomp) }
+      lines = Array(descriptions).compact.flat_map do |d|
+        d.is_a?(Array) ? [d.map(&:to_s)] : d.to_s.lines.map(&:chomp)
+      end
       block&.call unless @why_run
-      lines = lines.map { |l| "Would #{l}" } if @why_run
+      lines = lines.map { |l| l.is_a?(Array) ? l : "Would #{l}" } if @why_run
       (@changes || []).concat(lines)
       @formatter.changes(resource.run_context.depth, lines) unless @changes
       resource.updated_by_last_action(true)

@@ -4,6 +4,7 @@ require 'digest'
 require 'etc'
 require 'fileutils'
 require 'securerandom'
+require 'tmpdir'
 
 module Standin
   module Resources
@@ -95,17 +96,13 @@ module Standin
         new_content = new_content.b
         old = exists ? ::File.binread(path) : nil
         return if old == new_content
-        # Why-run describes the change and writes nothing, not even a staged file.
-        if why_run
-          return converge_by([exists ? nil : "create new file #{path}",
-                              "update content in file #{path} from #{old ? short_sha(old) : 'none'} to #{short_sha(new_content)}"].compact)
-        end
+        return why_run_deploy(old, new_content, exists) if why_run
 
         staged = stage(dir, new_content)
         begin
           descriptions = [exists ? nil : "create new file #{path}",
                           "update content in file #{path} from #{old ? short_sha(old) : 'none'} to #{short_sha(new_content)}"]
-          descriptions.concat(sensitive ? ['suppressed sensitive resource'] : diff(old, staged))
+          descriptions << (sensitive ? 'suppressed sensitive resource' : diff(old, staged))
           descriptions.concat(new_file_access(exists))
           converge_by(descriptions.compact) do
             verify_staged(staged)
@@ -116,6 +113,20 @@ module Standin
         ensure
           ::File.unlink(staged) if ::File.exist?(staged)
         end
+      end
+
+      # Why-run describes the change with its diff and writes nothing near the target: the
+      # new content is staged in a private temporary directory (Chef's fallback staging
+      # place) for the diff only, and removed.
+      def why_run_deploy(old, new_content, exists)
+        descriptions = [exists ? nil : "create new file #{path}",
+                        "update content in file #{path} from #{old ? short_sha(old) : 'none'} to #{short_sha(new_content)}"]
+        if sensitive
+          descriptions << 'suppressed sensitive resource'
+        else
+          Dir.mktmpdir('standin-why-run') { |dir| descriptions << diff(old, stage(dir, new_content)) }
+        end
+        converge_by(descriptions.compact + new_file_access(exists))
       end
 
       # A new file gets its owner/group/mode before it is moved in; say so as Chef does.
