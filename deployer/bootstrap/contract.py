@@ -26,8 +26,11 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
     "queued", "running", "succeeded", "failed", "cancelled")
 FINAL_STATES = (SUCCEEDED, FAILED, CANCELLED)
 
-# What a run does: bring a node to its run-list, or remove it from Chef.
-ACTIONS = ("converge", "delete")
+# What a run does: bring a node to its run-list, remove it from Chef, or say what a
+# converge would change (chef-client -W on a converged node; nothing is written, no
+# registration, and the node object is not saved).
+WHY_RUN = "why-run"
+ACTIONS = ("converge", "delete", WHY_RUN)
 
 
 @dataclasses.dataclass

@@ -12,6 +12,10 @@ A converge goes through the phases of ``contract.PHASES`` in order:
   configure  write client.rb, the client key (0600) and first-boot.json.
   converge   run chef-client with the environment, streaming its output.
 
+A ``why-run`` run only connects and runs ``chef-client -W -E ENV -o RUN_LIST`` with the
+node's own client.rb and key: nothing is installed, registered or written, and neither
+why-run nor an override run-list saves the node object.
+
 Connect and install come before register, so a node that cannot be reached
 leaves nothing on the Chef server; if configure fails on a first run, what
 register created is removed again.  A ``delete`` run removes the Chef node and
@@ -32,7 +36,8 @@ import time
 
 from deployer.bootstrap import chef_config
 from deployer.bootstrap.contract import (
-    ACTIONS, CANCELLED, FAILED, SUCCEEDED, ChefInstallSource, RunReporter, RunResult, RunSpec)
+    ACTIONS, CANCELLED, FAILED, SUCCEEDED, WHY_RUN, ChefInstallSource, RunReporter, RunResult,
+    RunSpec)
 from deployer.secrets import LineRedactor, Redactor
 from deployer.bootstrap.ssh import (
     CommandCancelled, CommandTimeout, Liveness, SSHConnection, SSHError)
@@ -125,6 +130,8 @@ class _NodeRun:
             self._validate()
             if self.spec.action == "delete":
                 self._delete()
+            elif self.spec.action == WHY_RUN:
+                exit_code = self._why_run()
             else:
                 exit_code = self._converge_run()
             return RunResult(SUCCEEDED, exit_code=exit_code)
@@ -308,6 +315,25 @@ class _NodeRun:
         self._note("chef-client finished successfully")
         return rc
 
+    def _why_run(self) -> int:
+        """What a converge in ``spec.environment`` would change; the node keeps its files."""
+        self._enter("connect")
+        self._connect(self.spec.target.connect_timeout)
+        self._enter("converge")
+        converged = (f"command -v chef-client >/dev/null 2>&1 && test -s {chef_config.CLIENT_RB} "
+                     f"&& test -s {chef_config.CLIENT_KEY}")
+        if self._run(converged) != 0:
+            raise _PhaseFailed(f"the node has no chef-client, {chef_config.CLIENT_RB} or client "
+                               f"key: it was never converged, and a why-run writes nothing")
+        command = (f"chef-client -W -E {shlex.quote(self.spec.environment)} "
+                   f"-o {shlex.quote(','.join(self.run_list))} --no-color")
+        self._note(f"running: {command}")
+        rc = self._run(command, pty=True)
+        if rc != 0:
+            raise _PhaseFailed(self._converge_failure(rc, "chef-client -W"), exit_code=rc)
+        self._note("chef-client -W finished: nothing was changed")
+        return rc
+
     def _delete(self) -> None:
         self._enter("register")
         name = self.spec.node_name
@@ -409,13 +435,13 @@ class _NodeRun:
             if not text.startswith(_FATAL_NOTICES):
                 self.failure_summary.append(text)
 
-    def _converge_failure(self, rc: int) -> str:
+    def _converge_failure(self, rc: int, program: str = "chef-client") -> str:
         """'chef-client exited with status N: <its summary>', so the resource and cookbook
         line lead the reason (Heat keeps only the first 255 characters of an event's)."""
         summary = " | ".join(self.failure_summary[:3])
         if len(summary) > SUMMARY_CHARS:
             summary = summary[:SUMMARY_CHARS] + "..."
-        return f"chef-client exited with status {rc}" + (f": {summary}" if summary else "")
+        return f"{program} exited with status {rc}" + (f": {summary}" if summary else "")
 
     def _note(self, message: str) -> None:
         """The runner's own progress lines, marked so they stand out from node output."""
