@@ -31,7 +31,7 @@ AP_VALUES = {
     "PRIMARY_NAME": "host10", "PRIMARY_ADDR": "10.81.25.10",
     "SECONDARY_NAME": "host20", "SECONDARY_ADDR": "10.81.25.20",
     "API_VIP_ADDR": "10.81.72.200", "DB_VIP_ADDR": "10.81.72.201", "VIP_PREFIX": 24,
-    "VIP_INTERFACE": "eth0", "DRBD_DISK": "/dev/vg0/mysql", "REGION_NAME": "RegionOne",
+    "VIP_INTERFACE": "eth0", "DRBD_DISK": "/dev/vg0/mysql", "DATA_BACKING": "drbd", "REGION_NAME": "RegionOne",
     "CLUSTER_NAME": "ap_pair",
 }
 AP_NODES = [{"name": "host10", "ipaddress": "10.81.25.10"}, {"name": "host20", "ipaddress": "10.81.25.20"}]
@@ -158,6 +158,46 @@ def test_active_passive_cib_passes_crm_verify_with_the_drbd_mysql_group(tmp_path
         ("mysql", "ms_drbd_mysql", "Promoted")
     order = root.find(".//rsc_order")
     assert (order.get("first"), order.get("first-action"), order.get("then")) == ("ms_drbd_mysql", "promote", "mysql")
+
+
+def test_on_a_shared_disk_the_group_mounts_the_disk_itself_without_drbd(tmp_path):
+    """backing shared-disk (the test topology: no DRBD module): no promotable clone and no
+    constraint on one; fs_mysql mounts the shared disk; crm_verify accepts it."""
+    cib = render_ap("deployer_pacemaker", "cib.xml", environment=ap_environment(DATA_BACKING="shared-disk"))
+    result = crm_verify(tmp_path, cib)
+    assert result.returncode == 0, result.stdout + result.stderr
+    root = ET.fromstring(cib.split("?>", 1)[1])
+    assert root.find(".//clone") is None and root.find(".//rsc_colocation") is None
+    assert root.find(".//rsc_order") is None
+    group = root.find(".//group[@id='mysql']")
+    assert [p.get("id") for p in group.findall("primitive")] == ["fs_mysql", "ip_mysql", "mysqld"]
+    assert nvpairs(cib, ".//primitive[@id='fs_mysql']/instance_attributes")["device"] == AP_VALUES["DRBD_DISK"]
+    assert nvpairs(cib, ".//primitive[@id='ip_mysql']/instance_attributes")["ip"] == AP_VALUES["DB_VIP_ADDR"]
+
+
+def test_an_unknown_data_backing_is_named():
+    with pytest.raises(RenderError, match=r"\['backing'\] must be one of drbd, shared-disk"):
+        render_ap("deployer_pacemaker", "cib.xml", environment=ap_environment(DATA_BACKING="nfs"))
+
+
+CRM_MON = """<pacemaker-result><resources>
+  <resource id="p_nova-scheduler" resource_agent="systemd:nova-scheduler" role="Started" active="true"/>
+  <resource id="p_cinder-scheduler" resource_agent="systemd:cinder-scheduler" role="Stopped" active="false"/>
+</resources><failures>
+  <failure op_key="p_nova-scheduler_start_0" node="node1" exitstatus="not installed"/>
+</failures></pacemaker-result>"""
+
+
+@pytest.mark.parametrize("resource, node, expected", [
+    ("p_nova-scheduler", "node1", True),       # a failed start recorded here
+    ("p_nova-scheduler", "node2", False),      # runs, nothing failed on node2
+    ("p_cinder-scheduler", "node2", True),     # runs nowhere
+    ("p_nova-conductor", "node2", True),       # not in the status at all
+])
+def test_scheduler_refresh_guard_reads_crm_mon(resource, node, expected):
+    from tests.chef_render import call_helper
+    assert call_helper("deployer_pacemaker", "DeployerPacemaker::Helpers.needs_refresh?",
+                       CRM_MON, resource, node) is expected
 
 
 def test_crm_verify_rejects_stonith_enabled_without_fencing_devices(tmp_path):

@@ -1,5 +1,10 @@
 # DRBD resource holding /var/lib/mysql. Peers are the two controllers of
 # node['deployer']['cluster']['controllers']; 'disk' is site-specific and set by the environment.
+# 'backing': 'drbd' (the origin): each node's own 'disk', replicated by DRBD, Pacemaker promotes
+# one copy and mounts /dev/drbdN there.  'shared-disk': 'disk' is one block device both nodes
+# see (a SAN LUN), no DRBD; Pacemaker mounts it where MySQL runs (the test topology: test nodes
+# have no DRBD kernel module).
+default['deployer']['drbd_mysql']['backing'] = 'drbd'
 default['deployer']['drbd_mysql']['resource'] = 'mysql'
 # The drbdadm of Debian 12's kernel module (DRBD 8.4), named explicitly: drbd-utils' drbdadm picks
 # its parser from the loaded module and reads a DRBD 9 syntax while none is loaded.

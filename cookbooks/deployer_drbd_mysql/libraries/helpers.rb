@@ -8,8 +8,27 @@ module DeployerDrbdMysql
       'mysqld.cnf' => { source: 'galera.cnf.erb', cookbook: 'deployer_galera', variables: :mysqld_config },
     }.freeze
     PROTOCOLS = %w(A B C).freeze
+    BACKINGS = %w(drbd shared-disk).freeze
 
     module_function
+
+    # 'drbd' or 'shared-disk' (attributes/default.rb says what each means).
+    def backing(node)
+      backing = node.dig('deployer', 'drbd_mysql', 'backing')
+      return backing if BACKINGS.include?(backing)
+      raise DeployerCommon::InvalidAttribute, "node['deployer']['drbd_mysql']['backing'] must be one of #{BACKINGS.join(', ')}, got #{backing.inspect}"
+    end
+
+    def drbd?(node)
+      backing(node) == 'drbd'
+    end
+
+    # The block device MySQL's file system is on: DRBD's device, or the shared disk itself.
+    def data_device(node)
+      drbd = node.dig('deployer', 'drbd_mysql')
+      raise DeployerCommon::InvalidAttribute, "node['deployer']['drbd_mysql']['disk'] is not set" if drbd['disk'].to_s.empty?
+      drbd?(node) ? drbd.fetch('device') : drbd['disk']
+    end
 
     # [mysqld] of the active/passive MariaDB (F7): it listens on the DB VIP, which Pacemaker brings up
     # on the same node just before it (group fs_mysql, ip_mysql, mysqld), not on Debian's 127.0.0.1.

@@ -25,6 +25,10 @@ default['deployer']['openstack']['endpoints'] = {
 default['deployer']['openstack']['admin']['user'] = 'admin'
 default['deployer']['openstack']['admin']['project'] = 'admin'
 # Service users (one per service in the catalog but keystone) get this role on this project.
+# Address the API services listen on.  nil: this node's own address (HAProxy holds the VIP's
+# ports on the same node: F4).  The active/passive roles set 0.0.0.0: there Pacemaker moves the
+# API VIP (IPaddr2) between the two nodes and no HAProxy sits in front of the services.
+default['deployer']['openstack']['bind_address'] = nil
 default['deployer']['openstack']['service_project'] = 'service'
 default['deployer']['openstack']['service_role'] = 'admin'
 

@@ -69,7 +69,7 @@ module DeployerOpenstack
     end
 
     def glance_computed(node, _secret, _computed)
-      { 'DEFAULT' => { 'bind_host' => DeployerCommon::Cluster.my_address(node), 'bind_port' => Integer(settings(node, 'glance')['bind_port']) } }
+      { 'DEFAULT' => { 'bind_host' => api_bind_address(node), 'bind_port' => Integer(settings(node, 'glance')['bind_port']) } }
     end
 
     def placement_computed(_node, _secret, _computed)
@@ -90,7 +90,7 @@ module DeployerOpenstack
         ),
         'vnc' => {
           'server_listen' => address, 'server_proxyclient_address' => address,
-          'novncproxy_host' => address, 'novncproxy_port' => Integer(settings(node, 'nova')['novncproxy_port']),
+          'novncproxy_host' => api_bind_address(node), 'novncproxy_port' => Integer(settings(node, 'nova')['novncproxy_port']),
           'novncproxy_base_url' => "#{vip_base_url(node, 'public', settings(node, 'nova')['novncproxy_port'])}/vnc_auto.html",
         },
       }
@@ -98,7 +98,7 @@ module DeployerOpenstack
 
     def neutron_computed(node, secret, _computed)
       {
-        'DEFAULT' => { 'bind_host' => DeployerCommon::Cluster.my_address(node), 'bind_port' => Integer(settings(node, 'neutron')['bind_port']) },
+        'DEFAULT' => { 'bind_host' => api_bind_address(node), 'bind_port' => Integer(settings(node, 'neutron')['bind_port']) },
         'nova' => service_auth(node, 'nova', secret),
       }
     end
@@ -127,12 +127,20 @@ module DeployerOpenstack
       raise DeployerCommon::InvalidAttribute, "node['deployer']['network']['service_type'] must be '#{NETWORK_SERVICE}', got #{type.inspect}"
     end
 
-    # DAEMON_ARGS for /etc/default/<name> of a uwsgi-run API: this node's address only.
+    # Where the APIs listen: node['deployer']['openstack']['bind_address'], else this node's address.
+    def api_bind_address(node)
+      address = node.dig('deployer', 'openstack', 'bind_address')
+      return DeployerCommon::Cluster.my_address(node) if address.nil?
+      DeployerCommon::Cluster.valid_address!(address, "node['deployer']['openstack']['bind_address']")
+      address.to_s
+    end
+
+    # DAEMON_ARGS for /etc/default/<name> of a uwsgi-run API: api_bind_address only.
     def uwsgi_defaults(node, unit)
       uwsgi = node.dig('deployer', 'openstack', 'uwsgi') || {}
       app = (uwsgi['apps'] || {})[unit] or
         raise DeployerCommon::InvalidAttribute, "node['deployer']['openstack']['uwsgi']['apps']['#{unit}'] is not defined"
-      args = "--http-socket #{DeployerCommon::Cluster.my_address(node)}:#{Integer(app.fetch('port'))} --ini #{app.fetch('ini')}"
+      args = "--http-socket #{api_bind_address(node)}:#{Integer(app.fetch('port'))} --ini #{app.fetch('ini')}"
       # After --ini: uwsgi keeps the last value given for an option.
       args += " --processes #{uwsgi_processes(node, uwsgi)}"
       { 'unit' => unit, 'daemon_args' => args }

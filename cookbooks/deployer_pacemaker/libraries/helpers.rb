@@ -59,13 +59,24 @@ module DeployerPacemaker
       members(node).first['name'] == node['name']
     end
 
+    # From `crm_mon -1 --output-as=xml`: does resource `id` have a failed operation recorded on
+    # node `name`, or run nowhere?  (Then `crm_resource --refresh` lets Pacemaker place it again.)
+    def needs_refresh?(crm_mon_xml, id, name)
+      failed_here = crm_mon_xml.scan(/<failure\b[^>]*>/).any? do |failure|
+        failure.include?(%( node="#{name}")) && failure =~ /\bop_key="#{Regexp.escape(id)}_[a-z_]+_\d+"/
+      end
+      resource = crm_mon_xml[%r{<resource id="#{Regexp.escape(id)}"[^>]*>}]
+      failed_here || resource.nil? || !resource.include?('active="true"')
+    end
+
     def ipaddr2(node, cluster, id)
       vip = DeployerCommon::Cluster.vip(node, cluster)
       { 'id' => id, 'address' => vip['address'], 'prefix' => vip.fetch('prefix', 24), 'interface' => vip['interface'] }
     end
 
     # The origin's crm_mon picture: ms_drbd_mysql (promotable clone of ocf:linbit:drbd)
-    # and group mysql = fs_mysql, ip_mysql, mysqld, kept with the promoted copy, started after promotion.
+    # and group mysql = fs_mysql, ip_mysql, mysqld, kept with the promoted copy, started after
+    # promotion; on a shared disk, the group alone mounts the disk itself.
     def drbd_mysql(node)
       count = members(node).length
       unless count == 2
@@ -74,8 +85,10 @@ module DeployerPacemaker
 
       drbd = node.dig('deployer', 'drbd_mysql')
       {
+        # Without DRBD (a shared disk) the group alone: no promotable clone, no constraints on it.
+        'drbd' => DeployerDrbdMysql::Helpers.drbd?(node),
         'drbd_resource' => drbd.fetch('resource'),
-        'device' => drbd.fetch('device'),
+        'device' => DeployerDrbdMysql::Helpers.data_device(node),
         'mount_point' => drbd.fetch('mount_point'),
         'fstype' => drbd.fetch('fstype'),
         'mysql_unit' => drbd.fetch('service'),

@@ -20,3 +20,17 @@ node['deployer']['pacemaker']['ap_services'].each do |unit|
 end
 
 include_recipe 'deployer_roles::_pacemaker'
+
+# The CIB can be loaded before these units are configured here (the active/passive pair loads it
+# with its database, earlier in the run; a node joining later probes them at once): a start or
+# probe that failed on this node then keeps the resource off it for good, and it would not fail
+# over here.  Once the unit is configured, clear this node's record so Pacemaker probes it again.
+node['deployer']['pacemaker']['ap_services'].each do |unit|
+  execute "crm_resource --refresh --resource p_#{unit} --node #{node.name}" do
+    command ['crm_resource', '--refresh', '--resource', "p_#{unit}", '--node', node.name]
+    only_if do
+      status = shell_out('crm_mon', '-1', '--output-as=xml')
+      status.exitstatus.zero? && DeployerPacemaker::Helpers.needs_refresh?(status.stdout, "p_#{unit}", node.name)
+    end
+  end
+end
