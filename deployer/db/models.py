@@ -166,6 +166,9 @@ class Deployment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # What the preflight said when it was created (deployer.preflight): {"status":
+    # passed | failed | skipped, "checked_at", "skipped_by_request"}; None before 0008.
+    preflight: Mapped[dict | None] = mapped_column(JSON)
 
 
 class NodeClaim(Base):
@@ -176,6 +179,24 @@ class NodeClaim(Base):
     node_name: Mapped[str] = mapped_column(String(255), primary_key=True)
     deployment_id: Mapped[str] = mapped_column(
         ForeignKey("deployments.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VipClaim(Base):
+    """A VIP held by one deployment (deployer.preflight.registry): its address, the segment
+    it is on and, when keepalived moves it, its VRRP virtual_router_id.  No two deployments
+    share an address, nor a VRID on one segment (a NULL vrid never collides); the rows go
+    when their deployment is deleted."""
+    __tablename__ = "vip_claims"
+    __table_args__ = (UniqueConstraint("segment", "vrid"), UniqueConstraint("address"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))         # its key in deployer.vips
+    segment: Mapped[str] = mapped_column(String(255))      # "10.0.0.0/24", or the VIP's segment
+    address: Mapped[str] = mapped_column(String(64))
+    vrid: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
