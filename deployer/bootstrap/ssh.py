@@ -257,7 +257,7 @@ class SSHConnection:
         connection = cls(target, client, policy.seen or "", liveness)
         if target.user != "root" and target.sudo:
             try:
-                connection._detect_sudo()
+                connection.detect_sudo()
             except SSHError:
                 connection.close()
                 raise
@@ -272,8 +272,10 @@ class SSHConnection:
         except OSError:
             return None
 
-    def _detect_sudo(self) -> None:
-        """Find out how sudo works for this user: without a password, or with it."""
+    def detect_sudo(self) -> None:
+        """Find out how sudo works for this user: without a password, or with it
+        (``open`` does it when the target asks for sudo; the preflight calls it after
+        logging in, to tell a refused login from a refused sudo)."""
         errors: list[str] = []
         collect = lambda stream, text: errors.append(text)   # noqa: E731 - tiny sink
         if self._exec("sudo -n true", on_output=collect, timeout=self.target.connect_timeout) == 0:
