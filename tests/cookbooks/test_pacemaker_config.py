@@ -32,7 +32,7 @@ AP_VALUES = {
     "SECONDARY_NAME": "host20", "SECONDARY_ADDR": "10.81.25.20",
     "API_VIP_ADDR": "10.81.72.200", "DB_VIP_ADDR": "10.81.72.201", "VIP_PREFIX": 24,
     "VIP_INTERFACE": "eth0", "DRBD_DISK": "/dev/vg0/mysql", "DATA_BACKING": "drbd", "REGION_NAME": "RegionOne",
-    "CLUSTER_NAME": "ap_pair",
+    "CLUSTER_NAME": "ap_pair", "CLUSTER_TOKEN": 3000,
 }
 AP_NODES = [{"name": "host10", "ipaddress": "10.81.25.10"}, {"name": "host20", "ipaddress": "10.81.25.20"}]
 
@@ -96,6 +96,17 @@ def test_corosync_conf_of_the_pair_sets_two_node(tmp_path):
     assert corosync_test(tmp_path, "host10", config).returncode == 0
     assert "two_node: 1" in config
     assert "cluster_name: ap_pair" in config
+    assert "  token: 3000\n" in config
+
+
+def test_the_pairs_token_timeout_is_the_template_parameter_and_is_checked(tmp_path):
+    config = render_ap("deployer_pacemaker", "corosync.conf",
+                       environment=with_keyfile(ap_environment(CLUSTER_TOKEN=1000), tmp_path))
+    assert corosync_test(tmp_path, "host10", config).returncode == 0
+    assert "  token: 1000\n" in config
+    assert "token:" not in render_aa("corosync.conf"), "unset: corosync's default"
+    with pytest.raises(RenderError, match=r"\['token'\] must be a number of ms"):
+        render_ap("deployer_pacemaker", "corosync.conf", environment=ap_environment(CLUSTER_TOKEN=50))
 
 
 def test_corosync_test_rejects_a_duplicate_node_id(tmp_path):

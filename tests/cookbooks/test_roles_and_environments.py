@@ -44,7 +44,7 @@ EXPECTED_PLACEHOLDERS = {
     "allinone": COMMON_PLACEHOLDERS | COMPUTE_PLACEHOLDERS | {"NODE_NAME", "NODE_ADDR"},
     "active-passive": COMMON_PLACEHOLDERS | {"PRIMARY_NAME", "PRIMARY_ADDR", "SECONDARY_NAME", "SECONDARY_ADDR",
                                              "API_VIP_ADDR", "DB_VIP_ADDR", "DRBD_DISK", "DATA_BACKING",
-                                             "CLUSTER_NAME"},
+                                             "CLUSTER_NAME", "CLUSTER_TOKEN"},
     "active-active": COMMON_PLACEHOLDERS | COMPUTE_PLACEHOLDERS
     | {f"CONTROLLER{i}_{kind}" for i in (1, 2, 3) for kind in ("NAME", "ADDR")}
     | {"API_VIP_ADDR", "DB_VIP_ADDR", "API_VRID", "DB_VRID", "CLUSTER_NAME"},

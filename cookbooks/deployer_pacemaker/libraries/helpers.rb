@@ -28,10 +28,19 @@ module DeployerPacemaker
         'crypto_cipher' => pacemaker.fetch('crypto_cipher'),
         'crypto_hash' => pacemaker.fetch('crypto_hash'),
         'keyfile' => pacemaker.fetch('authkey_path'),
+        'token' => token(pacemaker['token']),
         'members' => members,
         # votequorum two_node: a 2-node cluster keeps quorum when one node is lost.
         'two_node' => members.length == 2,
       }
+    end
+
+    # corosync's totem token (ms), or nil for corosync's default.
+    def token(value)
+      return nil if value.nil? || value.to_s.empty?
+      token = Integer(value.to_s, exception: false)
+      raise DeployerCommon::InvalidAttribute, "node['deployer']['pacemaker']['token'] must be a number of ms from 200, got #{value.inspect}" unless token && token >= 200
+      token
     end
 
     # The whole CIB <configuration>: cluster options, A/P singleton services,
