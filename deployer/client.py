@@ -223,6 +223,23 @@ class DeployerClient:
         return self._request("PUT", f"/v1/deployments/{quote(deployment_id, safe='')}",
                              json=body)
 
+    def plan_update(self, deployment_id: str, *, parameters: dict | None = None,
+                    parameter_set: str | None = None,
+                    heat_environments: list[str] | None = None) -> dict:
+        """Start a why-run plan of an update (the update's body; 202): poll get_update_plan."""
+        body: dict[str, Any] = {"parameters": parameters or {}}
+        if parameter_set is not None:
+            body["parameter_set"] = parameter_set
+        if heat_environments is not None:
+            body["heat_environments"] = heat_environments
+        return self._request("POST", f"/v1/deployments/{quote(deployment_id, safe='')}/plan",
+                             json=body)
+
+    def get_update_plan(self, deployment_id: str, plan_id: str) -> dict:
+        """The plan: running, or complete/failed with each node's changes."""
+        return self._request("GET", f"/v1/deployments/{quote(deployment_id, safe='')}/plan/"
+                                    f"{quote(plan_id, safe='')}")
+
     def delete_deployment(self, deployment_id: str) -> dict:
         return self._request("DELETE", f"/v1/deployments/{quote(deployment_id, safe='')}")
 

@@ -14,14 +14,14 @@ from flask import Flask
 from deployer import config as config_mod
 from deployer.api import (auth, catalog, chef_environments, chef_nodes, context, deployments,
                           errors, health, limits, parameter_sets, runs)
-from deployer.api import status_page
+from deployer.api import status_page, update_plans
 from deployer.api.smorest import DeployerApi
 from deployer.config import Config
 from deployer.db.session import make_engine, make_session_factory
 from deployer.secrets import SecretBox
 
 BLUEPRINTS = (health.blp, runs.blp, chef_nodes.blp, chef_environments.blp, status_page.blp,
-              catalog.blp, parameter_sets.blp, deployments.blp)
+              catalog.blp, parameter_sets.blp, deployments.blp, update_plans.blp)
 
 
 def create_app(cfg: Config | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:

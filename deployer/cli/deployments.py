@@ -79,6 +79,10 @@ def register(subparsers) -> None:
     update.add_argument("-e", "--heat-environment", action="append", default=[],
                         metavar="HEATENV", help="replace the Heat environments (repeatable)")
     update.add_argument("--wait", action="store_true", help="show progress until it ends")
+    update.add_argument("--plan", action="store_true",
+                        help="only say what the update would change on each node (a why-run "
+                             "of every node); the deployment and its nodes stay as they are")
+    update.add_argument("--no-diff", action="store_true", help="with --plan: files without diffs")
     delete = add("delete", _delete, "delete a deployment (its stack, Chef nodes and environment)")
     delete.add_argument("deployment", metavar="ID|NAME")
     delete.add_argument("--wait", action="store_true", help="show progress until it is gone")
@@ -375,6 +379,12 @@ def _update(args) -> int:
     with _api(args) as client:
         deployment = _resolve(client, args.deployment)
         parameters = _checked_parameters(client, deployment["template"], args)
+        if args.plan:
+            from deployer.cli.update_plan import plan_update
+            return plan_update(client, deployment, parameters=parameters,
+                               parameter_set=args.parameter_set,
+                               heat_environments=args.heat_environment or None,
+                               show_diff=not args.no_diff)
         client.update_deployment(deployment["id"], parameters=parameters,
                                  parameter_set=args.parameter_set,
                                  heat_environments=args.heat_environment or None)

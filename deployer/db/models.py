@@ -256,3 +256,30 @@ class Certification(Base):
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class UpdatePlan(Base):
+    """A why-run plan of an update of a complete deployment (deployer.whyrun): the temporary
+    Chef environment holding the update's parameters, one why-run node run per node, and
+    what each converge would change once they ended.
+
+    ``active_deployment_id`` is the deployment's id while the plan runs and NULL once it
+    ended, so one runs at a time per deployment; ``environment_removed`` says whether the
+    temporary environment is gone (an ended plan whose environment could not be removed
+    is retried by every later plan request or read).
+    """
+    __tablename__ = "update_plans"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True)
+    active_deployment_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    environment: Mapped[str] = mapped_column(String(255))
+    environment_removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    parameters: Mapped[dict] = mapped_column(JSON)     # the update's values, hidden ones redacted
+    nodes: Mapped[list] = mapped_column(JSON, default=list)   # [{node_name, resource, run_id}]
+    result: Mapped[list] = mapped_column(JSON, default=list)  # per node, once ended
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

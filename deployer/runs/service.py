@@ -35,7 +35,7 @@ WORKER_ROW_KEPT = dt.timedelta(days=1)  # a silent worker's row, once it owns no
 
 
 def create_run(session: Session, spec: RunSpec, box: SecretBox, policy: RunPolicy, *,
-               deployment_id: str | None = None) -> Run:
+               deployment_id: str | None = None, preview_of: str | None = None) -> Run:
     """Queue a run; the password is encrypted apart from the (redacted) spec.
 
     ``policy`` (the deployer's configuration) decides the install source (a
@@ -43,11 +43,17 @@ def create_run(session: Session, spec: RunSpec, box: SecretBox, policy: RunPolic
     run so the worker runs what the API accepted) and which key file may be
     read.  ``deployment_id``: the deployment whose node resource asked (its run
     credential); the node name must then be free or that deployment's.  A run
-    without one may not take a node name a live deployment holds.
+    without one may not take a node name a live deployment holds.  ``preview_of``: a
+    why-run plan of that deployment (deployer.whyrun) asks; the node must be its, and the
+    run stays no deployment's own, so nothing takes it for a converge of the node.
     """
     spec = policy.apply(spec)
     owner = ownership.holder(session, spec.node_name)
-    if deployment_id is not None and session.get(Deployment, deployment_id) is not None:
+    if preview_of is not None:
+        if owner is None or owner.id != preview_of:
+            raise Conflict(f"node {spec.node_name} is not deployment {preview_of}'s",
+                           field="node_name")
+    elif deployment_id is not None and session.get(Deployment, deployment_id) is not None:
         ownership.claim(session, deployment_id, {spec.node_name: "node_name"})
     elif deployment_id is not None:     # its row is not committed yet (or no longer exists)
         ownership.check_free(session, {spec.node_name: "node_name"}, deployment_id)
