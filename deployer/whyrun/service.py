@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime as dt
 import logging
 import uuid
 from typing import Any
@@ -59,6 +60,7 @@ RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
 STATUSES = (RUNNING, COMPLETE, FAILED)
 ENVIRONMENT_PREFIX = "_whyrun-"
 RUN_TIMEOUT = 1800.0
+STARTING_AT_MOST = dt.timedelta(minutes=10)   # a request queues its runs well within this
 
 
 @dataclasses.dataclass(frozen=True)
@@ -235,8 +237,11 @@ def settle(session: Session, chef, box, reaping: Reaping, found: UpdatePlan) -> 
     by_id = run_states(session, found)
     if found.nodes and not all(run.status in FINAL_STATES for run in by_id.values()):
         return
-    if not found.nodes:
-        return                  # still starting (its request commits the runs)
+    if not found.nodes:         # still starting: its request commits the runs, or died
+        if utcnow() - found.created_at > STARTING_AT_MOST:
+            _end(session, chef, found, FAILED, "the plan's request ended before its runs were "
+                                               "queued", [])
+        return
     secrets = secret_texts(session, box, found.deployment_id)   # parameters, passwords, bag
     result = [redact_value(_node_result(session, node, by_id[node["run_id"]]), secrets)
               for node in found.nodes]

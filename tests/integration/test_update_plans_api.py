@@ -118,3 +118,78 @@ def test_the_cli_says_what_the_api_refuses_in_one_line(deployer_api):
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert refused.stderr.startswith(f"deployer: error: id: deployment {pending} is being changed")
     assert refused.stdout == ""
+
+
+# -- ending a plan: its runs' output parsed and redacted, its environment removed ----------
+
+WHY_RUN_OUTPUT = """\
+[deployer] running: chef-client -W -E {env} -o 'role[allinone]' --no-color
+Recipe: deployer_openstack::service
+  * template[/etc/nova/nova.conf] action create
+    - Would update content in file /etc/nova/nova.conf from 1a2b3c4d to 5e6f7a8b
+      -debug = False
+      +debug = True
+      -password = {secret}
+  * service[nova-api] action restart
+    - Would restart service service[nova-api]
+Chef Infra Client finished, 2/300 resources would have been updated in 09 seconds
+"""
+
+
+def stored_run(cfg, node_name: str, status: str, text: str = "", reason: str = "") -> str:
+    from deployer.db.models import Run, RunOutput
+    run_id = str(uuid.uuid4())
+    stored(cfg, Run(id=run_id, node_name=node_name, action="why-run", status=status,
+                    spec_json={"node_name": node_name}, reason=reason, created_at=utcnow(),
+                    finished_at=utcnow() if status != "running" else None, worker_id="w1",
+                    heartbeat_at=utcnow()))
+    if text:
+        stored(cfg, RunOutput(run_id=run_id, seq=1, stream="stdout", text=text, created_at=utcnow()))
+    return run_id
+
+
+def test_a_plan_whose_runs_ended_is_parsed_redacted_and_its_environment_removed(
+        deployer_api_factory, chef_server):
+    api = deployer_api_factory(chef_server=chef_server)
+    client, cfg, chef = api.client, api.cfg, chef_server.admin()
+    secret = "Plan-Hidden-5d1e9a"
+    deployment_id, _ = deployment_row(cfg, hidden={"SshPassword": secret})
+    plan = running_plan(deployment_id)
+    plan.environment = f"_whyrun-{uuid.uuid4().hex[:12]}"
+    done = stored_run(cfg, "aio1", "succeeded", WHY_RUN_OUTPUT.format(env=plan.environment, secret=secret))
+    busy = stored_run(cfg, "aio2", "running")
+    plan.nodes = [{"node_name": "aio1", "resource": "allinone", "run_id": done},
+                  {"node_name": "aio2", "resource": "compute", "run_id": busy}]
+    stored(cfg, plan)
+    chef.upsert_environment({"name": plan.environment, "default_attributes": {}})
+
+    running = client.get_update_plan(deployment_id, plan.id)
+    assert running["status"] == "running" and not running["environment_removed"]
+    assert [(n["node_name"], n["status"]) for n in running["nodes"]] == [("aio1", "succeeded"),
+                                                                         ("aio2", "running")]
+    assert plan.environment in chef.list_environments()
+
+    engine = make_engine(cfg.database_url)
+    try:
+        from deployer.db.models import Run
+        with make_session_factory(engine).begin() as session:
+            session.get(Run, busy).status = "failed"
+            session.get(Run, busy).reason = f"node aio2: converge failed: chef-client -W exited with status 1"
+    finally:
+        engine.dispose()
+    ended = client.get_update_plan(deployment_id, plan.id)
+    assert ended["status"] == "failed" and ended["environment_removed"] and ended["finished_at"]
+    assert ended["reason"] == "aio2: node aio2: converge failed: chef-client -W exited with status 1"
+    aio1, aio2 = ended["nodes"]
+    assert [f["path"] for f in aio1["files"]] == ["/etc/nova/nova.conf"]
+    assert "+debug = True" in aio1["files"][0]["diff"]
+    assert aio1["services"] == [{"name": "nova-api", "resource": "service[nova-api]",
+                                 "actions": ["restart"]}]
+    assert (aio1["would_update"], aio1["resources"]) == (2, 300)
+    assert aio2["status"] == "failed" and "files" not in aio2
+    assert secret not in str(ended)
+    assert plan.environment not in chef.list_environments()
+    # a new plan is no longer refused as running (it goes on to Heat, which this API lacks)
+    again = problem(lambda: client.plan_update(deployment_id, parameters={"EnableOSDebug": True}))
+    assert "is running" not in again.detail
+    chef.close()
