@@ -149,6 +149,12 @@ def test_scheduler_cib_passes_crm_verify_and_sets_the_origin_cluster_options(tmp
     root = ET.fromstring(cib.split("?>", 1)[1])
     units = {p.get("type") for p in root.iter("primitive") if p.get("class") == "systemd"}
     assert {"nova-scheduler", "cinder-scheduler"} <= units
+    for primitive in (p for p in root.iter("primitive") if p.get("class") == "systemd"):
+        # Pacemaker's 20 s default start timeout banned nova-conductor from a node when a peer hung
+        timeouts = {op.get("name"): op.get("timeout") for op in primitive.iter("op")}
+        assert timeouts["start"] == timeouts["stop"] == "120s", primitive.get("id")
+        meta = {nv.get("name"): nv.get("value") for nv in primitive.find("meta_attributes").iter("nvpair")}
+        assert meta == {"failure-timeout": "120s", "multiple-active": "stop_unexpected"}
     assert root.find(".//clone") is None, "the DRBD MySQL group is only for the A/P pair"
     assert [n.get("uname") for n in root.iter("node")] == [c["name"] for c in CONTROLLERS]
 

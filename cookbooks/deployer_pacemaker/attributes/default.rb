@@ -19,6 +19,17 @@ default['deployer']['pacemaker']['resource_stickiness'] = 100
 # Singletons run active/passive: exactly one instance in the cluster (systemd units).
 default['deployer']['pacemaker']['ap_services'] = %w(nova-scheduler cinder-scheduler nova-conductor)
 default['deployer']['pacemaker']['monitor_interval'] = '30s'
+# Start/stop timeouts of those services.  Pacemaker's default, 20 s, is shorter than an OpenStack
+# service takes to report ready while a peer hangs (certify measured nova-conductor past 20 s: its
+# broker connection to the hung controller stalled), and a timed-out start bans the service from
+# that node (fail-count INFINITY).
+default['deployer']['pacemaker']['service_timeouts'] = { 'start' => '120s', 'stop' => '120s' }
+# A node where a service failed may run it again after this (the origin never cleared failures).
+default['deployer']['pacemaker']['failure_timeout'] = '120s'
+# A service found running on two nodes: a hung controller thawed after its services were started
+# elsewhere (no STONITH).  stop_unexpected stops the thawed copy and keeps the one Pacemaker
+# started; Pacemaker's default, stop_start, stops both and starts one again: a second outage.
+default['deployer']['pacemaker']['multiple_active'] = 'stop_unexpected'
 
 # VIP clusters (keys of node['deployer']['vips']) Pacemaker moves as IPaddr2 resources, where
 # keepalived is not used (the 2-node active/passive topology).

@@ -56,7 +56,10 @@ module DeployerPacemaker
         'resource_stickiness' => Integer(pacemaker.fetch('resource_stickiness')),
         'members' => members(node),
         'services' => Array(pacemaker['ap_services']).map do |unit|
-          { 'id' => "p_#{unit}", 'unit' => unit, 'monitor_interval' => pacemaker.fetch('monitor_interval') }
+          { 'id' => "p_#{unit}", 'unit' => unit, 'monitor_interval' => pacemaker.fetch('monitor_interval'),
+            'timeouts' => pacemaker.fetch('service_timeouts'),
+            'meta' => { 'failure-timeout' => pacemaker.fetch('failure_timeout'),
+                        'multiple-active' => pacemaker.fetch('multiple_active') } }
         end,
         'vips' => Array(pacemaker['vips']).map { |cluster| ipaddr2(node, cluster, "vip_#{cluster}") },
         'drbd_mysql' => pacemaker['drbd_mysql'] ? drbd_mysql(node) : nil,
