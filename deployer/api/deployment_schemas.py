@@ -36,6 +36,11 @@ class ParameterSchemaSchema(ma.Schema):
     hidden = fields.Boolean()
 
 
+PREFLIGHT_HELP = ("the site checked before anything is created (deployer.preflight): status "
+                  "(passed, failed, skipped), nodes [{resource, address, host_key_fingerprint, "
+                  "hostname, status, checks [{name, status, detail, fix}]}], vips [{name, "
+                  "address, segment, vrid, status, checks}], site [{field, name, status, "
+                  "detail, fix}]")
 STEP_HELP = ("1-based: the nodes of one step converge in parallel, each after the nodes "
              "it waits for in the stack's dependency graph (order, depends_on, references)")
 
@@ -107,6 +112,10 @@ class DeploymentCreateSchema(ma.Schema):
                              metadata={"description": "override the parameter set's values"})
     heat_environments = fields.List(fields.String(validate=CONTENT_NAME), load_default=list,
                                     metadata={"description": "names in environments/heat"})
+    skip_preflight = fields.Boolean(load_default=False, metadata={
+        "description": "skip the checks on the nodes (SSH, sudo, platform, Chef server, "
+                       "packages, VIPs free); the VIP registry still applies, and the "
+                       "deployment records that its preflight was skipped"})
 
 
 class DeploymentUpdateSchema(ma.Schema):
@@ -145,6 +154,7 @@ class PlanSchema(ma.Schema):
     chef_environment = fields.Dict(allow_none=True)
     steps = fields.List(fields.List(fields.Nested(PlanNodeSchema)),
                         metadata={"description": "the nodes by step, step 1 first"})
+    preflight = fields.Dict(metadata={"description": PREFLIGHT_HELP})
 
 
 class NodeSchema(ma.Schema):
@@ -186,6 +196,9 @@ class DeploymentSchema(ma.Schema):
     deleted_at = fields.DateTime(allow_none=True)
     progress = fields.Nested(ProgressSchema)
     nodes = fields.List(fields.Nested(NodeSchema))
+    preflight = fields.Dict(allow_none=True, metadata={
+        "description": "its preflight when it was created: status (passed or skipped), "
+                       "skipped_by_request, checked_at, nodes, warnings"})
 
 
 class DeploymentListArgsSchema(ma.Schema):

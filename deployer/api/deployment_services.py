@@ -18,6 +18,7 @@ from deployer.config import ConfigError
 from deployer.deployments.catalog import Catalog
 from deployer.deployments.context import Services
 from deployer.errors import HeatUnavailable, Overloaded
+from deployer.preflight.settings import Settings
 
 HEAT_EXTENSION = "deployer.heat"
 _lock = threading.Lock()
@@ -64,4 +65,5 @@ def services() -> Services:
                     catalog=Catalog(app.cfg.content),
                     environment_templates=EnvironmentTemplates(
                         app.cfg.content.chef_environments_dir),
-                    protected_names=run_policy().protected_names)
+                    protected_names=run_policy().protected_names,
+                    preflight=Settings.from_config(app.cfg, run_policy()))

@@ -52,7 +52,8 @@ def _request(body: dict) -> service.Request:
     return service.Request(name=body["name"], template=body["template"],
                            parameter_set=body.get("parameter_set"),
                            parameters=body.get("parameters") or {},
-                           heat_environments=body.get("heat_environments") or [])
+                           heat_environments=body.get("heat_environments") or [],
+                           skip_preflight=bool(body.get("skip_preflight")))
 
 
 @blp.route("")

@@ -110,6 +110,8 @@ def _handle_http_exception(error: HTTPException) -> Response:
 
 def _handle_deployer_error(error: DeployerError) -> Response:
     extra = {"errors": error.errors} if error.errors else {}
+    # Members a refusal adds to the problem (e.g. the preflight's whole report).
+    extra.update(getattr(error, "extensions", None) or {})
     response = problem(error.status, error.title, error.detail, **extra)
     retry_after = getattr(error, "retry_after", None)
     if retry_after:

@@ -19,7 +19,7 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator
 
-from deployer.cli import progress
+from deployer.cli import preflight, progress
 from deployer.client import DeployerAPIError, DeployerClient, DeployerUnavailable
 
 EXIT_FAILED = 1      # the deployment itself failed (the command worked)
@@ -49,6 +49,9 @@ def register(subparsers) -> None:
         parser.add_argument("--parameter-set", help="a stored parameter set to start from")
         parser.add_argument("-e", "--heat-environment", action="append", default=[],
                             metavar="HEATENV", help="a Heat environment to apply (repeatable)")
+        parser.add_argument("--skip-preflight", action="store_true",
+                            help="do not check the nodes first (SSH, sudo, platform, Chef "
+                                 "server, packages, free VIPs); recorded with the deployment")
         if name == "create":
             parser.add_argument("--wait", action="store_true",
                                 help="show progress until the deployment ends")
@@ -216,6 +219,8 @@ def _request_body(args, client: DeployerClient) -> dict:
         body["parameter_set"] = args.parameter_set
     if args.heat_environment:
         body["heat_environments"] = args.heat_environment
+    if args.skip_preflight:
+        body["skip_preflight"] = True
     return body
 
 
@@ -270,7 +275,12 @@ def _finish(deployment: dict) -> int:
 
 def _create(args) -> int:
     with _api(args) as client:
-        deployment = client.create_deployment(_request_body(args, client))
+        try:
+            deployment = client.create_deployment(_request_body(args, client))
+        except DeployerAPIError as exc:
+            if isinstance(exc.problem.get("preflight"), dict):
+                preflight.print_report(exc.problem["preflight"], sys.stderr)
+            raise
         if args.json and not args.wait:
             _print_json(deployment)
             return 0
@@ -292,9 +302,11 @@ def _plan(args) -> int:
         for node in group:
             print(f"  {node.get('resource')} ({node.get('address') or '-'}): "
                   f"{','.join(node.get('run_list') or [])}")
+    if plan.get("preflight"):
+        preflight.print_report(plan["preflight"], sys.stdout)
     print("chef environment:")
     print(json.dumps(plan.get("chef_environment"), indent=2, sort_keys=True))
-    return 0
+    return EXIT_FAILED if (plan.get("preflight") or {}).get("status") == "failed" else 0
 
 
 def _list(args) -> int:

@@ -21,6 +21,9 @@ class Services:
     environment_templates: EnvironmentTemplates
     # Chef names no node may take (deployer.runs.policy.RunPolicy.protected_names).
     protected_names: frozenset[str] = frozenset()
+    # deployer.preflight.settings.Settings; None: no checks on the nodes (the VIP
+    # registry still holds).
+    preflight: Any = None
 
     @functools.cached_property
     def heat(self) -> Any:

@@ -27,6 +27,7 @@ from deployer.db.models import Deployment, utcnow
 from deployer.deployments import heat_stacks, ownership, parameter_sets, plan, secrets, steps
 from deployer.deployments.catalog import TemplateSource
 from deployer.deployments.context import Services
+from deployer.preflight import gate as preflight, registry as vip_registry
 from deployer.runs import credentials
 from deployer.runs.policy import Forbidden
 from deployer.secrets import REDACTED
@@ -58,6 +59,7 @@ class Request:
     parameter_set: str | None
     parameters: dict[str, Any]
     heat_environments: list[str]
+    skip_preflight: bool = False        # plan and create: no checks on the nodes
 
 
 @dataclasses.dataclass
@@ -69,6 +71,9 @@ class Prepared:
     environment: dict
     values: dict[str, Any]
     hidden: set[str]
+    # Heat's preview as build_plan got it (unredacted: the preflight logs in with it).
+    preview: dict | None = None
+    preview_name: str | None = None
 
     @property
     def secrets(self) -> list[str]:
@@ -113,6 +118,7 @@ def build_plan(services: Services, prepared: Prepared, *, existing: bool = False
     preview = heat_stacks.preview(services.heat, preview_name, prepared.source,
                                   prepared.env_files, prepared.environment, prepared.values,
                                   prepared.secrets)
+    prepared.preview, prepared.preview_name = preview, preview_name
     document = plan.build(preview, name, services.environment_templates, prepared.secrets,
                           prepared.redacted_parameters(), template_steps(prepared),
                           preview_name=preview_name)
@@ -134,8 +140,10 @@ def template_steps(prepared: Prepared) -> list[steps.StepNode]:
 
 
 def plan_deployment(services: Services, request: Request) -> dict:
-    found = build_plan(services, prepare(services, request))
+    prepared = prepare(services, request)
+    found = build_plan(services, prepared)
     check_node_names(services, found)
+    found["preflight"] = preflight.for_plan(services, prepared, found)
     return found
 
 
@@ -168,8 +176,10 @@ def create(services: Services, request: Request) -> Deployment:
     """Validate, then create the row and the stack together; the caller commits
     through ``commit_created`` so a failed commit can remove the stack."""
     prepared = prepare(services, request)
-    wanted = check_node_names(services, build_plan(services, prepared))
+    found = build_plan(services, prepared)
+    wanted = check_node_names(services, found)
     _free_name(services, request.name)
+    vips, preflight_record = preflight.for_create(services, prepared, found)
     public, secret = secrets.split(prepared.values, prepared.hidden)
     now = utcnow()
     row = Deployment(id=str(uuid.uuid4()), name=request.name, active_name=request.name,
@@ -178,7 +188,7 @@ def create(services: Services, request: Request) -> Deployment:
                      secret_blob=secrets.seal(services.box, secret),
                      heat_environments=list(request.heat_environments),
                      stack_status="CREATE_IN_PROGRESS", status_reason="", state=IN_PROGRESS,
-                     created_at=now, updated_at=now)
+                     created_at=now, updated_at=now, preflight=preflight_record)
     services.session.add(row)
     try:
         services.session.flush()
@@ -187,6 +197,7 @@ def create(services: Services, request: Request) -> Deployment:
         raise Conflict(f"a deployment named {request.name} already exists", field="name") from None
     try:
         ownership.claim(services.session, row.id, wanted)
+        preflight.claim(services, row.id, vips)
     except BaseException:
         services.session.rollback()
         raise
@@ -245,7 +256,9 @@ def update(services: Services, row: Deployment, *, parameter_set: str | None,
     fresh_deploy_identifier(prepared, parameters)
     found = build_plan(services, prepared, existing=True)
     found["stack_name"] = row.name      # previewed under a stand-in name; defaults use the real one
+    vips = preflight.for_update(services, found, row.id)
     ownership.claim(services.session, row.id, check_node_names(services, found, row.id))
+    preflight.claim(services, row.id, vips)
     heat_stacks.update(services.heat, row.stack_id, prepared.source, prepared.env_files,
                        _with_credential(services, prepared.environment, row.id),
                        prepared.values, prepared.secrets)
@@ -296,6 +309,7 @@ def _cache_status(row: Deployment, stack_status: str | None, reason: str) -> Non
     row.stack_status, row.status_reason, row.state = stack_status or "DELETE_COMPLETE", reason, state
     if state == DELETED and row.deleted_at is None:
         row.deleted_at, row.active_name = now, None
+        vip_registry.release(row)
 
 
 def refresh(services: Services, row: Deployment, *, resolve_outputs: bool = False) -> dict | None:

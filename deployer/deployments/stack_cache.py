@@ -34,6 +34,7 @@ from deployer.db.models import Deployment, DeploymentSnapshot, utcnow
 from deployer.deployments import heat_stacks, secrets, steps
 from deployer.deployments.catalog import NODE_TYPE, Catalog
 from deployer.errors import HeatFailure, HeatUnavailable, NotFound
+from deployer.preflight import registry as vip_registry
 from deployer.secrets import SecretBox
 
 LOG = logging.getLogger(__name__)
@@ -158,6 +159,8 @@ class Refresher:
                     session.rollback()
                     return True, False
                 changed = True
+                if state == DELETED:
+                    vip_registry.release_id(session, deployment_id)   # its VIPs are free
             snapshot = session.get(DeploymentSnapshot, deployment_id)
             if snapshot is None:
                 snapshot = DeploymentSnapshot(deployment_id=deployment_id, version=0)

@@ -32,6 +32,7 @@ def summary(row: Deployment) -> dict:
         "stack_id": row.stack_id, "status": row.stack_status, "stack_status": row.stack_status,
         "state": row.state, "status_reason": row.status_reason,
         "created_at": row.created_at, "updated_at": row.updated_at, "deleted_at": row.deleted_at,
+        "preflight": row.preflight,
         "parameters": {**row.parameters, **{name: REDACTED for name in row.secret_names}},
     }
 
