@@ -164,6 +164,72 @@ def test_the_cloud_works_through_the_openstack_client(allinone, tmp_path):
     assert (shown["binding_host_id"], shown["binding_vif_type"]) == ("aio1", "ovs"), "bound to the OVN chassis"
 
 
+# What a why-run may not touch on the node: the services' and the Chef client's own files.
+WATCHED = ("/etc/nova", "/etc/keystone", "/etc/glance", "/etc/placement", "/etc/neutron", "/etc/cinder",
+           "/etc/haproxy", "/etc/keepalived", "/etc/mysql", "/etc/rabbitmq", "/etc/chef",
+           "/etc/systemd/system", "/etc/apache2", "/etc/default", "/etc/openvswitch")
+
+
+def node_state(node, units: list[str]) -> tuple[str, str]:
+    """(sha256 of every file under WATCHED, the units' main PID and start time)."""
+    files = node.exec(f"find {' '.join(WATCHED)} -xdev -type f -print0 2>/dev/null | sort -z "
+                      f"| xargs -0 sha256sum").stdout
+    shown = node.exec("systemctl show -p Id,MainPID,ActiveEnterTimestampMonotonic "
+                      + " ".join(units)).stdout if units else ""
+    return files, shown
+
+
+def test_a_why_run_plan_of_a_changed_parameter_lists_the_files_and_changes_nothing(undercloud, allinone):
+    """`deployer update NAME -p EnableOSDebug=true --plan`: a why-run of the node against a
+    temporary Chef environment holding the update's parameters lists every OpenStack config
+    file that would change (debug = True) and the services that would restart, and changes
+    nothing: not a file on the node (checksums), no service (PIDs), not the Chef node, not the
+    deployment's Chef environment, not the stack; the temporary environment is gone after."""
+    node, name = allinone["node"], allinone["name"]
+    api, chef, heat = undercloud.api(), undercloud.chef(), undercloud.heat()
+    [listed] = api.list_deployments(name=name)["deployments"]
+    running = [line.split()[0] for line in node.exec(
+        "systemctl list-units --type=service --state=running --no-legend --plain").stdout.splitlines()]
+    before = node_state(node, running)
+    chef_node, environment = chef.get_node("aio1"), chef.get_environment(name)
+    stack = heat.stacks.get(name).to_dict()
+    deployment = api.get_deployment(listed["id"])
+
+    planned = deployer(undercloud, "update", name, "-p", "EnableOSDebug=true", "--plan", timeout=900)
+    assert planned.returncode == 0, (planned.stdout + planned.stderr)[-6000:]
+    plan_id = re.search(r"why-run plan (\S+) of an update of", planned.stdout).group(1)
+    plan = api.get_update_plan(listed["id"], plan_id)
+    assert plan["status"] == "complete" and plan["environment_removed"], plan
+    [aio] = plan["nodes"]
+    assert (aio["node_name"], aio["status"]) == ("aio1", "succeeded"), aio
+    paths = {found["path"] for found in aio["files"]}
+    configs = {"/etc/nova/nova.conf", "/etc/keystone/keystone.conf", "/etc/glance/glance-api.conf",
+               "/etc/placement/placement.conf", "/etc/neutron/neutron.conf", "/etc/cinder/cinder.conf"}
+    assert configs <= paths, (sorted(paths), planned.stdout[-4000:])
+    restarted = {service["name"] for service in aio["services"] if "restart" in service["actions"]}
+    assert any(unit.startswith("nova") for unit in restarted), aio["services"]
+    assert {f"{unit}.service" for unit in restarted} <= set(running), (restarted, running)
+    assert aio["would_update"] and aio["would_update"] >= len(configs) + len(restarted)
+    for path in configs:
+        assert f"    {path}" in planned.stdout and "update content" in planned.stdout
+    assert "would restart" in planned.stdout and "nothing was changed" in planned.stdout
+
+    after = node_state(node, running)
+    assert after[0] == before[0], "a file under /etc changed"
+    assert after[1] == before[1], "a service was restarted or stopped"
+    assert node.exec("grep -c '^debug = True' /etc/nova/nova.conf").stdout.strip() == "0"
+    assert chef.get_node("aio1") == chef_node
+    assert chef.get_environment(name) == environment
+    assert not [env for env in chef.list_environments() if env.startswith("_whyrun-")]
+    now = heat.stacks.get(name).to_dict()
+    for key in ("stack_status", "updated_time", "parameters"):
+        assert now.get(key) == stack.get(key), key
+    again = api.get_deployment(listed["id"])
+    assert (again["state"], again["parameters"]) == (deployment["state"], deployment["parameters"])
+    # the node's own latest run is still its converge; the why-run is no run of the stack's
+    assert "chef-client -W" not in node_log(undercloud, name, "allinone")
+
+
 def test_an_update_with_no_change_converges_again_and_changes_nothing(undercloud, allinone):
     """`deployer update` giving a parameter its current value: the deployer's fresh
     DeployIdentifier converges the node again, and the converge finds everything in place.
