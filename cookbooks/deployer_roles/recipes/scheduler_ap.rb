@@ -34,3 +34,18 @@ node['deployer']['pacemaker']['ap_services'].each do |unit|
     end
   end
 end
+
+# Where such a unit runs here with a configuration older than its file (Pacemaker started it
+# before this run wrote the file), restart it through Pacemaker: nothing else restarts it, the
+# service resources restart only the units systemd runs.
+node['deployer']['pacemaker']['ap_services'].each do |unit|
+  config_file = node['deployer']['openstack'][unit.split('-').first]['config_file']
+  execute "crm_resource --restart --resource p_#{unit}" do
+    command ['crm_resource', '--restart', '--resource', "p_#{unit}", '--timeout', '120s']
+    only_if "crm_resource --resource p_#{unit} --locate 2>/dev/null | grep -qw #{node.name}"
+    only_if do
+      started = shell_out('systemctl', 'show', '--timestamp=unix', '--property=ActiveEnterTimestamp', '--value', unit).stdout.strip
+      ::File.exist?(config_file) && started.start_with?('@') && started.delete('@').to_i < ::File.mtime(config_file).to_i
+    end
+  end
+end
