@@ -150,10 +150,11 @@ def test_active_passive_template_runs_in_order_and_fails_honestly_on_two_test_no
         undercloud, test_nodes_factory):
     """The shipped active-passive.yaml, end to end, with recipes really executed: its Chef
     environment is rendered and uploaded, control (role[primary], order 1) converges first
-    and each Chef node carries its role in the stack's environment.  The role does not
-    converge here yet (this machine has no DRBD kernel module; issue 13 gives the test
-    topology a shared disk): the stack fails, and the failure names the resource and its
-    cookbook line, while standby (order 2) is never started."""
+    and each Chef node carries its role in the stack's environment.  With the shipped DRBD
+    backing it cannot converge here (this machine has no DRBD kernel module): the stack fails,
+    the failure names the resource and its cookbook line, and standby (order 2)
+    is never started.  The shared-disk backing (no DRBD) is what
+    tests/cookbooks/test_active_passive_deploy.py converges."""
     primary, secondary = test_nodes_factory(2).nodes()
     heat = undercloud.heat()
     name = f"ap-{uuid.uuid4().hex[:6]}"
