@@ -87,9 +87,9 @@ def broker_variant(label: str, net_ticktime: int, sig: signal.Signals,
     return Variant("broker publishes", fault, settings, run)
 
 
-def vip_variant(label: str, checks: dict[str, int], base_priority: int, fault: str) -> Variant:
+def vip_variant(label: str, checks: dict[str, int], keepalived: dict | None, fault: str) -> Variant:
     def run(lab: Lab) -> Measure:
-        setup = sc.build_vip(lab, sc.vip_overcloud(checks, base_priority))
+        setup = sc.build_vip(lab, sc.vip_overcloud(checks, keepalived))
         # keep polling long enough for haproxy to drop the dead controller (inter x fall)
         hold = checks["inter"] * (checks["fall"] + 1) / 1000 + 2
         result = sc.fault_vip_master(setup, fault, after_takeover=hold)
@@ -99,9 +99,11 @@ def vip_variant(label: str, checks: dict[str, int], base_priority: int, fault: s
                        f"{len(after)} failed polls after takeover, "
                        f"{len(repaired)} after the repair (VIP back, preempt)",
                        api_outage=result.last_failure_before_repair())
-    skew = (256 - base_priority) / 256
-    settings = (f"{label}: advert_int 1, backup priority {base_priority} (skew {skew:.2f} s), "
-                f"check inter {checks['inter']} fall {checks['fall']}")
+    vrrp = sc.vip_overcloud(checks, keepalived).merged("deployer_keepalived", "ctl1")["deployer"]["keepalived"]
+    advert, priority = float(vrrp["advert_int"]), vrrp["base_priority"]
+    skew = (256 - priority) * (advert if vrrp["vrrp_version"] == 3 else 1) / 256
+    settings = (f"{label}: VRRPv{vrrp['vrrp_version']} advert_int {advert:g}, backup priority {priority} "
+                f"(skew {skew:.2f} s), check inter {checks['inter']} fall {checks['fall']}")
     what = {"link": "link down on MASTER", "haproxy": "kill -9 haproxy on MASTER"}[fault]
     return Variant("API VIP", what, settings, run)
 
@@ -119,11 +121,11 @@ VARIANTS = {
         broker_variant("tuned", 15, signal.SIGSTOP, 0.0, quorum=True),
     ],
     "vip": [
-        vip_variant("origin", sc.ORIGIN_CHECKS, 100, "link"),
-        vip_variant("tuned", sc.TUNED_CHECKS, 250, "link"),
-        vip_variant("fast", sc.FAST_CHECKS, 250, "link"),
-        vip_variant("origin", sc.ORIGIN_CHECKS, 100, "haproxy"),
-        vip_variant("fast", sc.FAST_CHECKS, 250, "haproxy"),
+        vip_variant("origin", sc.ORIGIN_CHECKS, sc.ORIGIN_VRRP, "link"),
+        vip_variant("tuned, VRRPv2", sc.TUNED_CHECKS, {"vrrp_version": 2, "advert_int": 1}, "link"),
+        vip_variant("fast", sc.FAST_CHECKS, None, "link"),
+        vip_variant("origin", sc.ORIGIN_CHECKS, sc.ORIGIN_VRRP, "haproxy"),
+        vip_variant("fast", sc.FAST_CHECKS, None, "haproxy"),
     ],
 }
 

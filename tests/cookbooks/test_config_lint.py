@@ -105,8 +105,9 @@ def test_heartbeats_slower_than_a_rabbitmq_listener_timeout_are_an_error():
 def test_a_vip_that_moves_before_haproxy_sees_the_dead_backend_is_a_warning():
     """The shipped checks drop a dead backend before the VIP moves; the origin's do not."""
     assert [f for f in timeouts.check(rendered("active-active")) if f.file == "keepalived.conf"] == []
-    origin_checks = {"deployer": {"haproxy": {"check": {"inter": 2000, "rise": 2, "fall": 5}}}}
-    files = rendered("active-active", origin_checks)
+    origin = {"deployer": {"haproxy": {"check": {"inter": 2000, "rise": 2, "fall": 5}},
+                           "keepalived": {"vrrp_version": 2, "advert_int": 1}}}
+    files = rendered("active-active", origin)
     warnings = [f for f in timeouts.check(files) if f.file == "keepalived.conf"]
     assert warnings and all(f.severity == lint.WARNING for f in warnings)
     assert "the VIP moves in 3 s" in warnings[0].message and "after 10 s" in warnings[0].message

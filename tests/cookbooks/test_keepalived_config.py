@@ -85,19 +85,44 @@ def instances(config: str) -> dict[str, str]:
     return dict(re.findall(r"vrrp_instance (\S+) \{(.*?)\n\}", config, re.S))
 
 
+VRRP_V2 = sample_environment(override_attributes={"deployer": {"keepalived": {"vrrp_version": 2, "advert_int": 1}}})
+
+
 def test_instances_per_vip_with_priority_by_controller_order_and_own_auth_pass():
     priorities = []
     for index in range(len(CONTROLLERS)):
-        config = render_keepalived(index)
+        config = render_keepalived(index, environment=VRRP_V2)
         blocks = instances(config)
         assert set(blocks) == {"VI_api", "VI_db"}
         assert "virtual_router_id 51" in blocks["VI_api"] and "virtual_router_id 52" in blocks["VI_db"]
         assert "auth_pass apiVRRP1" in blocks["VI_api"] and "auth_pass dbVRRP02" in blocks["VI_db"]
+        assert "vrrp_version 2" in config
         assert f"{VIPS['db']['address']}/24 dev eth0" in blocks["VI_db"]
         assert "track_script" in blocks["VI_api"]
         priorities.append(int(re.search(r"priority (\d+)", blocks["VI_api"]).group(1)))
         assert ("state MASTER" in blocks["VI_api"]) == (index == 0)
     assert priorities == sorted(priorities, reverse=True) and len(set(priorities)) == len(priorities)
+
+
+def test_vrrp_v3_is_the_default_with_a_fractional_interval_and_no_authentication(netns, tmp_path):
+    config = render_keepalived()
+    assert "vrrp_version 3" in config and "advert_int 0.5" in config
+    assert "authentication" not in config and "auth_pass" not in config
+    # v3 needs no VRRP secret at all
+    assert render_keepalived(secrets={"deployer_secrets": {}}) == config
+    add_veth(netns, "eth0")
+    result = keepalived_test(netns, config, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("keepalived, message", [
+    ({"vrrp_version": 2, "advert_int": 0.5}, "must be whole seconds with vrrp_version 2"),
+    ({"advert_int": 0}, "advert_int'\] must be positive, not 0"),
+    ({"vrrp_version": 4}, "vrrp_version'] is 4, not 2 or 3"),
+])
+def test_impossible_vrrp_timing_is_refused(keepalived, message):
+    with pytest.raises(RenderError, match=message):
+        render_keepalived(environment=sample_environment(override_attributes={"deployer": {"keepalived": keepalived}}))
 
 
 def test_track_script_polls_the_local_haproxy_over_http():
@@ -138,9 +163,9 @@ def test_clusters_sharing_an_auth_pass_item_are_rejected():
 def test_bad_auth_pass_is_refused_without_showing_it():
     secrets = {"deployer_secrets": {**SECRETS["deployer_secrets"], "vrrp_api": {"auth_pass": "much-too-long-secret"}}}
     with pytest.raises(RenderError) as error:
-        render_keepalived(secrets=secrets)
+        render_keepalived(environment=VRRP_V2, secrets=secrets)
     assert "deployer_secrets/vrrp_api" in str(error.value)
     assert "much-too-long-secret" not in str(error.value)
     missing = {"deployer_secrets": {k: v for k, v in SECRETS["deployer_secrets"].items() if k != "vrrp_db"}}
     with pytest.raises(RenderError, match="deployer_secrets/vrrp_db key 'auth_pass'"):
-        render_keepalived(secrets=missing)
+        render_keepalived(environment=VRRP_V2, secrets=missing)

@@ -297,11 +297,15 @@ class VipFault:
         return failed[-1].at - self.fault_at if failed else 0.0
 
 
-def vip_overcloud(checks: dict[str, int], base_priority: int | None = None) -> Overcloud:
+# The origin's VRRP: version 2, whole-second adverts, priority 100 (0.6 s of skew).
+ORIGIN_VRRP = {"vrrp_version": 2, "advert_int": 1, "base_priority": 100}
+
+
+def vip_overcloud(checks: dict[str, int], keepalived: dict | None = None) -> Overcloud:
+    """keepalived: attribute overrides (ORIGIN_VRRP); None keeps the cookbook's defaults."""
     attributes = haproxy_checks(checks)
-    if base_priority is not None:  # higher priorities shrink VRRP's skew time
-        attributes = deep_merge(attributes, {"deployer": {"keepalived": {
-            "base_priority": base_priority}}})
+    if keepalived:
+        attributes = deep_merge(attributes, {"deployer": {"keepalived": keepalived}})
     return Overcloud(TWO_CONTROLLERS, vips=VIPS, attributes=attributes,
                      secrets=vrrp_secrets("vrrp_api", "vrrp_db"))
 

@@ -22,6 +22,7 @@ module DeployerKeepalived
       index = DeployerCommon::Cluster.my_index(node)
       {
         'router_id' => node['name'],
+        'vrrp_version' => vrrp_version(settings),
         'garp' => settings['garp'] || {},
         'check' => check_script(node, settings['check'] || {}),
         'instances' => carried_clusters(vips, settings).map do |cluster|
@@ -55,13 +56,34 @@ module DeployerKeepalived
         'interface' => vip['interface'],
         'virtual_router_id' => vip['virtual_router_id'],
         'priority' => priority(settings, controllers.size, index),
-        'advert_int' => settings['advert_int'],
+        'advert_int' => advert_int(settings),
         'nopreempt' => nopreempt,
         'unicast_src_ip' => settings['unicast'] ? me['address'] : nil,
         'unicast_peers' => settings['unicast'] ? controllers.reject { |c| c['name'] == me['name'] }.map { |c| c['address'] } : [],
-        'auth_pass' => auth_pass(cluster, vip, secret, node),
+        # VRRPv3 has no authentication; v2's PASS needs the cluster's secret.
+        'auth_pass' => vrrp_version(settings) == 2 ? auth_pass(cluster, vip, secret, node) : nil,
         'virtual_ipaddress' => "#{vip['address']}/#{vip['prefix'] || 32} dev #{vip['interface']}",
       }
+    end
+
+    def vrrp_version(settings)
+      version = (settings['vrrp_version'] || 2).to_i
+      return version if [2, 3].include?(version)
+      raise DeployerCommon::InvalidAttribute, "node['deployer']['keepalived']['vrrp_version'] is #{settings['vrrp_version'].inspect}, not 2 or 3"
+    end
+
+    # keepalived rounds a fractional v2 interval up to whole seconds with only a log line:
+    # refuse it here instead.
+    def advert_int(settings)
+      value = Float(settings['advert_int'])
+      whole = value == value.round
+      raise DeployerCommon::InvalidAttribute, "node['deployer']['keepalived']['advert_int'] must be positive, not #{settings['advert_int']}" unless value.positive?
+      if vrrp_version(settings) == 2 && !whole
+        raise DeployerCommon::InvalidAttribute,
+              "node['deployer']['keepalived']['advert_int'] #{settings['advert_int']} must be whole seconds with vrrp_version 2 " \
+              "(fractional needs vrrp_version 3)"
+      end
+      whole ? value.round : value
     end
 
     def priority(settings, count, index)
