@@ -4,7 +4,8 @@
 each fault: who holds a VIP, which Galera node HAProxy writes to, which
 RabbitMQ node leads the RPC queues, and whether every cluster is whole
 (Galera Synced N/N, RabbitMQ N running, each VIP held once, every HAProxy
-backend UP, every Pacemaker node online).
+backend UP, every Pacemaker node online and its resources settled: each
+started once, none failed, no transition under way).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import json
 import logging
 import re
 import threading
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 import requests
@@ -189,13 +191,37 @@ class Controllers:
             if len(holders) != 1:
                 found.append(f"{cluster} VIP held by {holders or 'nobody'}")
         try:
-            online = re.findall(r'<node name="([^"]+)"[^>]*online="true"',
-                                self.run(self.names[0], "crm_mon -1 --output-as=xml", timeout=30))
-            if sorted(online) != sorted(self.names):
-                found.append(f"Pacemaker nodes online: {sorted(online)}")
+            found += pacemaker_problems(self.run(self.names[0], "crm_mon -1 --output-as=xml", timeout=30),
+                                        self.names)
+            dc_state = self.run(self.names[0], "crmadmin -q -S \"$(crmadmin -q -D)\"", timeout=30)
+            if dc_state.strip() != "S_IDLE":
+                found.append(f"Pacemaker transition under way: {dc_state.strip()[:80]}")
         except (NodeUnreachable, RuntimeError) as exc:
             found.append(f"Pacemaker: {str(exc)[:200]}")
         return found
 
     def close(self) -> None:
         self.shell.close()
+
+
+def pacemaker_problems(crm_mon_xml: str, names: list[str]) -> list[str]:
+    """What keeps Pacemaker from being settled, from ``crm_mon --output-as=xml``: a node not
+    online, a resource stopped or failed, or one outside a clone running on other than one node
+    (a thawed node's copy beside the one started while it hung)."""
+    root = ET.fromstring(crm_mon_xml)
+    found = []
+    online = sorted(n.get("name") for n in root.iterfind("./nodes/node") if n.get("online") == "true")
+    if online != sorted(names):
+        found.append(f"Pacemaker nodes online: {online}")
+    resources = root.find("./resources")
+    for parent in [resources, *resources.iterfind("group")] if resources is not None else []:
+        for resource in parent.iterfind("resource"):
+            where = [n.get("name") for n in resource.iterfind("node")]
+            if resource.get("failed") == "true" or resource.get("role") != "Started" or len(where) != 1:
+                found.append(f"Pacemaker {resource.get('id')}: {resource.get('role')} on {where or 'no node'}"
+                             + (" (failed)" if resource.get("failed") == "true" else ""))
+    for clone in resources.iterfind("clone") if resources is not None else []:
+        for resource in clone.iter("resource"):
+            if resource.get("failed") == "true" or resource.get("active") != "true":
+                found.append(f"Pacemaker {clone.get('id')}/{resource.get('id')}: {resource.get('role')}")
+    return found

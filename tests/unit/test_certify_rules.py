@@ -52,3 +52,35 @@ def test_nova_messaging_options_are_read_as_nova_reads_them():
 def test_outage_counts_from_the_last_success_before_the_fault():
     assert outage([1.0, 2.0, 5.0, 5.2], fault_at=2.5) == 3.0
     assert outage([], fault_at=1.0) == 0.0
+
+
+def crm_mon(nodes: dict[str, bool], resources: str) -> str:
+    """A crm_mon --output-as=xml document in Pacemaker 2.1's shape."""
+    node_xml = "".join(f'<node name="{name}" id="{i}" online="{str(up).lower()}" type="member"/>'
+                       for i, (name, up) in enumerate(nodes.items(), 1))
+    return f'<pacemaker-result api-version="2.25"><nodes>{node_xml}</nodes><resources>{resources}</resources></pacemaker-result>'
+
+
+def primitive(rid: str, on: list[str], role: str = "Started", failed: bool = False) -> str:
+    where = "".join(f'<node name="{n}" id="1" cached="true"/>' for n in on)
+    return (f'<resource id="{rid}" resource_agent="systemd:{rid}" role="{role}" active="{str(bool(on)).lower()}" '
+            f'failed="{str(failed).lower()}" nodes_running_on="{len(on)}">{where}</resource>')
+
+
+def test_pacemaker_is_settled_when_every_resource_runs_once_and_nothing_failed():
+    from deployer.certify.cluster import pacemaker_problems
+    up = {"ctl1": True, "ctl2": True, "ctl3": True}
+    settled = crm_mon(up, primitive("p_nova-conductor", ["ctl3"]) +
+                      '<group id="g_mysql" number_resources="1">' + primitive("ip_mysql", ["ctl1"]) + "</group>"
+                      '<clone id="ms_drbd" multi_state="true">' + primitive("drbd", ["ctl1"], "Promoted") +
+                      primitive("drbd", ["ctl2"], "Unpromoted") + "</clone>")
+    assert pacemaker_problems(settled, list(up)) == []
+    # a thawed node's copy beside the one Pacemaker started while it hung
+    assert pacemaker_problems(crm_mon(up, primitive("p_nova-conductor", ["ctl1", "ctl2"])), list(up)) == [
+        "Pacemaker p_nova-conductor: Started on ['ctl1', 'ctl2']"]
+    assert pacemaker_problems(crm_mon(up, primitive("p_nova-scheduler", [], "Stopped")), list(up)) == [
+        "Pacemaker p_nova-scheduler: Stopped on no node"]
+    assert pacemaker_problems(crm_mon(up, primitive("p_x", ["ctl2"], failed=True)), list(up)) == [
+        "Pacemaker p_x: Started on ['ctl2'] (failed)"]
+    down = {**up, "ctl2": False}
+    assert pacemaker_problems(crm_mon(down, ""), list(up)) == ["Pacemaker nodes online: ['ctl1', 'ctl3']"]
