@@ -197,7 +197,7 @@ def test_an_unknown_data_backing_is_named():
         render_ap("deployer_pacemaker", "cib.xml", environment=ap_environment(DATA_BACKING="nfs"))
 
 
-CRM_MON = """<pacemaker-result><resources>
+CRM_MON = """<pacemaker-result><summary><current_dc present="true" name="node1"/></summary><resources>
   <resource id="p_nova-scheduler" resource_agent="systemd:nova-scheduler" role="Started" active="true"/>
   <resource id="p_cinder-scheduler" resource_agent="systemd:cinder-scheduler" role="Stopped" active="false"/>
 </resources><failures>
@@ -423,3 +423,12 @@ def test_drbd_resource_names_bad_attributes():
     del environment["default_attributes"]["deployer"]["drbd_mysql"]["disk"]
     with pytest.raises(RenderError, match=r"\['disk'\] is not set"):
         render_ap("deployer_drbd_mysql", "drbd.res", environment=environment)
+
+
+def test_no_refresh_before_a_dc_is_elected():
+    """On the first controller Pacemaker has just started: no DC, nothing probed, and
+    crm_resource --refresh would fail the converge (it did, in the active-active run)."""
+    from tests.chef_render import call_helper
+    no_dc = CRM_MON.replace('present="true" name="node1"', 'present="false"')
+    assert call_helper("deployer_pacemaker", "DeployerPacemaker::Helpers.needs_refresh?",
+                       no_dc, "p_nova-conductor", "node2") is False

@@ -74,6 +74,9 @@ module DeployerPacemaker
     # From `crm_mon -1 --output-as=xml`: does resource `id` have a failed operation recorded on
     # node `name`, or run nowhere?  (Then `crm_resource --refresh` lets Pacemaker place it again.)
     def needs_refresh?(crm_mon_xml, id, name)
+      # No DC elected yet (Pacemaker just started here): nothing was probed, and crm_resource
+      # --refresh would fail; the DC probes the configured unit once it is elected.
+      return false unless crm_mon_xml =~ /<current_dc\b[^>]*\bpresent="true"/
       failed_here = crm_mon_xml.scan(/<failure\b[^>]*>/).any? do |failure|
         failure.include?(%( node="#{name}")) && failure =~ /\bop_key="#{Regexp.escape(id)}_[a-z_]+_\d+"/
       end

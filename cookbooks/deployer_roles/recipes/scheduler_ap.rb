@@ -28,6 +28,8 @@ include_recipe 'deployer_roles::_pacemaker'
 node['deployer']['pacemaker']['ap_services'].each do |unit|
   execute "crm_resource --refresh --resource p_#{unit} --node #{node.name}" do
     command ['crm_resource', '--refresh', '--resource', "p_#{unit}", '--node', node.name]
+    retries 3      # a DC election under way refuses it for a moment
+    retry_delay 5
     only_if do
       status = shell_out('crm_mon', '-1', '--output-as=xml')
       status.exitstatus.zero? && DeployerPacemaker::Helpers.needs_refresh?(status.stdout, "p_#{unit}", node.name)
