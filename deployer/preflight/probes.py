@@ -8,7 +8,6 @@ drop a stale neighbour entry first).
 from __future__ import annotations
 
 import dataclasses
-import re
 import shlex
 
 from deployer.bootstrap import ssh

@@ -142,7 +142,7 @@ def test_crm_mon_shows_the_mysql_group_and_the_schedulers_each_on_one_node(activ
     other = next(name for name in nodes if name != holder)
     assert f" {active_passive['db_vip']}/" in run_on(nodes[holder], "ip -o -4 addr show dev eth0")
     assert f" {active_passive['db_vip']}/" not in run_on(nodes[other], "ip -o -4 addr show dev eth0")
-    assert run_on(nodes[holder], f"findmnt -n -o SOURCE /var/lib/mysql").strip() == SHARED_DISK
+    assert run_on(nodes[holder], "findmnt -n -o SOURCE /var/lib/mysql").strip() == SHARED_DISK
     assert nodes[other].exec("findmnt -n /var/lib/mysql").returncode != 0
     assert nodes[other].exec("systemctl is-active mariadb").stdout.strip() != "active"
     assert len(placed["vip_api"]) == 1

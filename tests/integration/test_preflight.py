@@ -12,7 +12,6 @@ import pytest
 
 from deployer.client import DeployerAPIError
 from tests.fixtures.nodes import STATE_ROOT as TEST_NODE_STATE_ROOT
-from tests.fixtures.waiting import wait_until
 from tests.integration.deployment_helpers import delete_deployment, deployer
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]

@@ -130,7 +130,7 @@ def test_two_nodes_converge_in_order_and_get_the_stack_environment(undercloud, h
             assert chef_node["automatic"]["ipaddress"] == node.ip
             assert heat.resources.get(stack.id, resource).attributes["deploy_status_code"] == 0
         client_rb = first_node.read_file("/etc/chef/client.rb")
-        assert f"node_name" in client_rb and f"{name}-control" in client_rb
+        assert "node_name" in client_rb and f"{name}-control" in client_rb
     finally:
         _delete(heat, stack)
 

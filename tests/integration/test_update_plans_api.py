@@ -174,7 +174,7 @@ def test_a_plan_whose_runs_ended_is_parsed_redacted_and_its_environment_removed(
         from deployer.db.models import Run
         with make_session_factory(engine).begin() as session:
             session.get(Run, busy).status = "failed"
-            session.get(Run, busy).reason = f"node aio2: converge failed: chef-client -W exited with status 1"
+            session.get(Run, busy).reason = "node aio2: converge failed: chef-client -W exited with status 1"
     finally:
         engine.dispose()
     ended = client.get_update_plan(deployment_id, plan.id)
