@@ -215,25 +215,15 @@ class DeployerClient:
     def update_deployment(self, deployment_id: str, *, parameters: dict | None = None,
                           parameter_set: str | None = None,
                           heat_environments: list[str] | None = None) -> dict:
-        body: dict[str, Any] = {"parameters": parameters or {}}
-        if parameter_set is not None:
-            body["parameter_set"] = parameter_set
-        if heat_environments is not None:
-            body["heat_environments"] = heat_environments
         return self._request("PUT", f"/v1/deployments/{quote(deployment_id, safe='')}",
-                             json=body)
+                             json=_update_body(parameters, parameter_set, heat_environments))
 
     def plan_update(self, deployment_id: str, *, parameters: dict | None = None,
                     parameter_set: str | None = None,
                     heat_environments: list[str] | None = None) -> dict:
         """Start a why-run plan of an update (the update's body; 202): poll get_update_plan."""
-        body: dict[str, Any] = {"parameters": parameters or {}}
-        if parameter_set is not None:
-            body["parameter_set"] = parameter_set
-        if heat_environments is not None:
-            body["heat_environments"] = heat_environments
         return self._request("POST", f"/v1/deployments/{quote(deployment_id, safe='')}/plan",
-                             json=body)
+                             json=_update_body(parameters, parameter_set, heat_environments))
 
     def get_update_plan(self, deployment_id: str, plan_id: str) -> dict:
         """The plan: running, or complete/failed with each node's changes."""
@@ -300,3 +290,14 @@ class DeployerClient:
     def list_environments(self) -> list[str]:
         """Names of the Chef environments on the Chef server."""
         return self._request("GET", "/v1/chef/environments")["environments"]
+
+
+def _update_body(parameters: dict | None, parameter_set: str | None,
+                 heat_environments: list[str] | None) -> dict[str, Any]:
+    """An update's body, which its why-run plan takes too."""
+    body: dict[str, Any] = {"parameters": parameters or {}}
+    if parameter_set is not None:
+        body["parameter_set"] = parameter_set
+    if heat_environments is not None:
+        body["heat_environments"] = heat_environments
+    return body

@@ -38,12 +38,10 @@ def collisions(session: Session, vips: list[Vip], deployment_id: str | None = No
             query = query.where(VipClaim.deployment_id != deployment_id)
         for claim, holder in session.execute(query.order_by(VipClaim.id)):
             owner = f"deployment {holder.name} ({holder.id})"
-            if claim.address == vip.address:
-                found.setdefault(f"{FIELD}.{vip.name}.address", []).append(
-                    f"address {vip.address} is VIP {claim.name} of {owner}")
-            if vip.vrid is not None and (claim.segment, claim.vrid) == (vip.segment, vip.vrid):
-                found.setdefault(f"{FIELD}.{vip.name}.virtual_router_id", []).append(
-                    f"VRID {vip.vrid} on segment {vip.segment} is VIP {claim.name}'s of {owner}")
+            said = {"address": f"address {vip.address} is VIP {claim.name} of {owner}",
+                    "virtual_router_id": f"VRID {vip.vrid} on segment {vip.segment} is VIP {claim.name}'s of {owner}"}
+            for field in vip.clashes_with(claim.address, claim.segment, claim.vrid):
+                found.setdefault(f"{FIELD}.{vip.name}.{field}", []).append(said[field])
     return found
 
 

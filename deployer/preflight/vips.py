@@ -31,6 +31,14 @@ class Vip:
     vrid: int | None        # None: no VRRP (not moved by keepalived)
     network: str | None     # address/prefix as a network, when the prefix is known
 
+    def clashes_with(self, address: str, segment: str, vrid: int | None) -> list[str]:
+        """The fields another VIP (or a claim) collides with this one on: "address", and
+        "virtual_router_id" for the same VRID on the same segment."""
+        fields = ["address"] if address == self.address else []
+        if self.vrid is not None and (segment, vrid) == (self.segment, self.vrid):
+            fields.append("virtual_router_id")
+        return fields
+
     def contains(self, address: str | None) -> bool:
         if not address or not self.network:
             return False
@@ -100,12 +108,10 @@ def _unique_within(vips: list[Vip]) -> None:
     errors: dict[str, list[str]] = {}
     for index, vip in enumerate(vips):
         for other in vips[:index]:
-            if vip.address == other.address:
-                errors.setdefault(f"{FIELD}.{vip.name}.address", []).append(
-                    f"the same address as VIP {other.name}")
-            if vip.vrid is not None and (vip.segment, vip.vrid) == (other.segment, other.vrid):
-                errors.setdefault(f"{FIELD}.{vip.name}.virtual_router_id", []).append(
-                    f"VRID {vip.vrid} is VIP {other.name}'s on segment {vip.segment} too")
+            said = {"address": f"the same address as VIP {other.name}",
+                    "virtual_router_id": f"VRID {vip.vrid} is VIP {other.name}'s on segment {vip.segment} too"}
+            for field in vip.clashes_with(other.address, other.segment, other.vrid):
+                errors.setdefault(f"{FIELD}.{vip.name}.{field}", []).append(said[field])
     if errors:
         raise Unprocessable("VIPs of this deployment collide: " + "; ".join(
             f"{field}: {' '.join(texts)}" for field, texts in errors.items()), errors=errors)
