@@ -26,6 +26,7 @@ import dataclasses
 import functools
 import json
 import re
+import threading
 from typing import Any
 
 from deployer.deployments.catalog import NODE_TYPE, nested_body
@@ -164,6 +165,18 @@ class _Walker:
         return self.walk(body, f"{path}/", wait)
 
 
+_HEAT_LOADING = threading.Lock()
+
+
+def _heat_resources_loaded() -> None:
+    """Heat loads its resource plugins on first use, and not thread-safely: two API
+    threads planning at once saw half-imported modules (AttributeError from Heat's
+    plugin loader, a 500).  The first load happens under a lock; later calls return."""
+    from heat.engine import resources
+    with _HEAT_LOADING:
+        resources.initialise()
+
+
 def _heat_stack(body: dict, files: dict[str, str], environment: dict,
                 parameters: dict | None):
     """An unstored Heat stack of ``body`` in this process, with our plugins' types;
@@ -171,6 +184,7 @@ def _heat_stack(body: dict, files: dict[str, str], environment: dict,
     from heat.common import context, exception
     from heat.engine import environment as heat_environment, stack, template
 
+    _heat_resources_loaded()
     env_dict = copy.deepcopy(environment)
     env_dict["parameters"] = {**(env_dict.get("parameters") or {}), **(parameters or {})}
     env = heat_environment.Environment(env_dict)
