@@ -42,11 +42,15 @@ action :create do
   end
 
   # A fresh file system hides the package's data directory: seed the system tables once,
-  # right after mkfs, then leave the mount to Pacemaker (fs_mysql).
+  # right after mkfs, then leave the mount to Pacemaker (fs_mysql).  --skip-test-db as Debian's
+  # own postinst does: without it the anonymous users ''@localhost and ''@<hostname> are
+  # created, and the more specific ''@node1 wins over keystone@'%' for a client on this node
+  # ("Access denied for user 'keystone'@'node1'").
   execute 'seed the MySQL data directory' do
     mount_point = drbd['mount_point']
     command "mount #{device} #{mount_point} && chown mysql:mysql #{mount_point} && " \
-            "mariadb-install-db --user=mysql --datadir=#{mount_point}; status=$?; umount #{mount_point}; exit $status"
+            "mariadb-install-db --user=mysql --datadir=#{mount_point} --skip-test-db; " \
+            "status=$?; umount #{mount_point}; exit $status"
     action :nothing
   end
 end
