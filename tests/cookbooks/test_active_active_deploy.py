@@ -221,9 +221,9 @@ def test_certify_measures_every_fault_with_nothing_lost(undercloud, active_activ
     Runs last: it leaves the cloud whole, but moved around.
 
     The timing targets are the certification's verdict, not asserted here: on this 2-core
-    machine they land near their limits (README, failover certification: the crash's token
-    outage is bounded by VRRPv2's whole-second adverts, the broker kill's RPC outage by
-    nova-conductor's reconnection when its broker was the one killed)."""
+    machine they land near their limits (README, failover certification: the writer kill's DB
+    outage by HAProxy's checks, the broker kill's RPC outage by nova-conductor's reconnection
+    when its broker was the one killed)."""
     name = active_active["name"]
     certified = deployer(undercloud, "certify", name, "--test-nodes", str(active_active["test_nodes"]),
                          "--yes", timeout=CERTIFY_TIMEOUT)

@@ -200,6 +200,21 @@ def test_rendered_files_match_the_attributes():
             override_attributes={"deployer": {"rabbitmq": {"cluster_partition_handling": "hope"}}}))
 
 
+# oslo.messaging's reconnection as the cookbook sets it (attributes/default.rb says why).
+CLIENT_RECONNECTION = {"kombu_reconnect_delay": 0.2, "rabbit_retry_interval": 1,
+                       "rabbit_retry_backoff": 1, "rabbit_interval_max": 5,
+                       "heartbeat_timeout_threshold": 20}
+
+
+def test_oslo_messagings_own_reconnection_defaults_are_one_environment_attribute_away():
+    environment = sample_environment(
+        override_attributes={"deployer": {"rabbitmq": {"client": False}}})
+    attributes = node_attributes("deployer_rabbitmq", node=controller_node(0), role=ROLE,
+                                 environment=environment)
+    assert call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.messaging_options",
+                       attributes) == {"rabbit_ha_queues": False, "rabbit_quorum_queue": True}
+
+
 def test_broker_list_and_queue_type_helpers():
     attributes = node_attributes("deployer_rabbitmq", node=controller_node(0), role=ROLE, environment=sample_environment())
     hosts = call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.rabbit_hosts", attributes)
@@ -207,7 +222,8 @@ def test_broker_list_and_queue_type_helpers():
     url = call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.transport_url", attributes, "nova", "pw")
     assert url == "rabbit://" + ",".join(f"nova:pw@{c['address']}:5672" for c in CONTROLLERS) + "/"
     assert call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.messaging_options", attributes) == \
-        {"rabbit_ha_queues": False, "rabbit_quorum_queue": True}, "quorum queues by default"
+        {"rabbit_ha_queues": False, "rabbit_quorum_queue": True, **CLIENT_RECONNECTION}, \
+        "quorum queues by default"
     assert call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.set_policy_args", attributes) is None
     seed = call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.seed", attributes)
     assert seed == CONTROLLERS[0]
@@ -215,7 +231,7 @@ def test_broker_list_and_queue_type_helpers():
     mirrored = node_attributes("deployer_rabbitmq", node=controller_node(0), role=ROLE, environment=sample_environment(
         override_attributes={"deployer": {"rabbitmq": {"queue_type": "classic_mirrored"}}}))
     assert call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.messaging_options", mirrored) == \
-        {"rabbit_ha_queues": True, "rabbit_quorum_queue": False}
+        {"rabbit_ha_queues": True, "rabbit_quorum_queue": False, **CLIENT_RECONNECTION}
     assert call_helper("deployer_rabbitmq", "DeployerRabbitmq::Helpers.set_policy_args", mirrored) is not None
 
     unseeded = sample_environment()

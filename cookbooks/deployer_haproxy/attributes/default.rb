@@ -14,9 +14,12 @@ default['deployer']['haproxy']['global']['group'] = 'haproxy'
 default['deployer']['haproxy']['global']['pidfile'] = false
 
 # defaults section: "for the other services, defaults available in the web worked well".
+# 'check' 2s (the web's usual 10s): a hung (SIGSTOPped) server's kernel still accepts TCP, so
+# each health check waited out the 10 s and a hung Galera writer was never marked down
+# within a 20 s hang (certify); with 2 s it is down after fall x (inter + 2 s).
 default['deployer']['haproxy']['defaults']['retries'] = 3
 default['deployer']['haproxy']['defaults']['timeouts'] = {
-  'connect' => '5s', 'client' => '1m', 'server' => '1m', 'check' => '10s', 'queue' => '1m',
+  'connect' => '5s', 'client' => '1m', 'server' => '1m', 'check' => '2s', 'queue' => '1m',
 }
 
 # Health check timings on every server line.  Measured (bench/README.md, failover.py): with the

@@ -44,6 +44,21 @@ default['deployer']['rabbitmq']['ha_policy'] = {
   'apply_to' => 'queues',
 }
 
+# oslo.messaging's reconnection ([oslo_messaging_rabbit] of every RPC service).  Its defaults
+# (kombu_reconnect_delay 1.0 on top of retries backing off 1, 3, 5 ... s up to 30) kept
+# RPC down 4-8 s after nova-conductor's own broker was killed (certify): each try that
+# lands on a broker still restarting costs the delay plus a growing interval.  These retry
+# every 1, 2, 3 ... s (at most 5) after a 0.2 s delay; heartbeat_timeout_threshold 20 (60)
+# lets a client leave a hung broker, whose connections stay open, within a freeze.
+# false (in an environment) restores oslo.messaging's defaults.
+default['deployer']['rabbitmq']['client'] = {
+  'kombu_reconnect_delay' => 0.2,
+  'rabbit_retry_interval' => 1,
+  'rabbit_retry_backoff' => 1,
+  'rabbit_interval_max' => 5,
+  'heartbeat_timeout_threshold' => 20,
+}
+
 # Service users; each password is the <service> key of the mq_passwords data bag item.
 default['deployer']['rabbitmq']['vhost'] = '/'
 # The services that use RPC (deployer_openstack's RPC_SERVICES); Keystone, Glance and Placement do not.

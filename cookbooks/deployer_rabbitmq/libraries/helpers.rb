@@ -121,10 +121,11 @@ module DeployerRabbitmq
       raise DeployerCommon::InvalidAttribute, "node['deployer']['rabbitmq']['queue_type'] must be one of #{QUEUE_TYPES.join(', ')}, got #{type.inspect}"
     end
 
-    # [oslo_messaging_rabbit] options that follow the queue type (mutually exclusive in oslo).
+    # [oslo_messaging_rabbit]: the options that follow the queue type (mutually exclusive in
+    # oslo), then the client's reconnection settings.
     def messaging_options(node)
       quorum = queue_type(node) == 'quorum'
-      { 'rabbit_ha_queues' => !quorum, 'rabbit_quorum_queue' => quorum }
+      { 'rabbit_ha_queues' => !quorum, 'rabbit_quorum_queue' => quorum }.merge(settings(node)['client'] || {})
     end
 
     # The mirroring policy, or nil with quorum queues (policy must then be cleared).
