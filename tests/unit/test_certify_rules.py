@@ -49,6 +49,12 @@ def test_nova_messaging_options_are_read_as_nova_reads_them():
     assert target.quorum_queues("[DEFAULT]\ntransport_url = rabbit://a@b/\n") is False
 
 
+def test_active_passive_is_refused_with_the_reason_and_active_active_is_not():
+    assert target.unsupported_topology({"cluster": {"controllers": []}}) is None
+    reason = target.unsupported_topology({"drbd_mysql": {"disk": "/dev/vdb", "backing": "shared-disk"}})
+    assert "STONITH off" in reason and "active-active only" in reason
+
+
 def test_outage_counts_from_the_last_success_before_the_fault():
     assert outage([1.0, 2.0, 5.0, 5.2], fault_at=2.5) == 3.0
     assert outage([], fault_at=1.0) == 0.0
