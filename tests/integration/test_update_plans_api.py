@@ -77,6 +77,8 @@ def test_only_a_complete_deployment_is_planned(deployer_api, state, says):
 
 def test_not_while_certified_nor_while_another_plan_runs(deployer_api):
     client, cfg = deployer_api.client, deployer_api.cfg
+    # The stored certification has no worker: a running worker would reap it as abandoned.
+    deployer_api.processes["worker"].stop()
     certified, _ = deployment_row(cfg)
     certification = str(uuid.uuid4())
     stored(cfg, Certification(id=certification, deployment_id=certified,
