@@ -179,9 +179,15 @@ class TestNodes:
         if cgroups.is_frozen(node.unit):
             cgroups.set_frozen(node.unit, False)   # a frozen task dies only once thawed
         self._wait_gone(node, timeout=10.0, what="the SIGKILL")
+        network.clear_node_link(node.netns)
 
     def stop(self, index: int, timeout: float = 60.0) -> None:
         """Clean shutdown: systemd powers the node off; returns once all of it is gone."""
+        self.power_off(index)
+        self.wait_down(index, timeout)
+
+    def power_off(self, index: int) -> None:
+        """Start a clean shutdown and return at once (a failover is measured meanwhile)."""
         node = self.get(index)
         pid1 = node.pid()
         if pid1 is None:
@@ -189,7 +195,12 @@ class TestNodes:
         if cgroups.is_frozen(node.unit):
             cgroups.set_frozen(node.unit, False)
         _signal(pid1, POWEROFF)
+
+    def wait_down(self, index: int, timeout: float = 60.0) -> None:
+        """Wait until a node that was powered off has no process left."""
+        node = self.get(index)
         self._wait_gone(node, timeout=timeout, what="poweroff")
+        network.clear_node_link(node.netns)
 
     def start(self, index: int, timeout: float | None = None) -> TestNode:
         """Boot a crashed or stopped node again on the same disk (its upper layer)."""
@@ -198,6 +209,7 @@ class TestNodes:
             raise TestNodesError(f"{node.name} has no network namespace; the set is not up")
         if node.pid() is None:
             self._wait_gone(node, timeout=10.0, what="its last boot")
+            network.reset_node_link(node.netns, node.ip)
             self._launchers[node.name] = launch(node, self.state_dir / LAUNCHER_FILE,
                                                 self._shared_disk_bind())
             failed = wait_booted([node], self._launchers, _boot_timeout(timeout, 1))
@@ -360,8 +372,9 @@ class TestNodes:
         deadline = time.monotonic() + timeout
         while pids := node.processes():
             if time.monotonic() > deadline:
-                raise TestNodesError(f"{node.name} still has processes {pids[:5]} {timeout:.0f} s "
-                                     f"after {what}; last journal lines:\n{node.journal_tail()}")
+                left = "; ".join(f"{pid} {_command_line(pid)}" for pid in pids[:8])
+                raise TestNodesError(f"{node.name} still has processes {timeout:.0f} s after {what}: "
+                                     f"{left}; last journal lines:\n{node.journal_tail()}")
             time.sleep(0.02)
         self._reap(node.name)
 
@@ -425,6 +438,15 @@ def _signal(pid: int, sig: signal.Signals) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+
+
+def _command_line(pid: int) -> str:
+    """What a process runs, for an error naming it ("(gone)" once it has exited)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
+            errors="replace").strip()[:120] or "(kernel thread)"
+    except OSError:
+        return "(gone)"
 
 
 def _mountinfo() -> list[tuple[str, str]]:
