@@ -170,6 +170,13 @@ def test_active_passive_cib_passes_crm_verify_with_the_drbd_mysql_group(tmp_path
     group = root.find(".//group[@id='mysql']")
     assert [p.get("id") for p in group.findall("primitive")] == ["fs_mysql", "ip_mysql", "mysqld"]
     assert nvpairs(cib, ".//primitive[@id='ip_mysql']/instance_attributes")["ip"] == AP_VALUES["DB_VIP_ADDR"]
+    # Not Pacemaker's 20 s default: a mysqld start that times out bans MySQL from that node.
+    def timeouts(primitive):
+        return {op.get("name"): op.get("timeout") for op in root.findall(f".//primitive[@id='{primitive}']/operations/op")
+                if op.get("name") in ("start", "stop")}
+    assert timeouts("mysqld") == {"start": "120s", "stop": "120s"}
+    assert timeouts("fs_mysql") == {"start": "60s", "stop": "60s"}
+    assert nvpairs(cib, ".//group[@id='mysql']/meta_attributes")["failure-timeout"] == "120s"
     colocation = root.find(".//rsc_colocation")
     assert (colocation.get("rsc"), colocation.get("with-rsc"), colocation.get("with-rsc-role")) == \
         ("mysql", "ms_drbd_mysql", "Promoted")
@@ -185,7 +192,9 @@ def test_on_a_shared_disk_the_group_mounts_the_disk_itself_without_drbd(tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
     root = ET.fromstring(cib.split("?>", 1)[1])
     assert root.find(".//clone") is None and root.find(".//rsc_colocation") is None
-    assert root.find(".//rsc_order") is None
+    # The only orders: the schedulers start after MySQL when both start at once (a failover).
+    assert {(o.get("first"), o.get("then"), o.get("kind")) for o in root.findall(".//rsc_order")} == {
+        ("mysql", f"p_{unit}", "Optional") for unit in ("nova-scheduler", "cinder-scheduler", "nova-conductor")}
     group = root.find(".//group[@id='mysql']")
     assert [p.get("id") for p in group.findall("primitive")] == ["fs_mysql", "ip_mysql", "mysqld"]
     assert nvpairs(cib, ".//primitive[@id='fs_mysql']/instance_attributes")["device"] == AP_VALUES["DRBD_DISK"]

@@ -24,6 +24,9 @@ default['deployer']['pacemaker']['monitor_interval'] = '30s'
 # broker connection to the hung controller stalled), and a timed-out start bans the service from
 # that node (fail-count INFINITY).
 default['deployer']['pacemaker']['service_timeouts'] = { 'start' => '120s', 'stop' => '120s' }
+# The MySQL group's file system: the Filesystem agent's advised minimum (a journal replay after a
+# crash, a stop that waits for the last writer); its mysqld takes service_timeouts.
+default['deployer']['pacemaker']['filesystem_timeouts'] = { 'start' => '60s', 'stop' => '60s' }
 # A node where a service failed may run it again after this (the origin never cleared failures).
 default['deployer']['pacemaker']['failure_timeout'] = '120s'
 # A service found running on two nodes: a hung controller thawed after its services were started

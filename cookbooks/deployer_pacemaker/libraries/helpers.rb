@@ -99,6 +99,7 @@ module DeployerPacemaker
       end
 
       drbd = node.dig('deployer', 'drbd_mysql')
+      pacemaker = node.dig('deployer', 'pacemaker')
       {
         # Without DRBD (a shared disk) the group alone: no promotable clone, no constraints on it.
         'drbd' => DeployerDrbdMysql::Helpers.drbd?(node),
@@ -107,6 +108,10 @@ module DeployerPacemaker
         'mount_point' => drbd.fetch('mount_point'),
         'fstype' => drbd.fetch('fstype'),
         'mysql_unit' => drbd.fetch('service'),
+        # MariaDB is a service like the others (crash recovery can outlast 20 s under load).
+        'mysql_timeouts' => pacemaker.fetch('service_timeouts'),
+        'filesystem_timeouts' => pacemaker.fetch('filesystem_timeouts'),
+        'failure_timeout' => pacemaker.fetch('failure_timeout'),
         'ip' => ipaddr2(node, node.dig('deployer', 'cluster', 'db_vip') || 'db', 'ip_mysql'),
       }
     end
