@@ -86,17 +86,27 @@ def writes_back_after(probe: DbWriteProbe, moment: float) -> float:
     return probe.outage(moment)
 
 
-def baseline(node, probe: DbWriteProbe) -> tuple[float, float]:
+def baseline(holder, nodes: dict, probe: DbWriteProbe) -> tuple[float, float]:
     """In-place restarts: (writes back after the mysql group's, schedulers back after theirs)."""
-    holder = node
     started = time.monotonic()
     run_on(holder, "crm_resource --restart --resource mysql --timeout 120s")
     writes = writes_back_after(probe, started)
     started = time.monotonic()
     for unit in AP_SERVICES:
-        holder.exec(f"crm_resource --restart --resource p_{unit} --timeout 120s", timeout=180)
-    wait(lambda: schedulers_on(holder), LIMIT, "the schedulers after their restart")
+        run_on(holder, f"crm_resource --restart --resource p_{unit} --timeout 120s")
+    wait(lambda: schedulers_running(holder, nodes), LIMIT, "the schedulers after their restart")
     return writes, time.monotonic() - started
+
+
+def schedulers_running(asked, nodes: dict) -> bool:
+    """Each scheduler active on the node Pacemaker runs it on (no colocation ties them to
+    MySQL: they need not be on its node)."""
+    for unit in AP_SERVICES:
+        where = holder_of(asked, f"p_{unit}")
+        if where is None or nodes[where].exec(f"systemctl is-active {unit}",
+                                              timeout=10).stdout.strip() != "active":
+            return False
+    return True
 
 
 def fault(node_set, nodes: dict, probe: DbWriteProbe, verb: str) -> tuple[float, float]:
@@ -105,10 +115,11 @@ def fault(node_set, nodes: dict, probe: DbWriteProbe, verb: str) -> tuple[float,
     holder = holder_of(first, "mysqld")
     survivor = nodes[next(name for name in nodes if name != holder)]
     injected = time.monotonic()
-    getattr(node_set, verb)(nodes[holder].index)
+    {"crash": node_set.crash, "stop": node_set.power_off}[verb](nodes[holder].index)
     schedulers = wait(lambda: schedulers_on(survivor) and time.monotonic(), LIMIT,
                       f"the schedulers on {survivor.name}") - injected
     writes = writes_back_after(probe, injected)
+    node_set.wait_down(nodes[holder].index, timeout=180)
     node_set.start(nodes[holder].index, timeout=180)
     wait(lambda: online(survivor) == sorted(nodes), 180, f"{holder} back in the cluster", interval=2)
     wait(lambda: len(json.loads(run_on(survivor, "rabbitmqctl cluster_status --formatter json"))
@@ -151,7 +162,7 @@ def measure_profile(uc, registry: Registry, profile: str, token: int) -> dict:
         probe = DbWriteProbe(**write_target(holder, db_vip), timeout=1.0, interval=0.1).start()
         try:
             wait(lambda: probe.succeeded_since(time.monotonic() - 1, 3), 30, "writes through the DB VIP")
-            rows = {"baseline": baseline(holder, probe)}
+            rows = {"baseline": baseline(holder, nodes, probe)}
             for verb in ("crash", "stop"):
                 rows[verb] = fault(node_set, nodes, probe, verb)
         finally:

@@ -60,6 +60,21 @@ def cluster_report(nodes) -> str:
     return "\n".join(report)
 
 
+def failover_report(nodes) -> str:
+    """What a failed failover wait shows: Pacemaker's view with fail counts and inactive
+    resources, the moved units and Pacemaker's journal, from each node that answers."""
+    report = []
+    for node in nodes:
+        try:
+            result = node.exec("crm_mon -1 -r -f 2>&1 | tail -40; systemctl --no-pager --lines=5 status "
+                               + " ".join(("mariadb",) + AP_SERVICES) + " 2>&1 | tail -60; "
+                               "journalctl --no-pager -n 40 -u pacemaker", timeout=30)
+            report.append(f"--- {node.name}\n{(result.stdout + result.stderr)[-6000:]}")
+        except Exception as exc:        # noqa: BLE001 - a node that is down says so
+            report.append(f"--- {node.name}: {exc}")
+    return "\n".join(report)
+
+
 def placement(node) -> dict[str, list[str]]:
     """Pacemaker's view from ``node``: resource id -> the nodes it is started on."""
     status = run_on(node, "crm_mon -1 --output-as=xml")
@@ -220,9 +235,17 @@ def fail_over(active_passive, write_target, fault: str) -> dict:
     for node in nodes.values():         # one left down by an earlier failed test
         if node.pid() is None:
             node_set.start(node.index, timeout=180)
+
+    def report() -> str:        # what every wait below shows when it gives up
+        return failover_report(nodes.values())
+
     wait_until(quietly(lambda: online(nodes["node1"])), 180, "both nodes in the cluster", interval=2,
-               until=lambda names: names == ["node1", "node2"])
-    [holder] = placement(nodes["node1"])["mysqld"]
+               until=lambda names: names == ["node1", "node2"], diagnose=report)
+    placed = wait_until(quietly(lambda: placement(nodes["node1"])), 120, "the group and the schedulers "
+                        "started", interval=1, diagnose=report,
+                        until=lambda placed: isinstance(placed, dict) and all(
+                            len(placed.get(resource, ())) == 1 for resource in MOVED))
+    [holder] = placed["mysqld"]
     survivor = nodes[next(name for name in nodes if name != holder)]
     probe = DbWriteProbe(**write_target, timeout=1.0, interval=0.1).start()
     try:
@@ -230,20 +253,21 @@ def fail_over(active_passive, write_target, fault: str) -> dict:
                    interval=0.5)
         before = len(probe.acked)
         injected = time.monotonic()
-        getattr(node_set, fault)(nodes[holder].index)
+        # A clean poweroff is not waited for: its handover is what is measured meanwhile.
+        {"crash": node_set.crash, "stop": node_set.power_off}[fault](nodes[holder].index)
         schedulers = wait_until(quietly(lambda: schedulers_on(survivor) and time.monotonic()), FAILOVER_LIMIT,
                                 f"the schedulers on {survivor.name}", interval=0.2,
-                                until=lambda value: isinstance(value, float))
+                                until=lambda value: isinstance(value, float), diagnose=report)
         # systemd may report a unit active before Pacemaker has recorded its start.
         wait_until(quietly(lambda: placement(survivor)), 60,
                    f"Pacemaker reporting the group and the schedulers on {survivor.name}", interval=0.5,
                    until=lambda placed: isinstance(placed, dict) and all(
-                       placed.get(resource) == [survivor.name] for resource in MOVED))
+                       placed.get(resource) == [survivor.name] for resource in MOVED), diagnose=report)
         # Writes are back once they succeed on the survivor; their outage is the longest stall
         # around the fault (a write in flight when it hit may still have succeeded).
         settled = time.monotonic()
         wait_until(lambda: probe.succeeded_since(settled, 3), FAILOVER_LIMIT,
-                   f"writes through the DB VIP on {survivor.name}", interval=0.2)
+                   f"writes through the DB VIP on {survivor.name}", interval=0.2, diagnose=report)
         writes_back = probe.outage(injected)
         # RabbitMQ keeps serving on the survivor alone (autoheal, mirrored queues).
         # A paused broker would not list itself as running; a 2-node pause_minority would pause it (S7).
@@ -252,6 +276,7 @@ def fail_over(active_passive, write_target, fault: str) -> dict:
                    until=lambda running: running == [f"rabbit@{survivor.name}"])
         run_on(survivor, "rabbitmqctl list_queues --quiet name >/dev/null")
 
+        node_set.wait_down(nodes[holder].index, timeout=180)   # systemd's stop timeouts are 90 s
         node_set.start(nodes[holder].index, timeout=180)
         wait_until(quietly(lambda: online(survivor)), 180, f"{holder} back in the cluster", interval=2,
                    until=lambda names: names == ["node1", "node2"])
@@ -260,7 +285,8 @@ def fail_over(active_passive, write_target, fault: str) -> dict:
                    until=lambda running: isinstance(running, list) and len(running) == 2)
         time.sleep(5)     # a placement decision after the rejoin would show by now
         placed = placement(survivor)
-        assert all(placed.get(resource) == [survivor.name] for resource in MOVED), ("stickiness", placed)
+        assert all(placed.get(resource) == [survivor.name] for resource in MOVED), \
+            f"stickiness: {placed}\n{report()}"
     finally:
         probe.stop()
     lost = probe.lost()
