@@ -14,7 +14,7 @@ What is here, all plain dicts in Chef's JSON shapes:
     controller_node(i)   the node dict render() takes for controller i (0-based)
 Fixtures: ha_environment, ha_secrets, controller_nodes (three nodes).
 
-Use them with tests.chef_render.render:
+Use them with tests.chef_render.render (deployer.chef.render on these cookbooks):
     render("deployer_haproxy", "haproxy.cfg", node=controller_node(0),
            environment=sample_environment(), secrets=SECRETS)
 """

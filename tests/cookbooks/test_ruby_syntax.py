@@ -11,7 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 RUBY_FILES = sorted([*REPO.glob("cookbooks/**/*.rb"), *REPO.glob("roles/**/*.rb"),
-                     REPO / "tests" / "chef_render" / "render.rb"])
+                     REPO / "deployer" / "chef" / "render.rb"])
 TEMPLATES = sorted(REPO.glob("cookbooks/*/templates/**/*.erb"))
 
 pytestmark = pytest.mark.skipif(not shutil.which("ruby"), reason="ruby not installed")

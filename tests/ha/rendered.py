@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.chef_render.render import call_helper, node_attributes, render
+from tests.chef_render import call_helper, node_attributes, render
 
 REPO = Path(__file__).resolve().parents[2]
 CONTROLLER_ROLE = REPO / "roles" / "controller.json"

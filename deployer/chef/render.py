@@ -1,10 +1,12 @@
-"""Render a cookbook template the way a Chef converge would, without chef-client.
+"""Render a cookbook template the way a Chef converge would, without chef-client: what
+the plan's config lint reads (deployer.preflight.config) and what the cookbook tests check
+(tests/chef_render binds them to this repository's cookbooks).
 
 CONTRACT
-    render(cookbook, template, *, node, role=None, environment=None, secrets=None,
-           cookbooks_dir=COOKBOOKS_DIR) -> str
+    render(cookbook, template, *, node, cookbooks_dir, role=None, environment=None,
+           secrets=None, any_secret=None) -> str
 
-    cookbook     cookbook directory name under cookbooks/, e.g. "deployer_haproxy"
+    cookbook     cookbook directory name under cookbooks_dir, e.g. "deployer_haproxy"
     template     a key of that cookbook's <CamelCase>::Helpers::TEMPLATES registry,
                  e.g. "haproxy.cfg" (the registry names the .erb and the helper that
                  computes its variables; render.rb documents the cookbook side)
@@ -18,11 +20,13 @@ CONTRACT
     environment  a Chef environment as a dict or a path to its JSON file
     secrets      {"<data bag>": {"<item>": {"<key>": "<value>"}}}: the data bag
                  items deployer_secret() would read.  Passed on stdin, never argv.
+    any_secret   instead of secrets: every lookup answers this value (a lint reads the
+                 files' options, not the passwords, which a plan does not have yet)
 
-    node_attributes(cookbook, *, node, role=None, environment=None) -> dict gives the
+    node_attributes(cookbook, *, node, cookbooks_dir, role=None, environment=None) -> dict gives the
     merged attributes (Chef precedence, see render.rb) the helpers receive.
 
-    call_helper(cookbook, function, *args) runs one library function (e.g.
+    call_helper(cookbook, function, *args, cookbooks_dir) runs one library function (e.g.
     "DeployerCommon::Vrrp.check_unique_vrids!") of the cookbook's dependency closure
     on JSON arguments and returns its JSON result.
 
@@ -36,9 +40,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-HARNESS_DIR = Path(__file__).resolve().parent
-RENDER_RB = HARNESS_DIR / "render.rb"
-COOKBOOKS_DIR = HARNESS_DIR.parent.parent / "cookbooks"
+RENDER_RB = Path(__file__).resolve().with_name("render.rb")
 
 ChefDoc = dict[str, Any] | str | Path
 
@@ -76,10 +78,11 @@ def _run(request: dict[str, Any]) -> str:
 
 def _request(action: str, cookbook: str, template: str | None, node: dict[str, Any],
              role: ChefDoc | list[ChefDoc] | None, environment: ChefDoc | None,
-             secrets: dict[str, Any] | None, cookbooks_dir: Path) -> dict[str, Any]:
+             secrets: dict[str, Any] | None, cookbooks_dir: Path,
+             any_secret: str | None = None) -> dict[str, Any]:
     if not isinstance(node, dict) or not node.get("name"):
         raise RenderError("node must be a dict with a 'name'")
-    return {
+    request = {
         "action": action,
         "cookbooks_dir": str(cookbooks_dir),
         "cookbook": cookbook,
@@ -89,23 +92,28 @@ def _request(action: str, cookbook: str, template: str | None, node: dict[str, A
         "node": node,
         "secrets": secrets or {},
     }
+    if any_secret is not None:
+        request["any_secret"] = any_secret
+    return request
 
 
-def render(cookbook: str, template: str, *, node: dict[str, Any],
+def render(cookbook: str, template: str, *, node: dict[str, Any], cookbooks_dir: Path,
            role: ChefDoc | list[ChefDoc] | None = None, environment: ChefDoc | None = None,
-           secrets: dict[str, Any] | None = None, cookbooks_dir: Path = COOKBOOKS_DIR) -> str:
+           secrets: dict[str, Any] | None = None, any_secret: str | None = None) -> str:
     """The rendered text of `template` from `cookbook` for this node."""
-    return _run(_request("render", cookbook, template, node, role, environment, secrets, cookbooks_dir))
+    return _run(_request("render", cookbook, template, node, role, environment, secrets,
+                         cookbooks_dir, any_secret))
 
 
-def node_attributes(cookbook: str, *, node: dict[str, Any],
-                    role: ChefDoc | list[ChefDoc] | None = None, environment: ChefDoc | None = None,
-                    cookbooks_dir: Path = COOKBOOKS_DIR) -> dict[str, Any]:
+def node_attributes(cookbook: str, *, node: dict[str, Any], cookbooks_dir: Path,
+                    role: ChefDoc | list[ChefDoc] | None = None,
+                    environment: ChefDoc | None = None) -> dict[str, Any]:
     """The merged node attributes a converge of `cookbook` would see."""
-    return json.loads(_run(_request("attributes", cookbook, None, node, role, environment, None, cookbooks_dir)))
+    return json.loads(_run(_request("attributes", cookbook, None, node, role, environment, None,
+                                    cookbooks_dir)))
 
 
-def call_helper(cookbook: str, function: str, *args: Any, cookbooks_dir: Path = COOKBOOKS_DIR) -> Any:
+def call_helper(cookbook: str, function: str, *args: Any, cookbooks_dir: Path) -> Any:
     """Result of a cookbook library function, e.g. call_helper("deployer_common",
     "DeployerCommon::Vrrp.check_unique_vrids!", vips)."""
     request = _request("call", cookbook, None, {"name": "harness"}, None, None, None, cookbooks_dir)

@@ -20,6 +20,7 @@
 #     "node":        {"name": "ctl1", "ipaddress": "10.0.0.11", ..., "normal": {...}},
 #                    # every key but "name" and "normal" is an automatic (ohai) attribute
 #     "secrets":     {"<bag>": {"<item>": {"<key>": "<value>"}}}   # stands in for data bags
+#     "any_secret":  "<value>"   # optional, instead of secrets: every lookup answers it
 #   }
 #   "render" prints the rendered file; "attributes" prints the merged node
 #   attributes as JSON; "call" runs one library function of the cookbook's
@@ -158,6 +159,7 @@ module ChefRender
       @node = request.fetch('node') { raise Error, 'request needs node' }
       raise Error, "node needs a 'name'" unless @node.is_a?(Hash) && @node['name'].is_a?(String)
       @secrets = request['secrets'] || {}
+      @any_secret = request['any_secret']
       @template = request['template']
     end
 
@@ -212,8 +214,8 @@ module ChefRender
 
     def secret
       lambda do |bag, item, key|
-        value = @secrets.dig(bag, item, key)
-        raise Error, "test secrets have no #{bag}/#{item} key '#{key}'" if value.nil?
+        value = @any_secret || @secrets.dig(bag, item, key)
+        raise Error, "the request's secrets have no #{bag}/#{item} key '#{key}'" if value.nil?
         value.to_s
       end
     end
