@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import configparser
 import functools
+import hashlib
 import json
+import os
 import subprocess
 from pathlib import Path
 
 from deployer.lint import ERROR, WARNING, Finding
 
 DEBIAN_PYTHON = "/usr/bin/python3"
+DPKG_STATUS = "/var/lib/dpkg/status"
 SCHEMA_SCRIPT = Path(__file__).with_name("option_schema.py")
 OSLO = ["oslo.log", "oslo.messaging", "oslo.db", "oslo.policy", "oslo.concurrency",
         "oslo.middleware", "oslo.cache", "keystonemiddleware.auth_token"]
@@ -44,15 +47,43 @@ class SchemaUnavailable(RuntimeError):
 
 @functools.cache
 def schema(namespaces: tuple[str, ...]) -> dict[str, dict[str, dict]]:
-    """{group: {option: {...}}} of ``namespaces`` (option_schema.py's output)."""
+    """{group: {option: {...}}} of ``namespaces`` (option_schema.py's output), kept on disk
+    until a package changes: loading every namespace takes Debian's Python some 20 s, too
+    long for each plan."""
     if not Path(DEBIAN_PYTHON).exists():
         raise SchemaUnavailable(f"{DEBIAN_PYTHON} is missing")
+    cached = _cache_file(namespaces)
+    try:
+        return json.loads(cached.read_text())
+    except (OSError, ValueError):
+        pass
     done = subprocess.run([DEBIAN_PYTHON, str(SCHEMA_SCRIPT), *namespaces],
                           capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise SchemaUnavailable(f"option schema of {', '.join(namespaces)}: "
                                 f"{done.stderr.strip().splitlines()[-1:]}")
-    return json.loads(done.stdout)
+    found = json.loads(done.stdout)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}")
+        partial.write_text(done.stdout)
+        partial.replace(cached)         # readers see a whole file or none
+    except OSError:
+        pass                            # no cache: the next plan loads it again
+    return found
+
+
+def _cache_file(namespaces: tuple[str, ...]) -> Path:
+    """Named by the namespaces and the state of the installed packages (dpkg's status
+    file changes with every install, upgrade or removal)."""
+    try:
+        status = Path(DPKG_STATUS).stat()
+        installed = f"{status.st_mtime_ns}:{status.st_size}"
+    except OSError:
+        installed = "unknown"
+    key = hashlib.sha256(json.dumps([namespaces, installed]).encode()).hexdigest()[:24]
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "deployer" / "option-schemas" / f"{key}.json"
 
 
 def check(files: dict[str, str]) -> list[Finding]:

@@ -13,6 +13,7 @@ nodes, and the deployment records that it was skipped.  One file per concern:
                own ``package`` resources and the attributes they name
 - apt.py       ``apt-cache policy`` output: which of them a node can install
 - vips.py      the VIPs of the rendered Chef environment (segment, VRID, floating or not)
+- config.py    the config lint of the files each node would write (deployer.lint)
 - registry.py  the VIP/VRID registry in the deployer's database (409 on a collision)
 - chef_url.py  the Chef server URL a node will be given, and why a node cannot reach it
 - probes.py    the checks run on one node over SSH

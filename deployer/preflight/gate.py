@@ -12,7 +12,7 @@ import dataclasses
 
 from deployer.db.models import utcnow
 from deployer.errors import Unprocessable
-from deployer.preflight import packages, registry, run_list, runner, targets, vips
+from deployer.preflight import config, packages, registry, run_list, runner, targets, vips
 from deployer.preflight.report import WARNING, Report
 from deployer.preflight.settings import Settings, content_dirs
 
@@ -34,6 +34,8 @@ class PreflightFailed(Unprocessable):
 class Analysis:
     needs: dict[str, runner.NodeNeeds]     # by resource
     vips: list[vips.Vip]
+    # by resource: (the plan's node, the cookbooks its run-list reaches, its expanded roles)
+    reached: dict[str, tuple[dict, set[str], list[dict]]] = dataclasses.field(default_factory=dict)
 
 
 def analyse(settings: Settings | None, document: dict) -> Analysis:
@@ -43,7 +45,7 @@ def analyse(settings: Settings | None, document: dict) -> Analysis:
     cookbooks = packages.load(cookbooks_dir)
     environment = document.get("chef_environment") or {}
     env_name = environment.get("name")
-    needs, reached = {}, set()
+    needs, reached, per_node = {}, set(), {}
     for group in document.get("steps") or []:
         for node in group:
             expanded = run_list.expand(node.get("run_list") or [], roles_dir, env_name)
@@ -53,6 +55,7 @@ def analyse(settings: Settings | None, document: dict) -> Analysis:
                       environment.get("override_attributes") or {}]
             derived = packages.derive(expanded.recipes, cookbooks, layers)
             reached |= derived.cookbooks
+            per_node[node["resource"]] = (node, derived.cookbooks, expanded.roles)
             notes = [f"role {name} is not in the deployer's roles directory: its run-list is "
                      f"not expanded" for name in expanded.unknown_roles]
             notes += [f"recipe {name} is not in the deployer's cookbooks directory"
@@ -64,7 +67,7 @@ def analyse(settings: Settings | None, document: dict) -> Analysis:
                  for node in group if node.get("address")}
     found = vips.floating(document.get("chef_environment"), addresses,
                           vrrp=KEEPALIVED_COOKBOOK in reached)
-    return Analysis(needs, found)
+    return Analysis(needs, found, per_node)
 
 
 def _report(services, prepared, document: dict, analysis: Analysis, *, skip: bool,
@@ -80,7 +83,16 @@ def _report(services, prepared, document: dict, analysis: Analysis, *, skip: boo
     order = {node["resource"]: index for index, node in enumerate(
         n for group in document.get("steps") or [] for n in group)}
     nodes.sort(key=lambda node: order.get(node.resource, len(order)))
-    return runner.run(nodes, analysis.needs, analysis.vips, taken, settings)
+    # The Chef node names the preview gives (a controller finds itself by name in the
+    # controllers list); a ResourceGroup member's is decided at converge time.
+    named = {node.resource: node.node_name for node in nodes}
+    reached = {resource: ({**node, "node_name": named.get(resource)}, cookbooks, roles)
+               for resource, (node, cookbooks, roles) in analysis.reached.items()}
+    linted = config.checks(config.render_all(reached, document.get("chef_environment"),
+                                             settings.cookbooks_dir))
+    needs = {resource: dataclasses.replace(need, config=linted.get(resource))
+             for resource, need in analysis.needs.items()}
+    return runner.run(nodes, needs, analysis.vips, taken, settings)
 
 
 def for_plan(services, prepared, document: dict) -> dict:

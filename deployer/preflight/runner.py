@@ -24,6 +24,7 @@ class NodeNeeds:
     """What the cookbooks say a node's run-list installs (packages.derive)."""
     packages: list[str]
     notes: list[str]        # what could not be checked, and why
+    config: Check | None = None     # the lint of the files it would write (config.py)
 
 
 @dataclasses.dataclass
@@ -106,6 +107,10 @@ def run(nodes: list[PlannedNode], needs: dict[str, NodeNeeds], vips: list[Vip],
                                    settings) for node in nodes]
             for future in futures:      # in plan order
                 probed.append(future.result())
+        for item in probed:             # read on the deployer: no login needed
+            config = needs.get(item.node.resource, NodeNeeds([], [])).config
+            if config is not None:
+                item.report.checks.append(config)
         report.nodes = [p.report for p in probed]
         report.vips = [_vip_report(vip, taken, probed) for vip in vips]
         report.site = site.checks(report.nodes)

@@ -1,7 +1,8 @@
 """deployer/lint over what the cookbooks render for each topology (through the
 tests/chef_render harness, from the shipped Chef environment templates and roles):
 no option any service ignores, no cross-layer timeout mismatch; and the lint does
-fail on an injected unknown option and an injected timeout mismatch."""
+fail on an injected unknown option and an injected timeout mismatch.  Then the same
+as the plan runs it (deployer.preflight.config): per planned node, from its run-list."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,10 @@ import pytest
 
 from deployer import lint
 from deployer.lint import options, timeouts
-from tests.chef_render import render
-from tests.cookbooks.conftest import SECRETS, controller_node
+from deployer.preflight import config, gate
+from deployer.preflight.report import FAILED, PASSED, WARNING, Check
+from tests.chef_render import COOKBOOKS_DIR, render
+from tests.cookbooks.conftest import CONTROLLERS, SECRETS, controller_node
 from tests.cookbooks.test_openstack_config import (AIO_NODE, COMPUTE_NODE, CONF_FILES,
                                                    aa_environment, aio_environment, role)
 from tests.cookbooks.test_pacemaker_config import AP_NODES, ap_environment
@@ -111,3 +114,74 @@ def test_a_vip_that_moves_before_haproxy_sees_the_dead_backend_is_a_warning():
     warnings = [f for f in timeouts.check(files) if f.file == "keepalived.conf"]
     assert warnings and all(f.severity == lint.WARNING for f in warnings)
     assert "the VIP moves in 3 s" in warnings[0].message and "after 10 s" in warnings[0].message
+
+
+# --- the plan's lint: deployer.preflight.config on what each planned node would write --------
+
+def plan_nodes(topology: str) -> list[dict]:
+    """The plan's nodes of a topology (resource, address, node_name, run_list)."""
+    if topology == "active-active":
+        return [*({"resource": f"controller{i}", "address": c["address"], "node_name": c["name"],
+                   "run_list": ["role[controller]"]} for i, c in enumerate(CONTROLLERS, 1)),
+                {"resource": "computes-0/node", "address": COMPUTE_NODE["ipaddress"],
+                 "node_name": COMPUTE_NODE["name"], "run_list": ["role[compute]"]}]
+    if topology == "active-passive":
+        return [{"resource": resource, "address": node["ipaddress"], "node_name": node["name"],
+                 "run_list": [f"role[{resource}]"]}
+                for resource, node in zip(("primary", "secondary"), AP_NODES)]
+    return [{"resource": "allinone", "address": AIO_NODE["ipaddress"], "node_name": AIO_NODE["name"],
+             "run_list": ["role[allinone]"]}]
+
+
+def plan_lint(topology: str, override_attributes: dict | None = None) -> dict[str, Check]:
+    make_environment, _ = TOPOLOGIES[topology]
+    environment = make_environment()
+    if override_attributes:
+        environment["override_attributes"] = override_attributes
+    document = {"chef_environment": environment, "steps": [plan_nodes(topology)]}
+    analysis = gate.analyse(None, document)
+    return config.checks(config.render_all(analysis.reached, environment, COOKBOOKS_DIR))
+
+
+@pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
+def test_the_plan_lints_every_node_of_every_shipped_topology_without_an_error(topology):
+    _schema_or_skip()
+    found = plan_lint(topology)
+    assert set(found) == {node["resource"] for node in plan_nodes(topology)}
+    for resource, check in found.items():
+        assert check.name == "config" and check.status in (PASSED, WARNING), (resource, check)
+        assert "error" not in check.detail, (resource, check)
+
+
+def test_the_plan_fails_every_node_that_would_write_an_unknown_option_naming_it():
+    _schema_or_skip()
+    injected = {"deployer": {"openstack": {"nova": {"conf": {
+        "oslo_messaging_rabbit": {"rabbit_quorum_queues": True}}}}}}
+    found = plan_lint("active-active", injected)
+    for resource in ("controller1", "controller2", "controller3", "computes-0/node"):
+        check = found[resource]             # the compute's nova.conf is the controllers' too
+        assert check.status == FAILED, (resource, check)
+        assert "nova.conf [oslo_messaging_rabbit] rabbit_quorum_queues: unknown option" in check.detail
+        assert "Chef environment" in check.fix
+
+
+def test_the_plan_fails_a_timeout_mismatch_across_layers():
+    """oslo.db recycling pooled connections after HAProxy has closed them, set for one service."""
+    _schema_or_skip()
+    injected = {"deployer": {"openstack": {"cinder": {"conf": {
+        "database": {"connection_recycle_time": 7200}}}}}}
+    found = plan_lint("active-active", injected)
+    check = found["controller1"]
+    assert check.status == FAILED
+    assert "cinder.conf [database] connection_recycle_time = 7200" in check.detail
+    assert "Lost connection to MySQL server" in check.detail
+    assert found["computes-0/node"].status in (PASSED, WARNING)     # no cinder.conf there
+
+
+def test_a_file_the_converge_could_not_render_fails_naming_the_attribute():
+    found = plan_lint("active-active", {"deployer": {"haproxy": {"services": {
+        "keystone": {"balance": "fastest"}}}}})
+    check = found["controller1"]
+    assert check.status == FAILED and "cannot render haproxy.cfg" in check.detail
+    assert "node['deployer']['haproxy']['services']['keystone']['balance'] must be one of" in check.detail
+    assert found["computes-0/node"].status in (PASSED, WARNING)     # it writes no haproxy.cfg

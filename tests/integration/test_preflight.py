@@ -5,8 +5,10 @@ failure is reported by ``plan`` (naming the node or VIP and what to fix) and ref
 Light: nothing converges."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -100,6 +102,11 @@ def test_reachable_nodes_pass_every_check_with_their_host_keys(undercloud, nodes
         assert {"ssh", "platform", "chef_server", "packages"} <= set(found)
         assert "Debian GNU/Linux 12" in found["platform"]["detail"]
     assert "keepalived" not in checks(plan, "computes-0/node")["packages"]["detail"]
+    # The config lint of what each node would write (glance's file store options are
+    # deprecated: a warning, which passes).
+    for resource in by_resource:
+        assert checks(plan, resource)["config"]["status"] in ("passed", "warning"), resource
+    assert "nova.conf" in checks(plan, "computes-0/node")["config"]["detail"]
     assert [(v["name"], v["vrid"], v["segment"]) for v in report["vips"]] == [
         ("api", 51, f"{subnet(nodes)}.0/24"), ("db", 52, f"{subnet(nodes)}.0/24")]
     assert vip_checks(plan, "api")["vip_free"]["status"] == "passed"
@@ -111,6 +118,7 @@ def test_reachable_nodes_pass_every_check_with_their_host_keys(undercloud, nodes
     assert shown.returncode == 0, shown.stderr
     assert "preflight: passed" in shown.stdout
     assert f"host key {nodes[0].host_key_fingerprint}" in shown.stdout
+    assert "config:" in shown.stdout
 
 
 def test_a_wrong_password_is_reported_on_every_node_and_nothing_is_created(undercloud, nodes):
@@ -150,6 +158,33 @@ def test_an_unreachable_node_is_named_and_nothing_is_created(undercloud, nodes):
     assert shown.returncode == 2
     assert "FAILED   ssh:" in shown.stderr and "nodes.controller3" in shown.stderr
     assert_nothing_created(undercloud.cfg, undercloud.heat(), undercloud.chef(), request)
+
+
+def test_an_option_no_service_knows_fails_plan_and_create(undercloud, nodes):
+    """The site admin's edit of the Chef environment template sets openstack-helm's
+    rabbit_quorum_queues (oslo.messaging knows rabbit_quorum_queue): every node that would
+    write nova.conf fails its config check, and create refuses before anything exists."""
+    shipped = Path(undercloud.cfg.content.chef_environments_dir) / f"{TEMPLATE}.json"
+    original = shipped.read_text()
+    edited = json.loads(original)
+    edited.setdefault("override_attributes", {}).setdefault("deployer", {})["openstack"] = {
+        "nova": {"conf": {"oslo_messaging_rabbit": {"rabbit_quorum_queues": True}}}}
+    try:
+        shipped.write_text(json.dumps(edited))
+        api, request = undercloud.api(), body(nodes, fresh_name())
+        plan = api.plan_deployment(request)
+        assert plan["preflight"]["status"] == "failed"
+        for resource in ("controller1", "controller2", "controller3", "computes-0/node"):
+            config = checks(plan, resource)["config"]
+            assert config["status"] == "failed", (resource, config)
+            assert "nova.conf [oslo_messaging_rabbit] rabbit_quorum_queues: unknown option" in \
+                config["detail"]
+        refused = refused_create(api, request, 422)
+        assert set(refused.errors) == {"nodes.controller1", "nodes.controller2",
+                                       "nodes.controller3", "nodes.computes-0/node"}
+        assert_nothing_created(undercloud.cfg, undercloud.heat(), undercloud.chef(), request)
+    finally:
+        shipped.write_text(original)
 
 
 def test_a_vip_in_use_on_the_segment_is_reported(undercloud, nodes):

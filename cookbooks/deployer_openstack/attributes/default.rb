@@ -127,9 +127,9 @@ default['deployer']['openstack']['glance']['conf'] = {
 default['deployer']['openstack']['placement']['conf'] = {
   'api' => { 'auth_strategy' => 'keystone' },
 }
+# nova's [api] auth_strategy is keystone by default and deprecated for removal (the lint warns).
 default['deployer']['openstack']['nova']['conf'] = {
   'DEFAULT' => { 'state_path' => '/var/lib/nova' },
-  'api' => { 'auth_strategy' => 'keystone' },
   'vnc' => { 'enabled' => true },
   'oslo_concurrency' => { 'lock_path' => '/var/lib/nova/tmp' },
   # New computes are mapped into cell1 by the scheduler, no nova-manage per compute.
