@@ -127,6 +127,19 @@ def fault(node_set, nodes: dict, probe: DbWriteProbe, verb: str) -> tuple[float,
     return writes, schedulers
 
 
+def cluster_state(nodes: dict) -> str:
+    """Why a wait gave up: Pacemaker's view with fail counts and its journal, per node."""
+    shown = []
+    for name, node in nodes.items():
+        try:
+            found = node.exec("crm_mon -1 -r -f 2>&1 | tail -30; "
+                              "journalctl --no-pager -n 40 -u pacemaker -u mariadb", timeout=30)
+            shown.append(f"--- {name}\n{(found.stdout + found.stderr)[-5000:]}")
+        except Exception as exc:        # noqa: BLE001 - a node that is down says so
+            shown.append(f"--- {name}: {exc}")
+    return "\n".join(shown)
+
+
 def write_target(holder, db_vip: str) -> dict:
     password = secrets.token_urlsafe(16)
     run_on(holder, "mariadb -e \"CREATE DATABASE IF NOT EXISTS bench_ap; "
@@ -165,6 +178,8 @@ def measure_profile(uc, registry: Registry, profile: str, token: int) -> dict:
             rows = {"baseline": baseline(holder, nodes, probe)}
             for verb in ("crash", "stop"):
                 rows[verb] = fault(node_set, nodes, probe, verb)
+        except RuntimeError as error:
+            raise SystemExit(f"{profile}: {error}\n{cluster_state(nodes)}") from None
         finally:
             probe.stop()
         lost = probe.lost()
