@@ -179,7 +179,8 @@ def measure_profile(uc, registry: Registry, profile: str, token: int) -> dict:
             for verb in ("crash", "stop"):
                 rows[verb] = fault(node_set, nodes, probe, verb)
         except RuntimeError as error:
-            raise SystemExit(f"{profile}: {error}\n{cluster_state(nodes)}") from None
+            raise SystemExit(f"{profile}: {error}; the writes' errors: {probe.errors}\n"
+                             f"{cluster_state(nodes)}") from None
         finally:
             probe.stop()
         lost = probe.lost()
