@@ -49,6 +49,10 @@ class RenderError(Exception):
     """The template could not be rendered; the message says which input is wrong."""
 
 
+class RendererUnavailable(RenderError):
+    """Nothing was rendered: this host cannot run render.rb (no Ruby)."""
+
+
 def _load(doc: ChefDoc | None) -> dict[str, Any] | None:
     if doc is None or isinstance(doc, dict):
         return doc
@@ -63,14 +67,14 @@ def _roles(role: ChefDoc | list[ChefDoc] | None) -> list[dict[str, Any]]:
 
 
 def _run(request: dict[str, Any]) -> str:
-    proc = subprocess.run(
-        ["ruby", str(RENDER_RB)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    try:
+        proc = subprocess.run(["ruby", str(RENDER_RB)], input=json.dumps(request),
+                              capture_output=True, text=True, timeout=60, check=False)
+    except FileNotFoundError:
+        raise RendererUnavailable("ruby is not installed on this host (render.rb needs it; "
+                                  "scripts/install.sh installs it)") from None
+    except subprocess.TimeoutExpired:
+        raise RenderError("render.rb did not finish within 60 s") from None
     if proc.returncode != 0:
         raise RenderError(proc.stderr.strip() or f"render.rb exited {proc.returncode}")
     return proc.stdout

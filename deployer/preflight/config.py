@@ -50,7 +50,8 @@ RENDER_PARALLEL = 4
 class NodeFiles:
     """What one node's converge would write, by the lint's file name (or why not)."""
     files: dict[str, str]
-    error: str = ""
+    error: str = ""             # a file the converge could not render either
+    unavailable: str = ""       # this deployer cannot render (no Ruby)
 
 
 def node_files(node: dict, cookbooks: set[str], roles: list[dict], environment: dict | None,
@@ -70,6 +71,8 @@ def node_files(node: dict, cookbooks: set[str], roles: list[dict], environment: 
             files[lint_name] = render.render(
                 writer[0], writer[1], node=ohai, cookbooks_dir=cookbooks_dir, role=roles,
                 environment=environment, any_secret=SECRET_PLACEHOLDER)
+        except render.RendererUnavailable as error:
+            return NodeFiles({}, unavailable=str(error))
         except render.RenderError as error:
             return NodeFiles({}, f"{writer[0]} cannot render {writer[1]}: {error}")
     return NodeFiles(files)
@@ -96,6 +99,8 @@ def checks(rendered: dict[str, NodeFiles]) -> dict[str, Check]:
 
 
 def _check(found: NodeFiles, site: dict[str, str]) -> Check:
+    if found.unavailable:
+        return Check(NAME, SKIPPED, f"the files could not be rendered here: {found.unavailable}")
     if found.error:
         return Check(NAME, FAILED, found.error,
                      "correct the attribute the message names in the Chef environment or role")

@@ -12,7 +12,7 @@ import pytest
 from deployer import lint
 from deployer.lint import options, timeouts
 from deployer.preflight import config, gate
-from deployer.preflight.report import FAILED, PASSED, WARNING, Check
+from deployer.preflight.report import FAILED, PASSED, SKIPPED, WARNING, Check
 from tests.chef_render import COOKBOOKS_DIR, render
 from tests.cookbooks.conftest import CONTROLLERS, SECRETS, controller_node
 from tests.cookbooks.test_openstack_config import (AIO_NODE, COMPUTE_NODE, CONF_FILES,
@@ -185,3 +185,11 @@ def test_a_file_the_converge_could_not_render_fails_naming_the_attribute():
     assert check.status == FAILED and "cannot render haproxy.cfg" in check.detail
     assert "node['deployer']['haproxy']['services']['keystone']['balance'] must be one of" in check.detail
     assert found["computes-0/node"].status in (PASSED, WARNING)     # it writes no haproxy.cfg
+
+
+def test_without_ruby_the_check_is_skipped_saying_why(monkeypatch):
+    """A deployer host without Ruby cannot render: the check says so, and fails nothing."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+    found = plan_lint("allinone")
+    assert found["allinone"].status == SKIPPED
+    assert "ruby is not installed" in found["allinone"].detail
