@@ -98,18 +98,14 @@ def configure_node_link(netns: str, address: str) -> None:
     run_ip("-n", netns, batch=f"link set lo up\naddr add {address}/24 dev eth0\nlink set eth0 up\n")
 
 
-def clear_node_link(netns: str) -> None:
-    """eth0 with no address, as a node that is off: the network namespace outlives the
-    node's processes, and its kernel would go on answering for every address the node's
-    services had added (a VIP that keepalived or Pacemaker's IPaddr2 held)."""
-    run_ip("-n", netns, batch="addr flush dev eth0\nneigh flush dev eth0\n")
-
-
 def reset_node_link(netns: str, address: str) -> None:
-    """eth0 as a boot finds it: the node's own address only (else Pacemaker, probing the
-    rejoining node, finds a VIP it held before a crash active on two nodes)."""
-    clear_node_link(netns)
-    run_ip("-n", netns, "addr", "add", f"{address}/24", "dev", "eth0")
+    """eth0 as a boot finds it: the node's own address only.  The network namespace outlives
+    the node's processes, so the addresses its services had added (a VIP that keepalived or
+    Pacemaker's IPaddr2 held) would still be there at the next boot, and Pacemaker, probing
+    the rejoining node, would find that VIP active on two nodes.  (While a node is off they
+    stay: its kernel refuses connections at once, which the tests rely on.)"""
+    run_ip("-n", netns, batch=f"addr flush dev eth0\nneigh flush dev eth0\n"
+                              f"addr add {address}/24 dev eth0\n")
 
 
 def set_link(name: str, up: bool) -> None:

@@ -179,7 +179,6 @@ class TestNodes:
         if cgroups.is_frozen(node.unit):
             cgroups.set_frozen(node.unit, False)   # a frozen task dies only once thawed
         self._wait_gone(node, timeout=10.0, what="the SIGKILL")
-        network.clear_node_link(node.netns)
 
     def stop(self, index: int, timeout: float = 60.0) -> None:
         """Clean shutdown: systemd powers the node off; returns once all of it is gone."""
@@ -198,9 +197,7 @@ class TestNodes:
 
     def wait_down(self, index: int, timeout: float = 60.0) -> None:
         """Wait until a node that was powered off has no process left."""
-        node = self.get(index)
-        self._wait_gone(node, timeout=timeout, what="poweroff")
-        network.clear_node_link(node.netns)
+        self._wait_gone(self.get(index), timeout=timeout, what="poweroff")
 
     def start(self, index: int, timeout: float | None = None) -> TestNode:
         """Boot a crashed or stopped node again on the same disk (its upper layer)."""
