@@ -52,21 +52,14 @@ def run_on(node, cmd: str) -> str:
 
 
 def cluster_report(nodes) -> str:
-    report = []
-    for node in nodes:
-        report.append(f"--- {node.name}\n" + node.exec(
-            "crm_mon -1 2>&1 | tail -30; rabbitmqctl cluster_status 2>&1 | head -20; "
-            "systemctl --failed --no-legend; journalctl --no-pager -n 30 -u pacemaker").stdout[-5000:])
-    return "\n".join(report)
-
-
-def failover_report(nodes) -> str:
-    """What a failed failover wait shows: Pacemaker's view with fail counts and inactive
-    resources, the moved units and Pacemaker's journal, from each node that answers."""
+    """What a failed converge or failover wait shows, from each node that answers:
+    Pacemaker's view with inactive resources and fail counts, RabbitMQ's cluster, failed
+    units, MariaDB and the moved services, Pacemaker's journal."""
     report = []
     for node in nodes:
         try:
-            result = node.exec("crm_mon -1 -r -f 2>&1 | tail -40; systemctl --no-pager --lines=5 status "
+            result = node.exec("crm_mon -1 -r -f 2>&1 | tail -40; rabbitmqctl cluster_status 2>&1 | head -20; "
+                               "systemctl --failed --no-legend; systemctl --no-pager --lines=5 status "
                                + " ".join(("mariadb",) + AP_SERVICES) + " 2>&1 | tail -60; "
                                "journalctl --no-pager -n 40 -u pacemaker", timeout=30)
             report.append(f"--- {node.name}\n{(result.stdout + result.stderr)[-6000:]}")
@@ -237,7 +230,7 @@ def fail_over(active_passive, write_target, fault: str) -> dict:
             node_set.start(node.index, timeout=180)
 
     def report() -> str:        # what every wait below shows when it gives up
-        return failover_report(nodes.values())
+        return cluster_report(nodes.values())
 
     wait_until(quietly(lambda: online(nodes["node1"])), 180, "both nodes in the cluster", interval=2,
                until=lambda names: names == ["node1", "node2"], diagnose=report)
