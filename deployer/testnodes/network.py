@@ -98,14 +98,19 @@ def configure_node_link(netns: str, address: str) -> None:
     run_ip("-n", netns, batch=f"link set lo up\naddr add {address}/24 dev eth0\nlink set eth0 up\n")
 
 
-def reset_node_link(netns: str, address: str) -> None:
-    """eth0 as a boot finds it: the node's own address only.  The network namespace outlives
-    the node's processes, so the addresses its services had added (a VIP that keepalived or
-    Pacemaker's IPaddr2 held) would still be there at the next boot, and Pacemaker, probing
-    the rejoining node, would find that VIP active on two nodes.  (While a node is off they
-    stay: its kernel refuses connections at once, which the tests rely on.)"""
-    run_ip("-n", netns, batch=f"addr flush dev eth0\nneigh flush dev eth0\n"
-                              f"addr add {address}/24 dev eth0\n")
+def own_address_only(netns: str, address: str) -> None:
+    """eth0 with the node's own address and nothing its services added, as a server that is
+    off or has just booted has it.  The network namespace outlives the node's processes: a VIP
+    that keepalived or Pacemaker's IPaddr2 held would otherwise stay, answer ARP for it while
+    the node is off (taking traffic from the node that took the VIP over) and be found active
+    on two nodes by Pacemaker when the node rejoins.  The own address stays, so a node that is
+    off refuses connections at once, which the tests rely on."""
+    shown = run_ip("-n", netns, "-4", "-o", "addr", "show", "dev", "eth0").stdout
+    added = [cidr for cidr in re.findall(r"\binet (\S+)", shown) if cidr.split("/")[0] != address]
+    batch = [f"addr del {cidr} dev eth0" for cidr in added]
+    if f"inet {address}/" not in shown:
+        batch.append(f"addr add {address}/24 dev eth0")
+    run_ip("-n", netns, batch="\n".join(batch + ["neigh flush dev eth0"]) + "\n")
 
 
 def set_link(name: str, up: bool) -> None:

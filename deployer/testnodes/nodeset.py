@@ -179,6 +179,7 @@ class TestNodes:
         if cgroups.is_frozen(node.unit):
             cgroups.set_frozen(node.unit, False)   # a frozen task dies only once thawed
         self._wait_gone(node, timeout=10.0, what="the SIGKILL")
+        network.own_address_only(node.netns, node.ip)
 
     def stop(self, index: int, timeout: float = 60.0) -> None:
         """Clean shutdown: systemd powers the node off; returns once all of it is gone."""
@@ -197,7 +198,9 @@ class TestNodes:
 
     def wait_down(self, index: int, timeout: float = 60.0) -> None:
         """Wait until a node that was powered off has no process left."""
-        self._wait_gone(self.get(index), timeout=timeout, what="poweroff")
+        node = self.get(index)
+        self._wait_gone(node, timeout=timeout, what="poweroff")
+        network.own_address_only(node.netns, node.ip)
 
     def start(self, index: int, timeout: float | None = None) -> TestNode:
         """Boot a crashed or stopped node again on the same disk (its upper layer)."""
@@ -206,7 +209,7 @@ class TestNodes:
             raise TestNodesError(f"{node.name} has no network namespace; the set is not up")
         if node.pid() is None:
             self._wait_gone(node, timeout=10.0, what="its last boot")
-            network.reset_node_link(node.netns, node.ip)
+            network.own_address_only(node.netns, node.ip)
             self._launchers[node.name] = launch(node, self.state_dir / LAUNCHER_FILE,
                                                 self._shared_disk_bind())
             failed = wait_booted([node], self._launchers, _boot_timeout(timeout, 1))

@@ -236,9 +236,15 @@ def test_crash_refuses_connections_and_start_keeps_the_disk(test_nodes):
     while "sleep" not in {comm(pid) for pid in node.processes()}:
         assert time.monotonic() < deadline, "the command run with exec is not among the node's processes"
         time.sleep(0.05)
+    vip = node.ip.rsplit(".", 1)[0] + ".250"      # as keepalived or IPaddr2 would add one
+    node.exec(f"ip addr add {vip}/24 dev eth0")
     before = node.processes()
     test_nodes.crash(2)
     assert node.processes() == [] and not any(comm(pid) for pid in before)
+    # The VIP went with the node (no ARP answer for it while it is off); its own address stays.
+    left = subprocess.run(["ip", "-n", node.netns, "-4", "-o", "addr", "show", "dev", "eth0"],
+                          capture_output=True, text=True, check=True).stdout
+    assert f"inet {node.ip}/24" in left and vip not in left, left
     deadline = time.monotonic() + 3
     while client.get_transport().is_active() and time.monotonic() < deadline:
         time.sleep(0.05)
