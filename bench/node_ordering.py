@@ -8,19 +8,34 @@ orchestrator could take.  The ratio wall / critical path shows what Heat and
 the deployer add.  Both of Heat's engines are measured, since the convergence
 engine starts independent resources one second apart.
 
+The floor for one order group is the same stand-in converge (same cookbook,
+same simulated converge time) started on every node at once over SSH, with
+no Heat, API, worker or Chef server: what parallel SSH alone takes.  Each
+one-group scenario prints wall / floor beside wall / critical path, and the
+median and longest `register` phase (the node's Chef client and node made).
+
     .venv/bin/python bench/node_ordering.py [--converge 3] [--sizes 1,10,30] [--chain 3x3]
+    .venv/bin/python bench/node_ordering.py --sizes 100 --chain 0x0     # 100 nodes, one group
 """
 from __future__ import annotations
 
 import argparse
+import base64
+import io
+import json
+import statistics
 import sys
+import tarfile
 import tempfile
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+import paramiko  # noqa: E402
 
 from deployer import config  # noqa: E402
 from deployer.testnodes.registry import Registry  # noqa: E402
@@ -60,7 +75,78 @@ def _ts(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-def measure(uc, groups, converge: float, with_environment_resource: bool) -> tuple[float, float]:
+FLOOR_DIR = "/opt/bench-floor"
+FLOOR_ROLE = "sco-test-compute"
+
+
+def _floor_repo(converge: float) -> str:
+    """A local-mode chef-repo with the test cookbook and role, base64 of a tar.gz."""
+    environment = json.loads((TEST_CONTENT / "environments" / "sco-test.json").read_text())
+    environment["default_attributes"]["standin"]["sleep"] = converge
+    files = {"client.rb": "\n".join(f"{key} '{FLOOR_DIR}/{path}'" for key, path in (
+                 ("cookbook_path", "cookbooks"), ("role_path", "roles"), ("environment_path", "environments"),
+                 ("node_path", "nodes"), ("file_cache_path", "cache"))) + "\n",
+             "environments/floor.json": json.dumps({**environment, "name": "floor"}),
+             f"roles/{FLOOR_ROLE}.json": (TEST_CONTENT / "roles" / f"{FLOOR_ROLE}.json").read_text()}
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{FLOOR_DIR.lstrip('/')}/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        tar.add(TEST_CONTENT / "cookbooks", arcname=f"{FLOOR_DIR.lstrip('/')}/cookbooks")
+        tar.add(STANDIN, arcname=f"{FLOOR_DIR.lstrip('/')}/chef-client")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def floor_ssh(nodes, converge: float) -> float:
+    """Wall time of the same converge on every node at once over SSH (set-up not timed)."""
+    repo = _floor_repo(converge)
+    for node in nodes:
+        result = node.exec(f"rm -rf {FLOOR_DIR} && base64 -d | tar -xz -C /", input=repo)
+        if result.returncode != 0:
+            raise SystemExit(f"floor set-up on {node.name}: {result.stderr}")
+    command = (f"{FLOOR_DIR}/chef-client -z -c {FLOOR_DIR}/client.rb -N {{name}} -E floor "
+               f"-o 'role[{FLOOR_ROLE}]'")
+    failures: list[str] = []
+    gate = threading.Barrier(len(nodes) + 1)
+
+    def converge_over_ssh(node) -> None:
+        gate.wait()
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())   # bench nodes made just now
+        try:
+            client.connect(node.ip, username=node.username, key_filename=node.key_file, timeout=60,
+                           banner_timeout=60, auth_timeout=60, allow_agent=False, look_for_keys=False)
+            _, stdout, stderr = client.exec_command(command.format(name=node.name))
+            output = stdout.read().decode() + stderr.read().decode()
+            if stdout.channel.recv_exit_status() != 0:
+                failures.append(f"{node.name}: {output[-500:]}")
+        except Exception as error:      # noqa: BLE001 - reported below
+            failures.append(f"{node.name}: {error}")
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=converge_over_ssh, args=(node,)) for node in nodes]
+    for thread in threads:
+        thread.start()
+    gate.wait()
+    started = time.monotonic()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - started
+    if failures:
+        raise SystemExit("floor converge failed:\n" + "\n".join(failures[:5]))
+    return wall
+
+
+def _register_seconds(runs) -> list[float]:
+    return [_ts(phase["finished_at"]) - _ts(phase["started_at"])
+            for run in runs for phase in run["phases"] if phase["name"] == "register" and phase["finished_at"]]
+
+
+def measure(uc, groups, converge: float, with_environment_resource: bool) -> tuple[float, float, list[float]]:
     heat, api = uc.heat(), uc.api()
     template = _template(groups, converge, with_environment_resource=with_environment_resource)
     started = time.monotonic()
@@ -85,7 +171,7 @@ def measure(uc, groups, converge: float, with_environment_resource: bool) -> tup
         except Exception:  # gone
             break
         time.sleep(0.2)
-    return wall, sum(slowest.values())
+    return wall, sum(slowest.values()), _register_seconds(runs)
 
 
 def bench_undercloud(state: Path, convergence: bool, run_workers: int) -> RunningUndercloud:
@@ -103,7 +189,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--converge", type=float, default=3.0, help="stand-in converge seconds")
     parser.add_argument("--sizes", default="1,10,30", help="node counts of one order group")
-    parser.add_argument("--chain", default="3x3", help="GROUPSxNODES of the ordered chain")
+    parser.add_argument("--chain", default="3x3", help="GROUPSxNODES of the ordered chain (0x0: none)")
     parser.add_argument("--engines", default="legacy,convergence")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -115,7 +201,11 @@ def main() -> None:
     node_set = lease.node_set()
     try:
         nodes = node_set.up(total)
-        print(f"{'engine':<12} {'scenario':<22} {'wall s':>8} {'critical s':>11} {'ratio':>6}")
+        floors = {n: floor_ssh(nodes[:n], args.converge) for n in sizes}
+        for n, floor in floors.items():
+            print(f"floor: {n} converges over parallel SSH {floor:.2f} s", flush=True)
+        print(f"{'engine':<12} {'scenario':<28} {'wall s':>8} {'critical s':>11} {'ratio':>6} "
+              f"{'wall/floor':>10} {'register median/max s':>22}")
         for engine in args.engines.split(","):
             with tempfile.TemporaryDirectory(prefix="bench-ordering-") as state:
                 uc = bench_undercloud(Path(state), engine == "convergence", run_workers=total)
@@ -124,13 +214,16 @@ def main() -> None:
                     upload_test_content(uc.chef())
                     scenarios = [(f"1 group x {n}", [nodes[:n]], True) for n in sizes]
                     scenarios.append((f"1 group x {sizes[-1]}, leaves", [nodes[:sizes[-1]]], False))
-                    scenarios.append((f"{chain_groups} groups x {chain_nodes}",
-                                      [nodes[g * chain_nodes:(g + 1) * chain_nodes]
-                                       for g in range(chain_groups)], True))
+                    if chain_groups * chain_nodes:
+                        scenarios.append((f"{chain_groups} groups x {chain_nodes}",
+                                          [nodes[g * chain_nodes:(g + 1) * chain_nodes]
+                                           for g in range(chain_groups)], True))
                     for label, groups, env_resource in scenarios:
-                        wall, critical = measure(uc, groups, args.converge, env_resource)
-                        print(f"{engine:<12} {label:<22} {wall:8.2f} {critical:11.2f} "
-                              f"{wall / critical:6.2f}", flush=True)
+                        wall, critical, register = measure(uc, groups, args.converge, env_resource)
+                        floor = floors.get(len(groups[0])) if len(groups) == 1 else None
+                        print(f"{engine:<12} {label:<28} {wall:8.2f} {critical:11.2f} "
+                              f"{wall / critical:6.2f} {f'{wall / floor:.2f}' if floor else '-':>10} "
+                              f"{statistics.median(register):10.2f} / {max(register):6.2f}", flush=True)
                 finally:
                     uc.manager.down(report=lambda line: None)
     finally:
