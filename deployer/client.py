@@ -271,6 +271,10 @@ class DeployerClient:
         kwargs.setdefault("timeout", self.timeout)
         try:
             response = self._session.request(method, self.base_url + path, **kwargs)
+        except requests.Timeout as exc:
+            raise DeployerUnavailable(None, {"detail": f"no answer from {self.base_url} within "
+                                                       f"{kwargs['timeout']} s: {exc}",
+                                             "timed_out": True}, method, path) from None
         except requests.RequestException as exc:
             raise DeployerUnavailable(None, {"detail": f"cannot reach {self.base_url}: "
                                                        f"{type(exc).__name__}: {exc}"},

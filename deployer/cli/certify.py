@@ -14,7 +14,8 @@ import sys
 import time
 
 from deployer.certify import table
-from deployer.client import DeployerClient, DeployerUnavailable
+from deployer.cli.outages import read_through_outages
+from deployer.client import DeployerClient
 
 EXIT_FAILED = 1
 POLL_SECONDS = 2.0
@@ -104,24 +105,8 @@ def follow(client: DeployerClient, deployment_id: str, certification: dict, *,
         if certification.get("status") in FINAL:
             return certification
         time.sleep(interval)
-        try:
-            certification = client.get_certification(deployment_id, certification["id"])
-        except DeployerUnavailable as exc:
-            if exc.status is None and not _reachable_soon(client):
-                raise
-            continue
-
-
-def _reachable_soon(client: DeployerClient) -> bool:
-    """An API restart is worth waiting for; one gone for good is not."""
-    for _ in range(15):
-        time.sleep(POLL_SECONDS)
-        try:
-            client.health()
-            return True
-        except DeployerUnavailable:
-            continue
-    return False
+        certification = read_through_outages(
+            lambda: client.get_certification(deployment_id, certification["id"]))
 
 
 def _finish(name: str, certification: dict) -> int:

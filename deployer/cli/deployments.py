@@ -106,6 +106,9 @@ def _api(args) -> Iterator[DeployerClient]:
     try:
         yield client
     except DeployerUnavailable as exc:
+        if exc.problem.get("timed_out"):
+            raise UserError(f"the deployer API at {url} did not answer in time: "
+                            f"{exc.method} {exc.path} ({exc.detail})") from None
         if exc.status is None:
             raise UserError(f"cannot reach the deployer API at {url} (is it running? "
                             f"set --api-url or DEPLOYER_API_URL)") from None

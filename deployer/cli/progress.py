@@ -20,6 +20,7 @@ from rich.text import Text
 from deployer.bootstrap.contract import FINAL_STATES as FINAL_RUN_STATES
 from deployer.bootstrap.contract import PHASES
 from deployer.chef import names
+from deployer.cli.outages import read_through_outages
 
 FINAL_DEPLOYMENT_STATES = ("complete", "failed", "deleted")
 POLL_SECONDS = 2.0
@@ -163,8 +164,8 @@ class Watcher:
     def __call__(self) -> dict:
         started = time.monotonic()
         self.requests += 1
-        deployment, self.etag = self.client.watch_deployment(self.deployment_id, self.etag,
-                                                             self.wait)
+        deployment, self.etag = read_through_outages(
+            lambda: self.client.watch_deployment(self.deployment_id, self.etag, self.wait))
         if deployment is not None or self.last is None:
             self.last, self.received = deployment, time.monotonic()
             return deployment

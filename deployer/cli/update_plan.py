@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import time
 
+from deployer.cli.outages import read_through_outages
 from deployer.client import DeployerClient
 
 POLL_SECONDS = 2.0
@@ -33,7 +34,7 @@ def plan_update(client: DeployerClient, deployment: dict, *, parameters: dict,
                 seen[node["node_name"]] = node["status"]
                 print(f"  {node['node_name']}: why-run {node['status']}", file=out, flush=True)
         time.sleep(poll)
-        plan = client.get_update_plan(deployment["id"], plan["id"])
+        plan = read_through_outages(lambda: client.get_update_plan(deployment["id"], plan["id"]))
     print_plan(plan, show_diff=show_diff, out=out)
     return 0 if plan["status"] == "complete" else EXIT_FAILED
 
