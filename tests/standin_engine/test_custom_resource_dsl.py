@@ -138,9 +138,50 @@ def test_unknown_property_action_and_name_property_with_default(repo, tmp_path):
     assert run.returncode == 1
     assert "Option action must be equal to one of: nothing, create, chown!  You passed :explode." in run.last_line
 
-    repo.cookbook("c", resources={"bad": "provides :bad\nproperty :x, String, name_property: true, default: 'y'\n"},
-                  recipes={"default": "bad 'x'\n"})
-    run = repo.run("recipe[c]")
-    assert run.returncode == 1
+    run = _refused(repo, resources={"bad": "provides :bad\nproperty :x, String, name_property: true, default: 'y'\n"},
+                   recipes={"default": "bad 'x'\n"})
     assert "cannot be both a name_property/name_attribute and have a default value" in run.last_line
     assert "c/resources/bad.rb:2" in run.last_line
+
+
+def _refused(repo, **cookbook):
+    """The run of cookbook c (its resources and recipes), which must fail."""
+    repo.cookbook("c", **cookbook)
+    run = repo.run("recipe[c]")
+    assert run.returncode == 1, run.output
+    return run
+
+
+def test_resource_partials_are_used_not_loaded(repo, tmp_path):
+    """Chef's `use 'partial/_name'` (lib/chef/resource.rb): the fragment is evaluated into the
+    resource class, relative to the calling file, the leading _ optional; files starting with _
+    are never loaded as resources (cookbook_compiler's load_lwrps_from_cookbook), nested
+    resource files are."""
+    partial = """
+        property :owner_name, String, default: 'root'
+        action_class do
+          def stamp(text)
+            "#{new_resource.owner_name}: #{text}"
+          end
+        end
+        """
+    repo.cookbook("c", resources={
+        "partial/_common": partial,
+        "one": "provides :one\nuse 'partial/_common'\nproperty :path, String, name_property: true\n"
+               "action :create do\n  file new_resource.path do\n    content stamp('one')\n  end\nend\n",
+        "nested/two": "provides :two\nuse '../partial/common'\nproperty :path, String, name_property: true\n"
+                      "action :create do\n  file new_resource.path do\n    content stamp('two')\n  end\nend\n"},
+        recipes={"default": f"one '{tmp_path}/one' do\n  owner_name 'ops'\nend\ntwo '{tmp_path}/two'\n"})
+    run = repo.run("recipe[c]")
+    assert run.returncode == 0, run.output
+    assert (tmp_path / "one").read_text() == "ops: one"
+    assert (tmp_path / "two").read_text() == "root: two"
+
+    repo.cookbook("c", recipes={"default": f"c__common '{tmp_path}/x'\n"})
+    run = repo.run("recipe[c]")
+    assert run.returncode == 1
+    assert "c__common" in run.last_line
+
+    run = _refused(repo, resources={"three": "provides :three\nuse 'partial/missing'\n"},
+                   recipes={"default": "log 'x'\n"})
+    assert "use \"partial/missing\": no partial" in run.output and "_missing.rb" in run.output

@@ -58,7 +58,11 @@ module Standin
         %w(providers definitions).each do |segment|
           raise NotImplemented, "#{segment}/ in cookbook #{name} (LWRP providers and definitions)" if @cookbooks[name].files(segment).any?
         end
-        @cookbooks[name].files('resources').each { |path| CustomResource.build_from_file(name, path) }
+        # As Chef: every .rb under resources/, except partials (a name starting with _), which
+        # a resource pulls in with `use`.
+        @cookbooks[name].files('resources', '**/*.rb').each do |path|
+          CustomResource.build_from_file(name, path) unless ::File.basename(path).start_with?('_')
+        end
       end
       @run_list_recipes.each { |recipe| include_recipe(recipe) }
     end

@@ -59,6 +59,18 @@ module Standin
         klass
       end
 
+      # Chef's resource partials: `use 'partial/_name'` evaluates resources/partial/_name.rb
+      # (the leading _ may be left out) into this class, relative to the file that calls it.
+      def use(partial)
+        basename = ::File.basename(partial, '.rb').delete_prefix('_')
+        caller_file = caller_locations(1, 1).first
+        base = ::File.dirname(caller_file.absolute_path || caller_file.path)
+        path = ::File.expand_path("#{::File.dirname(partial)}/_#{basename}.rb", base)
+        raise Error, "#{self}: use #{partial.inspect}: no partial #{path}" unless ::File.file?(path)
+
+        Standin.class_from_file(self, path)
+      end
+
       def action_blocks
         @action_blocks ||= {}
       end
