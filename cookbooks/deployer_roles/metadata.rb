@@ -1,7 +1,7 @@
 name             'deployer_roles'
 maintainer       'Under-cloud deployer team'
 license          'Apache-2.0'
-description      'Thin role recipes (the only run-list entries): each calls the HA cookbooks resources'
+description      'The role recipes (the only run-list entries): they compose the resources of the service cookbooks, which have no recipes'
 version          '0.1.0'
 chef_version     '>= 16'
 supports         'debian'

@@ -36,9 +36,10 @@
 #   end
 #   `node` is the merged attributes as a plain Hash with string keys plus 'name'
 #   and 'chef_environment' (what node.to_hash gives in Chef); `secret` is a
-#   callable (bag, item, key) -> String.  The cookbook's resource passes
-#   `variables Helpers.haproxy_config(node.to_hash, deployer_secret_lookup)` to its
-#   template, so the harness and a real converge compute the same variables.
+#   callable (bag, item, key) -> String.  The cookbook's resource takes them as its
+#   `config` property, by default `lazy { Helpers.haproxy_config(node.to_hash) }` (with
+#   `deployer_secret_lookup` where secrets are needed), so the harness and a real converge
+#   compute the same variables.
 #
 # PRECEDENCE (https://docs.chef.io/attribute_precedence/, lowest first):
 #   attribute-file default < environment default < role default

@@ -15,7 +15,7 @@ from tests.cookbooks.conftest import CONTROLLERS, SECRETS, SERVICES, controller_
 
 pytestmark = pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server not installed")
 
-ROLE = sample_role(run_list=["recipe[deployer_galera]"])
+ROLE = sample_role(run_list=["recipe[deployer_roles::database]"])
 
 
 def render_cnf(index: int = 0, *, environment: dict | None = None, normal: dict | None = None) -> str:

@@ -11,7 +11,7 @@ from tests.cookbooks.conftest import CONTROLLERS, SECRETS, VIPS, controller_node
 
 pytestmark = pytest.mark.skipif(not shutil.which("haproxy"), reason="haproxy not installed")
 
-ROLE = sample_role(run_list=["recipe[deployer_haproxy]"])
+ROLE = sample_role(run_list=["recipe[deployer_roles::loadbalancer]"])
 
 
 def render_haproxy(index: int = 0, **env_kwargs) -> str:

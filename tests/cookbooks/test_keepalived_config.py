@@ -16,7 +16,7 @@ from tests.chef_render import RenderError, call_helper, render
 from tests.cookbooks.conftest import CONTROLLERS, SECRETS, VIPS, controller_node, sample_environment, sample_role
 from tests.fixtures.common import require_root_and
 
-ROLE = sample_role(run_list=["recipe[deployer_keepalived]"])
+ROLE = sample_role(run_list=["recipe[deployer_roles::loadbalancer]"])
 
 
 def render_keepalived(index: int = 0, *, environment: dict | None = None, secrets: dict | None = None) -> str:

@@ -18,7 +18,7 @@ from tests.chef_render import RenderError, call_helper, node_attributes, render
 from tests.cookbooks.conftest import CONTROLLERS, SECRETS, controller_node, sample_environment, sample_role
 
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
-ROLE = sample_role(run_list=["recipe[deployer_rabbitmq]"])
+ROLE = sample_role(run_list=["recipe[deployer_roles::messaging]"])
 LOOPBACK = [{"name": "ctl1", "address": "127.0.0.1"}]
 TEMPLATES = ("rabbitmq.conf", "advanced.config", "rabbitmq-env.conf")
 

@@ -36,12 +36,25 @@ def test_erb_template_compiles(path):
     assert result.returncode == 0, result.stderr
 
 
-# Part A's cookbooks; the other cookbooks are checked for the shared metadata and resource rules only.
-PART_A = ("deployer_common", "deployer_haproxy", "deployer_keepalived", "deployer_galera", "deployer_rabbitmq")
+# The service cookbooks hold resources (and their libraries, attributes, templates) and no
+# recipes: deployer_roles' recipes compose them (the Sous-Chefs way).  deployer_common's one
+# recipe checks the cluster facts and writes /etc/hosts before any role recipe.
+RECIPE_COOKBOOKS = ("deployer_common", "deployer_roles")
 
 
 def metadata_field(metadata: str, field: str) -> list[str]:
     return re.findall(rf"^{field}\s+'([^']*)'", metadata, re.M)
+
+
+def used_partials() -> set[Path]:
+    """Every partial a resource `use`s, resolved as Chef does: from the using file's
+    directory, the leading underscore and .rb optional."""
+    found = set()
+    for user in (REPO / "cookbooks").glob("*/resources/*.rb"):
+        for partial in re.findall(r"^use '([^']+)'", user.read_text(), re.M):
+            name = Path(partial).name.removesuffix(".rb").removeprefix("_")
+            found.add((user.parent / Path(partial).parent / f"_{name}.rb").resolve())
+    return found
 
 
 @pytest.mark.parametrize("cookbook", sorted(p.name for p in (REPO / "cookbooks").iterdir() if p.is_dir()))
@@ -55,7 +68,12 @@ def test_cookbook_follows_the_shared_conventions(cookbook):
     assert set(metadata_field(metadata, "supports")) == {"debian", "ubuntu"}
     for dependency in metadata_field(metadata, "depends"):
         assert (REPO / "cookbooks" / dependency / "metadata.rb").exists(), f"{cookbook} depends on missing {dependency}"
-    for resource in (root / "resources").glob("*.rb"):
-        assert "unified_mode true" in resource.read_text(), relative(resource)
-    if cookbook in PART_A:
-        assert (root / "recipes" / "default.rb").exists()
+    for resource in (root / "resources").rglob("*.rb"):
+        if resource.name.startswith("_"):     # a partial: a resource's fragment, not a resource
+            assert "unified_mode" not in resource.read_text(), relative(resource)
+            assert resource in used_partials(), f"nothing uses {relative(resource)}"
+        else:
+            assert "unified_mode true" in resource.read_text(), relative(resource)
+    if cookbook not in RECIPE_COOKBOOKS:
+        assert not (root / "recipes").exists(), f"{cookbook} is a service cookbook: resources, no recipes"
+        assert (root / "resources").is_dir()

@@ -1,6 +1,8 @@
 unified_mode true
 provides :deployer_galera
 
+use 'partial/_local_client'
+
 description 'A Galera member: its config fragment (:create), starting a new cluster on the node the deployer chose (:bootstrap), or joining the running cluster (:join). A changed fragment does not restart a running member: Galera members restart one at a time, when the deployer rolls them'
 
 property :cluster_name, String, name_property: true,
@@ -10,41 +12,39 @@ property :bootstrap_node, String, required: [:bootstrap, :join],
 property :service_name, String, default: 'mariadb'
 property :start_timeout, Integer, default: 600,
          description: 'Seconds to wait for a joiner to reach Synced (SST of a large database takes long)'
+property :config_file, String, default: lazy { node['deployer']['galera']['config_file'] },
+         description: 'Path of the Galera config fragment'
+property :mysql_group, String, default: lazy { node['deployer']['galera']['user'] },
+         description: 'Group that may read the fragment: mariadbd runs as this user'
+property :mariadbd, String, default: lazy { node['deployer']['galera']['mariadbd'] },
+         description: 'mariadbd executable, which checks the new fragment before it replaces the old one'
+property :config, Hash, sensitive: true,
+         default: lazy { DeployerGalera::Helpers.galera_config(node.to_hash, deployer_secret_lookup) },
+         description: 'Template variables of galera.cnf (holds the SST password)'
 
 action_class do
-  def galera_settings
-    node['deployer']['galera']
-  end
-
-  # wsrep status of the local server over its socket ('' when it is not running).
-  def wsrep_status(variable)
-    query = "SHOW GLOBAL STATUS LIKE '#{variable}'"
-    result = shell_out(galera_settings['client'], '--protocol=socket', '-S', galera_settings['socket'], '-N', '-B', '-e', query)
-    result.exitstatus.zero? ? result.stdout.split("\t", 2).last.to_s.strip : ''
-  end
-
   def in_primary_component?
-    wsrep_status('wsrep_cluster_status') == 'Primary'
+    global_status('wsrep_cluster_status') == 'Primary'
   end
 
   def synced?
-    wsrep_status('wsrep_local_state_comment') == 'Synced'
+    global_status('wsrep_local_state_comment') == 'Synced'
   end
 end
 
 action :create do
-  template galera_settings['config_file'] do
+  template new_resource.config_file do
     cookbook 'deployer_galera'
     source 'galera.cnf.erb'
     owner 'root'
     # mariadbd reads it as the mysql user; a file it cannot read is skipped without a word.
-    group galera_settings['user']
+    group new_resource.mysql_group
     mode '0640'
     sensitive true
-    variables DeployerGalera::Helpers.galera_config(node.to_hash, deployer_secret_lookup)
+    variables new_resource.config
     # mariadbd parses the fragment as it would at start: unknown options and
     # wsrep misconfiguration (e.g. binlog_format) fail here, not at restart.
-    verify "#{galera_settings['mariadbd']} --defaults-file=%{path} --help --verbose"
+    verify "#{new_resource.mariadbd} --defaults-file=%{path} --help --verbose"
   end
 end
 

@@ -1,6 +1,8 @@
 unified_mode true
 provides :deployer_rabbitmq_cluster
 
+use 'partial/_rabbitmqctl'
+
 description 'Joins this broker to the cluster of the seed broker the deployer chose (stop_app, join_cluster, start_app), unless it is already a member; then adds it to every quorum queue that lacks it'
 
 property :seed_node, String, name_property: true,
@@ -8,24 +10,18 @@ property :seed_node, String, name_property: true,
          description: 'Erlang node name of the seed broker, e.g. rabbit@ctl1'
 property :local_node, String, regex: /\A[^@\s]+@[^@\s]+\z/,
          description: 'Erlang node name of this broker (rabbit@ctl2): the member quorum queues must have'
-property :rabbitmqctl, String, default: '/usr/sbin/rabbitmqctl'
 property :rabbitmq_queues, String, default: '/usr/sbin/rabbitmq-queues'
 
 action_class do
   def member_of_seed_cluster?
-    result = shell_out(new_resource.rabbitmqctl, 'cluster_status', '--formatter', 'json')
-    result.exitstatus.zero? && DeployerRabbitmq::Helpers.cluster_member?(JSON.parse(result.stdout), new_resource.seed_node)
-  rescue JSON::ParserError
-    false
+    status = ctl_json('cluster_status')
+    status ? DeployerRabbitmq::Helpers.cluster_member?(status, new_resource.seed_node) : false
   end
 
   # Names of the quorum queues that do not have this broker as a member.
   def quorum_queues_without_local_node
-    result = shell_out(new_resource.rabbitmqctl, 'list_queues', 'name', 'type', 'members', '--formatter', 'json', '-q')
-    return [] unless result.exitstatus.zero?
-    DeployerRabbitmq::Helpers.quorum_queues_without(JSON.parse(result.stdout), new_resource.local_node)
-  rescue JSON::ParserError
-    []
+    queues = ctl_json('list_queues', 'name', 'type', 'members', '-q')
+    queues ? DeployerRabbitmq::Helpers.quorum_queues_without(queues, new_resource.local_node) : []
   end
 end
 

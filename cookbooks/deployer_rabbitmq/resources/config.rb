@@ -8,13 +8,20 @@ property :config_dir, String, name_property: true,
 property :cookie_file, String, default: '/var/lib/rabbitmq/.erlang.cookie',
          description: "The Erlang cookie every cluster member and rabbitmqctl must share"
 property :owner, String, default: 'rabbitmq'
+property :cookie, String, sensitive: true,
+         default: lazy { deployer_secret(node['deployer']['secrets']['data_bag'], 'rabbitmq', 'erlang_cookie') },
+         description: "The Erlang cookie's value; by default the rabbitmq item of the deployment's secrets bag"
+property :files, Hash, sensitive: true,
+         default: lazy {
+           DeployerRabbitmq::Helpers::TEMPLATES.to_h { |file_name, entry|
+             [file_name, DeployerRabbitmq::Helpers.public_send(entry[:variables], node.to_hash, deployer_secret_lookup)]
+           }
+         },
+         description: "Template variables by file name (rabbitmq-env.conf, rabbitmq.conf, advanced.config); by default from node['deployer']"
 
 action :create do
-  attributes = node.to_hash
-  bag = node['deployer']['secrets']['data_bag']
-
   file new_resource.cookie_file do
-    content lazy { deployer_secret(bag, 'rabbitmq', 'erlang_cookie') }
+    content new_resource.cookie
     owner new_resource.owner
     group new_resource.owner
     mode '0400'
@@ -28,7 +35,7 @@ action :create do
       owner 'root'
       group new_resource.owner
       mode '0640'
-      variables DeployerRabbitmq::Helpers.public_send(entry[:variables], attributes, deployer_secret_lookup)
+      variables new_resource.files.fetch(file_name)
     end
   end
 end

@@ -1,15 +1,17 @@
 unified_mode true
 provides :deployer_rabbitmq_policy
 
+use 'partial/_rabbitmqctl'
+
 description 'The HA mirroring policy, set (classic mirrored queues) or cleared (quorum queues) with rabbitmqctl; cluster-wide, so applied on one node'
 
 property :policy_name, String, name_property: true
 property :vhost, String, default: '/'
-property :rabbitmqctl, String, default: '/usr/sbin/rabbitmqctl'
 
 action_class do
   def policies
-    JSON.parse(shell_out!(new_resource.rabbitmqctl, 'list_policies', '-p', new_resource.vhost, '--formatter', 'json').stdout)
+    ctl_json('list_policies', '-p', new_resource.vhost) or
+      raise "deployer_rabbitmq_policy[#{new_resource.policy_name}]: rabbitmqctl list_policies failed"
   end
 end
 

@@ -1,22 +1,17 @@
 unified_mode true
 provides :deployer_rabbitmq_user
 
+use 'partial/_rabbitmqctl'
+
 description 'A RabbitMQ user with full permissions on one vhost; the password goes to rabbitmqctl on stdin, never argv'
 
 property :username, String, name_property: true, regex: /\A[A-Za-z0-9_.-]+\z/
 property :password, String, required: true, sensitive: true
 property :vhost, String, default: '/'
-property :rabbitmqctl, String, default: '/usr/sbin/rabbitmqctl'
 
 action_class do
-  def ctl(*args, **options)
-    shell_out(new_resource.rabbitmqctl, *args, **options)
-  end
-
   def user_exists?
-    ctl('list_users', '--formatter', 'json').stdout.then { |out| JSON.parse(out).any? { |u| u['user'] == new_resource.username } }
-  rescue JSON::ParserError
-    false
+    (ctl_json('list_users') || []).any? { |u| u['user'] == new_resource.username }
   end
 
   def password_current?
@@ -24,11 +19,9 @@ action_class do
   end
 
   def permissions_granted?
-    ctl('list_user_permissions', new_resource.username, '--formatter', 'json').stdout.then do |out|
-      JSON.parse(out).any? { |p| p['vhost'] == new_resource.vhost && p.values_at('configure', 'write', 'read') == %w(.* .* .*) }
+    (ctl_json('list_user_permissions', new_resource.username) || []).any? do |p|
+      p['vhost'] == new_resource.vhost && p.values_at('configure', 'write', 'read') == %w(.* .* .*)
     end
-  rescue JSON::ParserError
-    false
   end
 end
 
