@@ -20,8 +20,8 @@ Slave propagation lets the host's ``ip netns del`` reach the copies of
 /run/netns in that namespace, so no namespace of another set is pinned.
 The node gets CAP_NET_ADMIN and a writable /proc/sys/net (addresses, VIPs,
 network sysctls), as a server's root has.  A set's shared disk (nodeset.py)
-is bound into every node as a block device node (``--bind``); nodes join no
-devices cgroup, so they may open it.
+is a block device node a unit in the node makes at boot (rootfs.py); nodes join
+no devices cgroup, so they may open it.
 
 A node is up when ``systemctl is-system-running --wait`` inside says running
 (or degraded: the failed units are reported) and its sshd sends a banner.
@@ -60,8 +60,7 @@ export SYSTEMD_NSPAWN_API_VFS_WRITABLE=network
 exec @NSPAWN@ --quiet --boot --directory="$node_dir/root" \
     --machine="$machine" --hostname="$host_name" \
     --network-namespace-path="/run/netns/$netns" --capability=CAP_NET_ADMIN \
-    --register=no --keep-unit --link-journal=no --console=read-only \
-    ${DEPLOYER_NODE_BIND:+"--bind=$DEPLOYER_NODE_BIND"}
+    --register=no --keep-unit --link-journal=no --console=read-only
 """
 RETRY_INTERVAL = 0.1
 # Every node's systemd, journald, logind and dbus take inotify instances from root's one
@@ -84,19 +83,15 @@ def write_launcher(path: Path) -> None:
     os.chmod(path, 0o755)
 
 
-def launch(node: TestNode, launcher: Path, bind: str | None = None) -> subprocess.Popen:
-    """Boot ``node`` (its netns and cgroups must exist); returns systemd-nspawn's process.
-
-    ``bind`` (``HOST_PATH:NODE_PATH``) is bound into the node, e.g. the set's shared disk.
-    """
+def launch(node: TestNode, launcher: Path) -> subprocess.Popen:
+    """Boot ``node`` (its netns and cgroups must exist); returns systemd-nspawn's process."""
     cgroups.create(node.unit)
-    env = dict(NODE_ENV, DEPLOYER_NODE_BIND=bind) if bind else NODE_ENV
     with open(node.console_log, "ab") as console:
         return subprocess.Popen(
             ["unshare", "--mount", "--propagation", "slave", "/bin/sh", str(launcher),
              str(node.state_dir), node.unit, node.name, node.netns, os.readlink("/proc/self/ns/mnt"),
              *cgroups.procs_files(node.unit)],
-            stdin=subprocess.DEVNULL, stdout=console, stderr=console, env=env,
+            stdin=subprocess.DEVNULL, stdout=console, stderr=console, env=NODE_ENV,
             start_new_session=True, close_fds=True)
 
 

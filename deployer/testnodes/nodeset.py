@@ -14,8 +14,9 @@ kept); stop = SIGRTMIN+4 to its systemd, a clean ``poweroff``; pause/resume =
 cgroup freezer; link-down/up = the host-side veth.
 
 Shared disk (``up(..., shared_disk="/dev/vdb")``): one sparse image file in
-the state directory, attached to a loop device on the host and bound into
-every node at that path, as a SAN LUN all servers see.  Nothing arbitrates
+the state directory, attached to a loop device on the host and made a device
+node at that path in every node at boot (rootfs.add_shared_disk says why not
+a bind mount), as a SAN LUN all servers see.  Nothing arbitrates
 it: whoever mounts it must make sure only one node does (Pacemaker's
 Filesystem resource in the active/passive topology).  The nodes share the
 host's kernel, so two mounts of it are one superblock and a node's crash
@@ -37,7 +38,7 @@ from deployer.testnodes.boot import NSPAWN, ensure_inotify_room, launch, wait_bo
 from deployer.testnodes.errors import TestNodesError
 from deployer.testnodes.image import HostImage
 from deployer.testnodes.node import TestNode
-from deployer.testnodes.rootfs import prepare_root
+from deployer.testnodes.rootfs import add_shared_disk, prepare_root
 
 NODES_FILE = "nodes.json"
 LAUNCHER_FILE = "node-launcher.sh"
@@ -125,11 +126,12 @@ class TestNodes:
             self._write_nodes_file([])    # marks the directory as a node set's from the start
             nodes = self._build(count)
             if shared_disk is not None:
-                self._attach_shared_disk(shared_disk_mib)
+                device = os.stat(self._attach_shared_disk(shared_disk_mib)).st_rdev
+                for node in nodes:
+                    add_shared_disk(node, shared_disk, os.major(device), os.minor(device))
             ensure_inotify_room()
-            bind = self._shared_disk_bind()
             for node in nodes:
-                self._launchers[node.name] = launch(node, self.state_dir / LAUNCHER_FILE, bind)
+                self._launchers[node.name] = launch(node, self.state_dir / LAUNCHER_FILE)
             self.failed_units = wait_booted(nodes, self._launchers, _boot_timeout(timeout, count))
         except BaseException as exc:
             try:
@@ -210,8 +212,7 @@ class TestNodes:
         if node.pid() is None:
             self._wait_gone(node, timeout=10.0, what="its last boot")
             network.own_address_only(node.netns, node.ip)
-            self._launchers[node.name] = launch(node, self.state_dir / LAUNCHER_FILE,
-                                                self._shared_disk_bind())
+            self._launchers[node.name] = launch(node, self.state_dir / LAUNCHER_FILE)
             failed = wait_booted([node], self._launchers, _boot_timeout(timeout, 1))
             self.failed_units.pop(node.name, None)
             self.failed_units.update(failed)
@@ -243,20 +244,13 @@ class TestNodes:
         loops = _loops_of(self.state_dir / SHARED_DISK_IMAGE)
         return {"path": path, "loop": loops[0] if loops else None}
 
-    def _shared_disk_bind(self) -> str | None:
-        disk = self.shared_disk()
-        if disk is None:
-            return None
-        if disk["loop"] is None:
-            raise TestNodesError(f"shared disk: {self.state_dir / SHARED_DISK_IMAGE} is not attached")
-        return f"{disk['loop']}:{disk['path']}"
-
-    def _attach_shared_disk(self, size_mib: int) -> None:
+    def _attach_shared_disk(self, size_mib: int) -> str:
+        """The loop device the new image is attached to."""
         image = self.state_dir / SHARED_DISK_IMAGE
         with open(image, "wb") as handle:
             handle.truncate(size_mib << 20)     # sparse: only what the nodes write takes space
-        subprocess.run(["losetup", "--find", "--show", str(image)], check=True, capture_output=True,
-                       text=True, timeout=30)
+        return subprocess.run(["losetup", "--find", "--show", str(image)], check=True, capture_output=True,
+                              text=True, timeout=30).stdout.strip()
 
     def _detach_shared_disk(self) -> None:
         """Detach every loop device backed by the set's image (after its nodes are gone)."""

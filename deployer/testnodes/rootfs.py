@@ -63,6 +63,36 @@ def prepare_root(node: TestNode, image: HostImage, *, root_hash: str, host_key_p
             whiteout(upper, f"etc/ssh/{entry.name}")
 
 
+SHARED_DISK_UNIT = "deployer-shared-disk.service"
+SHARED_DISK_UNIT_TEXT = """\
+# Test node: written by deployer.testnodes
+[Unit]
+Description=The set's shared disk at {path} (the host's loop device {major}:{minor}, as a SAN LUN)
+DefaultDependencies=no
+Before=sysinit.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'rm -f {path} && mknod -m 0660 {path} b {major} {minor} && chgrp disk {path}'
+"""
+
+
+def add_shared_disk(node: TestNode, path: str, major: int, minor: int) -> None:
+    """A unit that makes the shared disk a device node at ``path`` early in every boot.
+
+    A device node, not a bind mount of the host's: a bind-mounted device is a mount point,
+    and Pacemaker's Filesystem agent, listing the mounts that name the device, takes it
+    for a bind mount of the file system and unmounts it at every stop of the group."""
+    units = upper_dir(node.upper_dir, "etc/systemd/system")
+    _write(units / SHARED_DISK_UNIT, SHARED_DISK_UNIT_TEXT.format(path=path, major=major, minor=minor),
+           0o644)
+    wants = upper_dir(node.upper_dir, "etc/systemd/system/sysinit.target.wants")
+    link = wants / SHARED_DISK_UNIT
+    if not link.is_symlink():
+        link.symlink_to(f"../{SHARED_DISK_UNIT}")
+
+
 def _write(path: Path, text: str, mode: int) -> None:
     _write_bytes(path, text.encode(), mode)
 

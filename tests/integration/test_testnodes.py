@@ -359,6 +359,9 @@ def test_a_shared_disk_is_one_block_device_in_every_node_and_down_detaches_it(te
         assert loop and loop.startswith("/dev/loop")
         major_minor = lambda node: node.exec("stat -c %t:%T /dev/vdb").stdout.strip()
         assert major_minor(node1) == major_minor(node2) != ""
+        # A device node, not a mount point: Pacemaker's Filesystem agent unmounts every mount
+        # naming the device at a stop of its group, which took a bind-mounted disk away.
+        assert node1.exec("mountpoint -q /dev/vdb").returncode != 0
         assert node1.exec("mkfs.ext4 -q /dev/vdb && mkdir -p /mnt/d && mount /dev/vdb /mnt/d && "
                           "echo written-on-node1 > /mnt/d/f").returncode == 0
         node_set.crash(1)
@@ -366,6 +369,7 @@ def test_a_shared_disk_is_one_block_device_in_every_node_and_down_detaches_it(te
         assert read.stdout == "written-on-node1\n", read.stderr
         node_set.start(1)
         assert major_minor(node1) == major_minor(node2)
+        assert node1.exec("mount /dev/vdb /mnt/d && cat /mnt/d/f && umount /mnt/d").stdout == "written-on-node1\n"
     finally:
         test_nodes_factory.discard(node_set)
     attached = subprocess.run(["losetup", "--list", "--noheadings", "--output", "NAME,BACK-FILE"],
