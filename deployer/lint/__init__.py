@@ -10,22 +10,11 @@ and returns findings; an error fails the lint, a warning is shown.
 """
 from __future__ import annotations
 
-import dataclasses
+from deployer.lint import options, timeouts
+from deployer.lint.findings import ERROR, WARNING, Finding
 
-ERROR, WARNING = "error", "warning"
-
-
-@dataclasses.dataclass(frozen=True)
-class Finding:
-    severity: str       # ERROR | WARNING
-    file: str
-    where: str          # "[section] option", a listener, ...
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.severity}: {self.file} {self.where}: {self.message}"
+__all__ = ["ERROR", "WARNING", "Finding", "lint"]
 
 
 def lint(files: dict[str, str]) -> list[Finding]:
-    from deployer.lint import options, timeouts
     return [*options.check(files), *timeouts.check(files)]

@@ -17,7 +17,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from deployer.lint import ERROR, WARNING, Finding
+from deployer.lint.findings import ERROR, WARNING, Finding
 
 DEBIAN_PYTHON = "/usr/bin/python3"
 DPKG_STATUS = "/var/lib/dpkg/status"

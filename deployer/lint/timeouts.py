@@ -15,7 +15,7 @@ from __future__ import annotations
 import configparser
 import re
 
-from deployer.lint import ERROR, WARNING, Finding
+from deployer.lint.findings import ERROR, WARNING, Finding
 
 MARIADB_WAIT_TIMEOUT = 28800            # MariaDB 10.11 default, seconds
 OSLO_DB_RECYCLE = 3600                  # oslo.db connection_recycle_time default
