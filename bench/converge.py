@@ -80,7 +80,7 @@ def wait_finished(api, deployment_id: str, action: str, timeout: float = 3600) -
     while True:
         found = api.get_deployment(deployment_id)
         if found["stack_status"].startswith(action) and found["state"] != "in_progress":
-            if found["state"] != "complete":
+            if found["state"] != ("deleted" if action == "DELETE" else "complete"):
                 raise SystemExit(f"{action} failed: {found['status_reason']}")
             return found
         if time.monotonic() > deadline:
