@@ -183,12 +183,13 @@ def measure_profile(uc, registry: Registry, profile: str, token: int) -> dict:
                              f"{cluster_state(nodes)}") from None
         finally:
             probe.stop()
-        lost = probe.lost()
+        result = {"token": token, "converge": converge, "rows": rows, "acked": len(probe.acked),
+                  "lost": probe.lost()}
         # Printed at once: the deletion below must not take the figures with it.
-        print(f"{profile}: {json.dumps({'rows': rows, 'acked': len(probe.acked), 'lost': lost})}", flush=True)
+        print(f"{profile}: {json.dumps(result)}", flush=True)
         api.delete_deployment(created["id"])
         wait_finished(api, created["id"], "DELETE", timeout=600)
-        return {"token": token, "converge": converge, "rows": rows, "acked": len(probe.acked), "lost": lost}
+        return result
     finally:
         node_set.down()
         registry.release(lease)

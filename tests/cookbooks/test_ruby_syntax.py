@@ -2,6 +2,7 @@
 every ERB template compiles (ERB trim mode '-', as the rendering harness and Chef use)."""
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -46,7 +47,8 @@ def metadata_field(metadata: str, field: str) -> list[str]:
     return re.findall(rf"^{field}\s+'([^']*)'", metadata, re.M)
 
 
-def used_partials() -> set[Path]:
+@functools.cache
+def used_partials() -> frozenset[Path]:
     """Every partial a resource `use`s, resolved as Chef does: from the using file's
     directory, the leading underscore and .rb optional."""
     found = set()
@@ -54,7 +56,7 @@ def used_partials() -> set[Path]:
         for partial in re.findall(r"^use '([^']+)'", user.read_text(), re.M):
             name = Path(partial).name.removesuffix(".rb").removeprefix("_")
             found.add((user.parent / Path(partial).parent / f"_{name}.rb").resolve())
-    return found
+    return frozenset(found)
 
 
 @pytest.mark.parametrize("cookbook", sorted(p.name for p in (REPO / "cookbooks").iterdir() if p.is_dir()))
