@@ -331,11 +331,26 @@ def test_keystone_catalog_follows_a_per_service_vip():
     assert catalog["nova"]["public"].startswith(f"http://{API_VIP}:")
 
 
-def test_service_user_script_is_valid_python():
-    """The keystoneclient script the catalog resource pipes the password to (checked by Python's compiler)."""
-    script = call_helper("deployer_openstack", "DeployerOpenstack::Helpers::SERVICE_USER_SCRIPT.to_s")
-    compile(script, "service_user_script", "exec")
+def test_catalog_script_is_valid_python_and_reads_passwords_on_stdin_only():
+    """The keystoneclient script the catalog resource pipes the request to (checked by Python's compiler)."""
+    script = call_helper("deployer_openstack", "DeployerOpenstack::Helpers::CATALOG_SCRIPT.to_s")
+    compile(script, "catalog_script", "exec")
     assert "sys.stdin" in script and "argv" not in script
+    # What it prints is descriptions only, never the request (which holds the passwords).
+    assert 'json.dump([{"description": change["description"]} for change in found], sys.stdout)' in script
+
+
+def test_the_catalog_request_holds_every_service_user_with_its_password():
+    attributes = node_attributes("deployer_openstack", node=controller_node(0), environment=aa_environment())
+    users = call_helper("deployer_openstack", "DeployerOpenstack::Helpers.service_users", attributes)
+    openstack = attributes["deployer"]["openstack"]
+    request = call_helper("deployer_openstack", "DeployerOpenstack::Helpers.catalog_request", attributes,
+                          "differences", {user: f"pw-{user}" for user in users})
+    assert request["mode"] == "differences"
+    assert [entry["service"] for entry in request["catalog"]] == \
+        call_helper("deployer_openstack", "DeployerOpenstack::Helpers.catalog_services", attributes)
+    assert [(u["user"], u["password"], u["project"], u["role"]) for u in request["users"]] == \
+        [(user, f"pw-{user}", openstack["service_project"], openstack["service_role"]) for user in users]
 
 
 def test_schema_migrations_are_known_for_every_service_and_run_as_its_user():

@@ -17,13 +17,15 @@ action_class do
     DeployerOpenstack::Helpers.admin_environment(node.to_hash, deployer_secret_lookup)
   end
 
-  def openstack(*args)
-    openstack_as(admin_environment, *args)
-  end
-
-  # The client as another user (positional: guards call this through the resource).
-  def openstack_as(environment, *args)
-    shell_out('openstack', *args, environment: environment)
+  # One run of the catalog script (passwords on stdin, the admin's in the environment); the
+  # differences it found, each with a description and nothing secret.
+  def keystone_catalog(request)
+    result = shell_out('python3', '-c', DeployerOpenstack::Helpers::CATALOG_SCRIPT,
+                       input: JSON.generate(request), environment: admin_environment, sensitive: true)
+    unless result.exitstatus.zero?
+      raise "Keystone catalog (#{request['mode']}) failed with status #{result.exitstatus}: #{result.stderr.lines.last(5).join}"
+    end
+    JSON.parse(result.stdout)
   end
 
   def keystone_answers?(url)
@@ -49,42 +51,13 @@ action :register do
     not_if { keystone_answers?(auth_url) }
   end
 
-  DeployerOpenstack::Helpers.endpoint_catalog(attributes).each do |entry|
-    execute "keystone service #{entry['service']}" do
-      command ['openstack', 'service', 'create', '--name', entry['service'], '--description', entry['description'], entry['type']]
-      environment(lazy { admin_environment })
-      sensitive true
-      not_if { openstack('service', 'show', entry['service']).exitstatus.zero? }
-    end
-
-    entry['urls'].each do |interface, url|
-      execute "keystone endpoint #{entry['service']} #{interface}" do
-        command ['openstack', 'endpoint', 'create', '--region', entry['region'], entry['service'], interface, url]
-        environment(lazy { admin_environment })
-        sensitive true
-        not_if do
-          openstack('endpoint', 'list', '--service', entry['service'], '--interface', interface,
-                    '--region', entry['region'], '-f', 'value', '-c', 'URL').stdout.lines.map(&:strip).include?(url)
-        end
-      end
-    end
+  # What the catalog lacks, read in one client run; made in one more when there is anything.
+  passwords = DeployerOpenstack::Helpers.service_users(attributes).to_h do |user|
+    [user, deployer_secret(bag, DeployerOpenstack::Helpers::SERVICE_PASSWORDS_ITEM, user)]
   end
-
-  DeployerOpenstack::Helpers.service_users(attributes).each do |user|
-    # Read at converge time, inside the guard and the input only.
-    password = -> { deployer_secret(bag, DeployerOpenstack::Helpers::SERVICE_PASSWORDS_ITEM, user) }
-    # The OpenStack client takes a user's password only on its command line or from a terminal,
-    # so a short keystoneclient script reads it on stdin instead.
-    execute "keystone service user #{user}" do
-      command ['python3', '-c', DeployerOpenstack::Helpers::SERVICE_USER_SCRIPT]
-      input(lazy { JSON.generate(DeployerOpenstack::Helpers.service_user_request(attributes, user, password.call)) })
-      environment(lazy { admin_environment })
-      sensitive true
-      # Done when the user logs in to the service project (exists, right password, has a role there).
-      not_if do
-        as_user = DeployerOpenstack::Helpers.user_environment(attributes, user, password.call)
-        openstack_as(as_user, 'token', 'issue', '-f', 'value', '-c', 'id').exitstatus.zero?
-      end
-    end
+  request = ->(mode) { DeployerOpenstack::Helpers.catalog_request(attributes, mode, passwords) }
+  missing = keystone_catalog(request.call('differences'))
+  unless missing.empty?
+    converge_by(missing.map { |change| change['description'] }) { keystone_catalog(request.call('apply')) }
   end
 end
