@@ -250,10 +250,13 @@ module DeployerOpenstack
       from keystoneauth1.identity import v3
       from keystoneclient.v3 import client
 
+      # Retried connections: one long session reuses its keep-alive connection through HAProxy,
+      # and a reused one can be closed under it ("Remote end closed connection without
+      # response", seen on the active-active leader); the per-item CLI runs never reused one.
       def password_session(user, password, project):
           return session.Session(auth=v3.Password(
               auth_url=os.environ["OS_AUTH_URL"], username=user, password=password, project_name=project,
-              user_domain_name="Default", project_domain_name="Default"))
+              user_domain_name="Default", project_domain_name="Default"), connect_retries=3)
 
       def logs_in(user):
           try:
