@@ -23,7 +23,9 @@ action_class do
     result = shell_out('python3', '-c', DeployerOpenstack::Helpers::CATALOG_SCRIPT,
                        input: JSON.generate(request), environment: admin_environment, sensitive: true)
     unless result.exitstatus.zero?
-      raise "Keystone catalog (#{request['mode']}) failed with status #{result.exitstatus}: #{result.stderr.lines.last(5).join}"
+      # The exception's own line first (what a one-line error report keeps), then the traceback.
+      lines = result.stderr.lines.map(&:rstrip).reject(&:empty?)
+      raise "Keystone catalog (#{request['mode']}) failed with status #{result.exitstatus}: #{lines.last}\n#{lines.last(15).join("\n")}"
     end
     JSON.parse(result.stdout)
   end
