@@ -75,6 +75,7 @@ def _ts(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
+NODES_STATE = Path(tempfile.gettempdir()) / "deployer-bench-nodes"
 FLOOR_DIR = "/opt/bench-floor"
 FLOOR_ROLE = "sco-test-compute"
 
@@ -180,7 +181,10 @@ def bench_undercloud(state: Path, convergence: bool, run_workers: int) -> Runnin
         "chef": {"port": free_port(), "bind_host": "0.0.0.0"},
         "api": {"port": free_port(), "run_workers": run_workers},
         "content": {"chef_environments_dir": TEST_CONTENT / "environments"},
-        "bootstrap": {"chef_client_install": "copy", "chef_client_location": STANDIN}})
+        # The test nodes' keys live under their state directory; the API takes key files from
+        # [bootstrap] key_dir only.
+        "bootstrap": {"chef_client_install": "copy", "chef_client_location": STANDIN,
+                      "key_dir": NODES_STATE}})
     cfg = config.load(env={"DEPLOYER_STATE_DIR": str(state)})
     return RunningUndercloud(cfg, Undercloud(cfg))
 
@@ -197,7 +201,7 @@ def main() -> None:
     total = max(max(sizes), chain_groups * chain_nodes)
 
     registry = Registry()
-    lease = registry.allocate(Path(tempfile.gettempdir()) / "deployer-bench-nodes")
+    lease = registry.allocate(NODES_STATE)
     node_set = lease.node_set()
     try:
         nodes = node_set.up(total)
