@@ -37,6 +37,10 @@ class HeatSettings:
     # leaf per second), so N equal-order nodes begin over N seconds; the legacy
     # engine starts them together.  bench/node_ordering.py measures both.
     convergence_engine: bool = False
+    # Heat's database: empty for heat.sqlite in the state directory, or an SQLAlchemy URL
+    # (mysql+pymysql://heat:PASSWORD@host/heat?charset=utf8) for a MariaDB that takes
+    # concurrent writers.  Holds a password: it goes only into the 0600 heat.conf.
+    database_connection: str = ""
 
     @property
     def embedded_endpoint(self) -> str:

@@ -5,7 +5,7 @@ Layout under ``state_dir``::
     heat.conf              rendered from etc/heat/heat.conf.tmpl (+ extra_conf), mode 0600
     auth_encryption_key    per-installation key, mode 0600 (hidden parameters are encrypted with it)
     token_file.json        fake Keystone token whose catalog points at this Heat
-    heat.sqlite            Heat's database (kept across restarts)
+    heat.sqlite            Heat's database (kept across restarts), unless database_url names another
     heat.log, heat.pid
 
 The process is ``python -m deployer.undercloud.heat_all`` (see there why heat
@@ -90,8 +90,12 @@ class EmbeddedHeat(ManagedProcess):
 
     def __init__(self, state_dir: Path, host: str = "127.0.0.1", port: int = 8006,
                  plugin_dirs: list[Path] | None = None,
-                 extra_conf: dict[str, dict[str, str]] | None = None):
+                 extra_conf: dict[str, dict[str, str]] | None = None,
+                 database_url: str | None = None):
         self.state_dir = Path(state_dir)
+        # None: heat.sqlite here.  Another URL may hold a password: it is written to the
+        # 0600 heat.conf only (oslo.db's option is secret, so Heat never logs it).
+        self.database_url = database_url
         self.plugin_dirs = [Path(p) for p in (plugin_dirs or [DEFAULT_PLUGIN_DIR])]
         _check_extra_conf(extra_conf or {})
         self.extra_conf = {section: {key: str(value) for key, value in options.items()}
@@ -151,7 +155,8 @@ class EmbeddedHeat(ManagedProcess):
             "bind_port": str(self.port),
             "token_file": str(self.token_file),
             "api_paste_config": str(data_dir / "api-paste.ini"),
-            "database_url": f"sqlite:///{self.db_file}",
+            # oslo.config reads $name as a reference to another option: $$ is a literal $.
+            "database_url": (self.database_url or f"sqlite:///{self.db_file}").replace("$", "$$"),
         }
         text = string.Template(CONFIG_TEMPLATE.read_text()).substitute(values)
         if self.extra_conf:
@@ -240,7 +245,7 @@ class EmbeddedHeat(ManagedProcess):
         return int(result.stdout.split()[1])
 
     def _schema_current(self) -> bool:
-        if self.extra_conf.get("database", {}).get("connection"):
+        if self.database_url or self.extra_conf.get("database", {}).get("connection"):
             return False  # another database: let heat-manage decide, it is idempotent
         if not self.db_file.is_file():
             return False

@@ -64,6 +64,7 @@ class Undercloud:
         from deployer.undercloud.heat import EmbeddedHeat
         return EmbeddedHeat(self.cfg.heat_dir, host=self.cfg.heat.bind_host, port=self.cfg.heat.port,
                             plugin_dirs=[REPO_ROOT / "heat_plugins"],
+                            database_url=self.cfg.heat.database_connection or None,
                             extra_conf={
                                 "DEFAULT": {"convergence_engine":
                                             str(self.cfg.heat.convergence_engine).lower()},

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import configparser
+import contextlib
 import json
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
+import pymysql
 import pytest
 from heatclient import exc as heat_exc
 from heatclient.common import template_utils
@@ -18,6 +22,7 @@ from deployer.config import REPO_ROOT
 from deployer.undercloud.heat import EmbeddedHeat
 from deployer.undercloud.process import ProcessError, free_port
 from tests.fixtures.heat import PLUGIN_DIR, client_for
+from tests.fixtures.mariadb import private_mariadb
 from tests.fixtures.waiting import wait_stack, wait_until
 
 pytestmark = pytest.mark.integration
@@ -266,6 +271,47 @@ def test_many_parallel_resources_on_sqlite_all_complete(embedded_heat):
     finally:
         client.stacks.delete(stack_id)
         wait_deleted(client, stack_id)
+
+
+def test_heat_on_a_mariadb_keeps_its_stacks_there(tmp_path):
+    """[heat] database_connection: the schema is migrated into MariaDB, parallel writers
+    complete, the stack rows are in MariaDB and no heat.sqlite is made."""
+    base = Path(tempfile.mkdtemp(prefix="heatdb-"))   # short: a Unix socket path is <108 bytes
+    with private_mariadb(base) as url:
+        heat = EmbeddedHeat(tmp_path / "heat", port=free_port(), plugin_dirs=[PLUGIN_DIR],
+                            database_url=url)
+        try:
+            heat.start()
+            client = client_for(heat)
+            fan_out = {"heat_template_version": "2021-04-16",
+                       "resources": {f"n{i}": {"type": "OS::Heat::TestResource",
+                                               "properties": {"action_wait_secs": {"create": 1}}}
+                                     for i in range(10)}}
+            stack_id = create(client, unique("maria"), fan_out)
+            stack = wait_for(client, stack_id)
+            assert stack.stack_status == "CREATE_COMPLETE", stack.stack_status_reason
+            with contextlib.closing(pymysql.connect(unix_socket=str(base / "mysqld.sock"),
+                                                    user="root", database="heat")) as db:
+                cursor = db.cursor()
+                cursor.execute("SELECT COUNT(*) FROM resource WHERE stack_id = %s", (stack_id,))
+                assert cursor.fetchone()[0] == 10
+            assert not heat.db_file.exists()
+        finally:
+            heat.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_database_url_with_a_dollar_reaches_heat_unchanged(tmp_path):
+    """oslo.config reads $name as another option: the rendered file escapes it."""
+    from oslo_config import cfg as oslo_cfg
+    url = "mysql+pymysql://heat:pa$word@db.example/heat?charset=utf8"
+    heat = EmbeddedHeat(tmp_path / "heat", port=18124, plugin_dirs=[PLUGIN_DIR], database_url=url)
+    conf = oslo_cfg.ConfigOpts()
+    conf.register_opt(oslo_cfg.StrOpt("connection", secret=True), group="database")
+    conf(args=["--config-file", str(heat.configure())], project="heat-test",
+         default_config_files=[], default_config_dirs=[])
+    assert conf.database.connection == url
+    assert heat.conf_file.stat().st_mode & 0o077 == 0
 
 
 def test_restart_during_a_stack_fails_it_with_a_reason_and_update_recovers(tmp_path):
