@@ -16,12 +16,15 @@ median and longest `register` phase (the node's Chef client and node made).
 
     .venv/bin/python bench/node_ordering.py [--converge 3] [--sizes 1,10,30] [--chain 3x3]
     .venv/bin/python bench/node_ordering.py --sizes 100 --chain 0x0     # 100 nodes, one group
+    .venv/bin/python bench/node_ordering.py --sizes 100 --chain 0x0 --heat-db sqlite,mariadb
 """
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import io
+import itertools
 import json
 import statistics
 import sys
@@ -41,6 +44,7 @@ from deployer import config  # noqa: E402
 from deployer.testnodes.registry import Registry  # noqa: E402
 from deployer.undercloud.manager import Undercloud  # noqa: E402
 from deployer.undercloud.process import free_port  # noqa: E402
+from tests.fixtures.mariadb import private_mariadb  # noqa: E402
 from tests.fixtures.undercloud import (  # noqa: E402
     STANDIN, TEST_CONTENT, RunningUndercloud, upload_test_content)
 
@@ -147,37 +151,58 @@ def _register_seconds(runs) -> list[float]:
             for run in runs for phase in run["phases"] if phase["name"] == "register" and phase["finished_at"]]
 
 
+def _delete(heat, stack_id: str) -> None:
+    heat.stacks.delete(stack_id)
+    while True:
+        try:
+            stack = heat.stacks.get(stack_id)
+        except Exception:  # gone
+            return
+        if stack.stack_status.startswith("DELETE_") and not stack.stack_status.endswith("IN_PROGRESS"):
+            return
+        time.sleep(0.2)
+
+
 def measure(uc, groups, converge: float, with_environment_resource: bool) -> tuple[float, float, list[float]]:
     heat, api = uc.heat(), uc.api()
     template = _template(groups, converge, with_environment_resource=with_environment_resource)
     started = time.monotonic()
     stack_id = heat.stacks.create(stack_name=f"bench-{int(time.time() * 1000)}",
                                   template=template)["stack"]["id"]
-    while (stack := heat.stacks.get(stack_id)).stack_status.endswith("IN_PROGRESS"):
-        time.sleep(0.2)
-    wall = time.monotonic() - started
-    if stack.stack_status != "CREATE_COMPLETE":
-        raise SystemExit(f"bench stack failed: {stack.stack_status_reason}")
-    runs = api.list_runs(stack_id=stack_id, limit=500)["runs"]
+    try:
+        while (stack := heat.stacks.get(stack_id)).stack_status.endswith("IN_PROGRESS"):
+            time.sleep(0.2)
+        wall = time.monotonic() - started
+        if stack.stack_status != "CREATE_COMPLETE":
+            raise SystemExit(f"bench stack failed: {stack.stack_status_reason}")
+        runs = api.list_runs(stack_id=stack_id, limit=500)["runs"]
+    finally:
+        _delete(heat, stack_id)
     slowest: dict[str, float] = {}
     for run in runs:
         group = run["resource_name"].split("-")[0]
         slowest[group] = max(slowest.get(group, 0.0), _ts(run["finished_at"]) - _ts(run["started_at"]))
-    heat.stacks.delete(stack_id)
-    while True:
-        try:
-            if heat.stacks.get(stack_id).stack_status.startswith("DELETE_"):
-                if not heat.stacks.get(stack_id).stack_status.endswith("IN_PROGRESS"):
-                    break
-        except Exception:  # gone
-            break
-        time.sleep(0.2)
     return wall, sum(slowest.values()), _register_seconds(runs)
 
 
-def bench_undercloud(state: Path, convergence: bool, run_workers: int) -> RunningUndercloud:
+@contextlib.contextmanager
+def heat_database(kind: str, state: Path):
+    """The URL of Heat's database for one run: "" (heat.sqlite) or a private MariaDB's."""
+    if kind == "sqlite":
+        yield ""
+    elif kind == "mariadb":
+        # Its own short directory: the server's Unix socket path must stay under 108 bytes.
+        with tempfile.TemporaryDirectory(prefix="benchdb-") as base, private_mariadb(Path(base)) as url:
+            yield url
+    else:
+        raise SystemExit(f"--heat-db: expected sqlite or mariadb, got {kind!r}")
+
+
+def bench_undercloud(state: Path, convergence: bool, run_workers: int,
+                     heat_database: str = "") -> RunningUndercloud:
     config.write_file(state / "deployer.conf", {
-        "heat": {"port": free_port(), "convergence_engine": convergence},
+        "heat": {"port": free_port(), "convergence_engine": convergence,
+                 "database_connection": heat_database},
         "chef": {"port": free_port(), "bind_host": "0.0.0.0"},
         "api": {"port": free_port(), "run_workers": run_workers},
         "content": {"chef_environments_dir": TEST_CONTENT / "environments"},
@@ -195,6 +220,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,10,30", help="node counts of one order group")
     parser.add_argument("--chain", default="3x3", help="GROUPSxNODES of the ordered chain (0x0: none)")
     parser.add_argument("--engines", default="legacy,convergence")
+    parser.add_argument("--heat-db", default="sqlite",
+                        help="Heat's databases to measure: sqlite (the embedded default), "
+                             "mariadb (a private mariadbd for each run), or both, comma-separated")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     chain_groups, chain_nodes = (int(x) for x in args.chain.split("x"))
@@ -208,11 +236,13 @@ def main() -> None:
         floors = {n: floor_ssh(nodes[:n], args.converge) for n in sizes}
         for n, floor in floors.items():
             print(f"floor: {n} converges over parallel SSH {floor:.2f} s", flush=True)
-        print(f"{'engine':<12} {'scenario':<28} {'wall s':>8} {'critical s':>11} {'ratio':>6} "
-              f"{'wall/floor':>10} {'register median/max s':>22}")
-        for engine in args.engines.split(","):
-            with tempfile.TemporaryDirectory(prefix="bench-ordering-") as state:
-                uc = bench_undercloud(Path(state), engine == "convergence", run_workers=total)
+        print(f"{'engine':<12} {'heat db':<8} {'scenario':<28} {'wall s':>8} {'critical s':>11} "
+              f"{'ratio':>6} {'wall/floor':>10} {'register median/max s':>22}")
+        for engine, database in itertools.product(args.engines.split(","), args.heat_db.split(",")):
+            with tempfile.TemporaryDirectory(prefix="bench-ordering-") as state, \
+                    heat_database(database, Path(state)) as database_url:
+                uc = bench_undercloud(Path(state), engine == "convergence", run_workers=total,
+                                      heat_database=database_url)
                 try:
                     uc.manager.up(sync_content=False, report=lambda line: None)
                     upload_test_content(uc.chef())
@@ -223,9 +253,13 @@ def main() -> None:
                                           [nodes[g * chain_nodes:(g + 1) * chain_nodes]
                                            for g in range(chain_groups)], True))
                     for label, groups, env_resource in scenarios:
-                        wall, critical, register = measure(uc, groups, args.converge, env_resource)
+                        try:
+                            wall, critical, register = measure(uc, groups, args.converge, env_resource)
+                        except SystemExit as failure:   # one failed scenario: print it, go on
+                            print(f"{engine:<12} {database:<8} {label:<28} {failure}", flush=True)
+                            continue
                         floor = floors.get(len(groups[0])) if len(groups) == 1 else None
-                        print(f"{engine:<12} {label:<28} {wall:8.2f} {critical:11.2f} "
+                        print(f"{engine:<12} {database:<8} {label:<28} {wall:8.2f} {critical:11.2f} "
                               f"{wall / critical:6.2f} {f'{wall / floor:.2f}' if floor else '-':>10} "
                               f"{statistics.median(register):10.2f} / {max(register):6.2f}", flush=True)
                 finally:
