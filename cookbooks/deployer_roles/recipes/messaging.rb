@@ -10,6 +10,8 @@ include_recipe 'deployer_common'
 rabbitmq = node['deployer']['rabbitmq']
 attributes = node.to_hash
 seed = DeployerRabbitmq::Helpers.seed(attributes)
+controllers = DeployerCommon::Cluster.controllers(attributes)
+local = controllers.find { |c| c['name'] == node.name }
 
 package 'rabbitmq-server'
 
@@ -37,9 +39,19 @@ if seed['name'] == node.name
     end
   end
 else
-  local = DeployerCommon::Cluster.controllers(attributes).find { |c| c['name'] == node.name }
   deployer_rabbitmq_cluster DeployerRabbitmq::Helpers.node_name(attributes, seed) do
     local_node DeployerRabbitmq::Helpers.node_name(attributes, local) if local
     rabbitmqctl rabbitmq['rabbitmqctl']
+  end
+end
+
+if local && controllers.size > 1
+  check = rabbitmq['partition_check']
+  deployer_rabbitmq_partition_check DeployerRabbitmq::Helpers.node_name(attributes, local) do
+    cluster_nodes controllers.map { |c| DeployerRabbitmq::Helpers.node_name(attributes, c) }
+    interval check['interval']
+    confirmations check['confirmations']
+    rabbitmqctl rabbitmq['rabbitmqctl']
+    action check['enabled'] ? :create : :delete
   end
 end
