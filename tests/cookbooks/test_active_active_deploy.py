@@ -289,7 +289,7 @@ def test_certify_measures_every_fault_with_nothing_lost(undercloud, active_activ
     rows = {row["fault"]: row for row in latest["rows"]}
     assert list(rows) == ["crash-api-vip-holder", "kill-galera-writer", "kill-rabbitmq-leader",
                           "link-down-controller", "hang-controller"], (certified.stdout + certified.stderr)[-6000:]
-    for fault, row in rows.items():
+    for row in rows.values():
         assert row["error"] == "" and row["lost"] == {"db_writes": 0, "messages": 0}, row
         assert all(row["outage"][path] is not None for path in CERTIFY_COLUMNS), row
         assert row["node"] in CONTROLLERS, row

@@ -3,7 +3,7 @@ provides :deployer_rabbitmq_partition_check
 
 use 'partial/_rabbitmqctl'
 
-description 'rabbitmq-partition-check.timer: every few seconds, a broker that finds itself on the smaller side of a cluster split its partition handling left (the others running without it) restarts its rabbit app and rejoins (templates/default/rabbitmq-partition-check.erb says when exactly)'
+description 'rabbitmq-partition-check.timer: every `interval` seconds, a broker that finds itself on the smaller side of a cluster split its partition handling left (the others running without it) restarts its rabbit app and rejoins (templates/default/rabbitmq-partition-check.erb says when exactly)'
 
 property :local_node, String, name_property: true, regex: /\A[^@\s]+@[^@\s]+\z/,
          description: "This broker's Erlang node name (rabbit@ctl1)"
