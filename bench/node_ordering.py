@@ -186,13 +186,12 @@ def measure(uc, groups, converge: float, with_environment_resource: bool) -> tup
 
 
 @contextlib.contextmanager
-def heat_database(kind: str, state: Path):
+def heat_database(kind: str):
     """The URL of Heat's database for one run: "" (heat.sqlite) or a private MariaDB's."""
     if kind == "sqlite":
         yield ""
     elif kind == "mariadb":
-        # Its own short directory: the server's Unix socket path must stay under 108 bytes.
-        with tempfile.TemporaryDirectory(prefix="benchdb-") as base, private_mariadb(Path(base)) as url:
+        with private_mariadb() as url:
             yield url
     else:
         raise SystemExit(f"--heat-db: expected sqlite or mariadb, got {kind!r}")
@@ -240,7 +239,7 @@ def main() -> None:
               f"{'ratio':>6} {'wall/floor':>10} {'register median/max s':>22}")
         for engine, database in itertools.product(args.engines.split(","), args.heat_db.split(",")):
             with tempfile.TemporaryDirectory(prefix="bench-ordering-") as state, \
-                    heat_database(database, Path(state)) as database_url:
+                    heat_database(database) as database_url:
                 uc = bench_undercloud(Path(state), engine == "convergence", run_workers=total,
                                       heat_database=database_url)
                 try:

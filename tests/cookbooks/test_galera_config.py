@@ -12,6 +12,7 @@ import requests
 from deployer.undercloud.process import free_port
 from tests.chef_render import RenderError, call_helper, node_attributes, render
 from tests.cookbooks.conftest import CONTROLLERS, SECRETS, SERVICES, controller_node, sample_environment, sample_role
+from tests.fixtures.mariadb import running_mariadbd
 
 pytestmark = pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server not installed")
 
@@ -98,31 +99,10 @@ def throwaway_mariadb(tmp_path_factory):
     """A private mariadbd on a free loopback port (datadir and socket in a temp dir), stopped afterwards."""
     if not shutil.which("mariadb-install-db"):
         pytest.skip("mariadb-install-db not installed")
-    tmp_path = tmp_path_factory.mktemp("mariadb")
-    datadir, sock, port = tmp_path / "data", tmp_path / "mysqld.sock", free_port()
-    subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--user=root",
-                    "--auth-root-authentication-method=socket", "--skip-test-db"],
-                   check=True, capture_output=True, timeout=180)
-    server = subprocess.Popen(
-        ["mariadbd", "--no-defaults", f"--datadir={datadir}", f"--socket={sock}", f"--port={port}",
-         "--bind-address=127.0.0.1", "--user=root", f"--pid-file={tmp_path / 'mysqld.pid'}",
-         "--innodb-buffer-pool-size=16M", f"--log-error={tmp_path / 'error.log'}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        client = ["mariadb", "--protocol=socket", "-S", str(sock), "-u", "root", "-N", "-B"]
-        deadline = time.monotonic() + 60
-        while subprocess.run([*client, "-e", "SELECT 1"], capture_output=True).returncode != 0:
-            assert server.poll() is None, (tmp_path / "error.log").read_text()
-            assert time.monotonic() < deadline, "mariadbd did not start"
-            time.sleep(0.5)
-        yield client, port
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    port = free_port()
+    with running_mariadbd(tmp_path_factory.mktemp("mariadb"), port=port,
+                          options=("--innodb-buffer-pool-size=16M",)) as sock:
+        yield ["mariadb", "--protocol=socket", "-S", str(sock), "-u", "root", "-N", "-B"], port
 
 
 def run_sql(client: list[str], statements: str) -> str:
