@@ -1,9 +1,11 @@
 """The certification sequence: one fault at a time, measured, restored, whole again.
 
-For each fault: every cluster must be whole first; the probes run a baseline,
-the fault is injected on the controller it chooses and held ``hold`` seconds
-(long enough for every failover to finish), then undone; once every cluster
-is whole again the probes stop and the losses are counted.  A fault that
+For each fault: every cluster must be whole first and every probed path
+steady (a baseline), the fault is injected on the controller it chooses and
+held ``hold`` seconds (long enough for every failover to finish), then undone;
+once every cluster is whole again and every path steady again (a cluster can
+be whole while its clients still reconnect) the probes stop and the losses
+are counted.  A fault that
 cannot be measured (a cluster never whole, a node that cannot be reached) is
 a failed row with its reason, and the sequence stops there: the next fault
 would hit a broken cloud.
@@ -30,11 +32,11 @@ class CertifyError(Exception):
 
 
 class Settings:
-    baseline = 3.0         # seconds of probing before a fault
+    steady = 3.0           # seconds every path must answer without a failure: before a fault, after whole
+    steady_timeout = 120.0  # how long the paths may take to become steady
     hold = 20.0            # seconds a fault lasts
     whole_timeout = 600.0  # undo -> every cluster whole (a server's reboot may take minutes)
     test_node_whole_timeout = 240.0   # a test node boots in seconds; whole took 2-50 s there
-    settle = 2.0           # probing after whole (a failback's stall is part of the outage)
 
 
 def certify(cfg, session_factory, box, deployment_id: str, *, test_nodes: str | None,
@@ -167,35 +169,51 @@ class _Run:
                                     "not whole before the fault: " + "; ".join(self.last_problems))
             node = fault.choose(self.controllers)
             running = {name: probe.start() for name, probe in self.probes().items()}
-            time.sleep(self.settings.baseline)
-            dead = [name for name, probe in running.items() if not probe.succeeded_since(0, 3)]
-            if dead:
+            unsteady = self.wait_steady(running)
+            if unsteady:
                 return FaultOutcome(fault.name, node, {}, {}, None,
-                                    f"no baseline: {', '.join(dead)} failing before the fault: "
-                                    f"{self._errors(running, dead)}")
+                                    f"no baseline: {', '.join(unsteady)} not steady for {self.settings.steady:.0f} s "
+                                    f"within {self.settings.steady_timeout:.0f} s: {self._errors(running, unsteady)}")
             LOG.info("certify: %s on %s", fault.name, node)
             fault.inject(node)
             fault_at = time.monotonic()
             self._sleep(self.settings.hold, should_stop)
             undo_at = time.monotonic()
             fault.undo(node)
-            whole = None
+            whole, error = None, ""
             if self.wait_whole(self.settings.whole_timeout, f"after {fault.name}") is not None:
-                whole = time.monotonic() - undo_at       # counted from the undo (a boot included)
-                time.sleep(self.settings.settle)
+                # a failback's stall and clients still reconnecting are part of the outage
+                unsteady = self.wait_steady(running)
+                if unsteady:
+                    error = (f"whole, but {', '.join(unsteady)} not steady within "
+                             f"{self.settings.steady_timeout:.0f} s: {self._errors(running, unsteady)}")
+                else:
+                    whole = time.monotonic() - undo_at       # counted from the undo (a boot included)
             for probe in running.values():
                 probe.stop()
             outage = {path: running[path].outage(fault_at) for path in ("token", "db_write", "rpc")}
             lost = {"db_writes": running["db_write"].lost(), "messages": running["messages"].lost()}
             LOG.info("certify: %s on %s: outage %s, lost %s, whole after %s s; probe errors: %s",
                      fault.name, node, outage, lost, whole, self._errors(running, list(running)))
-            return FaultOutcome(fault.name, node, outage, lost, whole)
+            return FaultOutcome(fault.name, node, outage, lost, whole, error[:500])
         except Exception as exc:
             LOG.exception("certify: %s", fault.name)
             return FaultOutcome(fault.name, node, {}, {}, None, f"{type(exc).__name__}: {exc}"[:500])
         finally:
             for probe in running.values():
                 probe.stop()
+
+    def wait_steady(self, running: dict) -> list[str]:
+        """Wait until every path answered for ``steady`` s without a failure; the paths that did not."""
+        window = self.settings.steady
+        deadline = time.monotonic() + self.settings.steady_timeout
+        time.sleep(window)
+        while True:
+            since = time.monotonic() - window
+            unsteady = [name for name, probe in running.items() if not probe.steady_since(since, 3)]
+            if not unsteady or time.monotonic() >= deadline:
+                return unsteady
+            time.sleep(0.5)
 
     @staticmethod
     def _errors(running: dict, names: list[str]) -> str:

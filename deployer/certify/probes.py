@@ -40,6 +40,7 @@ class Probe:
     def __init__(self, interval: float = 0.2):
         self.interval = interval
         self.successes: list[float] = []
+        self.failures: list[float] = []         # when each failed attempt ended
         self.errors: dict[str, int] = {}        # error text -> count (for the log)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"certify-{self.name}", daemon=True)
@@ -65,8 +66,10 @@ class Probe:
             return None
         return outage(self.successes, since)
 
-    def succeeded_since(self, moment: float, count: int = 1) -> bool:
-        return sum(t >= moment for t in self.successes) >= count
+    def steady_since(self, moment: float, count: int = 1) -> bool:
+        """At least ``count`` successes since ``moment`` and no failure."""
+        return (sum(t >= moment for t in self.successes) >= count
+                and not any(t >= moment for t in self.failures))
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -77,6 +80,7 @@ class Probe:
             except Exception as exc:            # every failure is an outage sample, never fatal
                 key = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
                 self.errors[key] = self.errors.get(key, 0) + 1
+                self.failures.append(time.monotonic())
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
 

@@ -267,10 +267,34 @@ def test_a_split_the_partition_handling_leaves_is_healed_on_its_smaller_side(act
 
 CERTIFY_TIMEOUT = 1800
 CERTIFY_COLUMNS = ("token", "db_write", "rpc")
+# What a certification leaves to explain its figures: VRRP, HAProxy server and Pacemaker state
+# changes, the brokers, the services' boot and their first log line of each error, per controller.
+CERTIFY_JOURNALS = ("keepalived", "haproxy", "rabbitmq-server", "rabbitmq-partition-check", "keystone",
+                    "nova-conductor", "pacemaker", "corosync")
+OSLO_LOG_RECORD = r"^[0-9-]+ [0-9:.]+ [0-9]+ (ERROR|WARNING) [^ ]+ \["
+
+
+def certify_report(controllers, since: str) -> str:
+    units = " ".join(f"-u {unit}" for unit in CERTIFY_JOURNALS)
+    report = []
+    for name, node in controllers.items():
+        journal = node.exec(
+            f"journalctl --no-pager -o short-precise --since '{since}' {units} "
+            "| grep -v -e 'haproxy.*Connect from' -e 'haproxy.*\\] [a-z-]* [a-z-]*/' "
+            "-e 'pacemaker-based' -e 'pacemaker-schedulerd' -e 'rabbitmq-partition-check' -e ' su\\[' "
+            "| tail -n 500; "
+            f"grep -h -E '{OSLO_LOG_RECORD}' /var/log/nova/nova-conductor.log /var/log/keystone/keystone.log "
+            "2>/dev/null | tail -n 40", timeout=120)
+        report.append(f"--- {name}\n{journal.stdout}")
+    state = next(iter(controllers.values())).exec(
+        "crm_mon -1 2>&1 | tail -15; rabbitmqctl list_queues -q name type leader members online consumers "
+        "2>&1 | grep -e conductor -e scheduler | head", timeout=120)
+    report.append(f"--- cluster state after\n{state.stdout}")
+    return "\n".join(report)
 
 
 @pytest.mark.ha
-def test_certify_measures_every_fault_with_nothing_lost(undercloud, active_active):
+def test_certify_measures_every_fault_with_nothing_lost(undercloud, active_active, tmp_path):
     """`deployer certify` on the converged deployment: the five faults one at a time on the test
     nodes, each measured through the VIPs, restored and whole again, nothing acknowledged lost.
     Runs last: it leaves the cloud whole, but moved around.
@@ -280,9 +304,13 @@ def test_certify_measures_every_fault_with_nothing_lost(undercloud, active_activ
     outage by HAProxy's checks, the broker kill's RPC outage by nova-conductor's reconnection
     when its broker was the one killed)."""
     name = active_active["name"]
+    since = run_on(active_active["controllers"]["ctl2"], "date '+%Y-%m-%d %H:%M:%S'").strip()
     certified = deployer(undercloud, "certify", name, "--test-nodes", str(active_active["test_nodes"]),
                          "--yes", timeout=CERTIFY_TIMEOUT)
     print(certified.stdout)
+    report = certify_report(active_active["controllers"], since)
+    (tmp_path / "certify-report.txt").write_text(report)
+    print(f"journals of the certification: {tmp_path / 'certify-report.txt'}\n{report[-20000:]}")
     api = undercloud.api()
     [deployment] = api.list_deployments(name=name)["deployments"]
     [latest, *_] = api.list_certifications(deployment["id"])["certifications"]

@@ -1,8 +1,11 @@
 """The certification's rules that need no cloud: how a row is judged, how nova's messaging
-options are read, and the outage arithmetic."""
+options are read, the outage arithmetic, and when the probed paths count as steady."""
 from __future__ import annotations
 
-from deployer.certify import target
+import time
+
+from deployer.certify import engine, target
+from deployer.certify.probes import Probe
 from deployer.certify.outcome import FaultOutcome
 from deployer.certify.timeline import outage
 
@@ -90,3 +93,45 @@ def test_pacemaker_is_settled_when_every_resource_runs_once_and_nothing_failed()
         "Pacemaker p_x: Started on ['ctl2'] (failed)"]
     down = {**up, "ctl2": False}
     assert pacemaker_problems(crm_mon(down, ""), list(up)) == ["Pacemaker nodes online: ['ctl1', 'ctl3']"]
+
+
+class ScriptedProbe(Probe):
+    """Fails for ``failing_for`` seconds after it started, then succeeds."""
+
+    def __init__(self, failing_for: float):
+        super().__init__(interval=0.05)
+        self.failing_until = time.monotonic() + failing_for
+
+    def attempt(self) -> None:
+        if time.monotonic() < self.failing_until:
+            raise RuntimeError("MessagingTimeout")
+
+
+def wait_steady(running: dict, window: float, timeout: float) -> list[str]:
+    """The engine's wait for steady paths, on a run that has nothing but its settings."""
+    run = engine._Run.__new__(engine._Run)
+    run.settings = engine.Settings()
+    run.settings.steady, run.settings.steady_timeout = window, timeout
+    return run.wait_steady(running)
+
+
+def test_the_paths_are_steady_only_after_a_window_without_a_failure():
+    running = {"token": ScriptedProbe(0.0).start(), "rpc": ScriptedProbe(0.6).start()}
+    try:
+        started = time.monotonic()
+        assert wait_steady(running, window=0.4, timeout=5.0) == []
+        # the recovering path failed for 0.6 s: steady no earlier than 0.6 + the 0.4 s window
+        assert time.monotonic() - started >= 1.0
+        assert running["rpc"].errors == {"RuntimeError: MessagingTimeout": len(running["rpc"].failures)}
+    finally:
+        for probe in running.values():
+            probe.stop()
+
+
+def test_a_path_failing_past_the_timeout_is_named():
+    running = {"token": ScriptedProbe(0.0).start(), "rpc": ScriptedProbe(60.0).start()}
+    try:
+        assert wait_steady(running, window=0.2, timeout=0.5) == ["rpc"]
+    finally:
+        for probe in running.values():
+            probe.stop()
