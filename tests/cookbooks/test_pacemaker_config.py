@@ -144,7 +144,7 @@ def test_scheduler_cib_passes_crm_verify_and_sets_the_origin_cluster_options(tmp
     assert result.returncode == 0, result.stdout + result.stderr
     options = nvpairs(cib, "./configuration/crm_config/cluster_property_set")
     assert options["stonith-enabled"] == "false"
-    assert options["no-quorum-policy"] == "ignore"
+    assert options["no-quorum-policy"] == "stop", "three controllers: a cut-off one stops its singletons"
     assert nvpairs(cib, "./configuration/rsc_defaults/meta_attributes")["resource-stickiness"] == "100"
     root = ET.fromstring(cib.split("?>", 1)[1])
     units = {p.get("type") for p in root.iter("primitive") if p.get("class") == "systemd"}
@@ -157,6 +157,20 @@ def test_scheduler_cib_passes_crm_verify_and_sets_the_origin_cluster_options(tmp
         assert meta == {"failure-timeout": "120s", "multiple-active": "stop_unexpected"}
     assert root.find(".//clone") is None, "the DRBD MySQL group is only for the A/P pair"
     assert [n.get("uname") for n in root.iter("node")] == [c["name"] for c in CONTROLLERS]
+
+
+def test_no_quorum_policy_is_the_origins_on_a_pair_stop_on_three_and_an_explicit_value_wins():
+    assert nvpairs(render_ap("deployer_pacemaker", "cib.xml"),
+                   "./configuration/crm_config/cluster_property_set")["no-quorum-policy"] == "ignore"
+    def with_policy(value):
+        environment = sample_environment()
+        environment["default_attributes"]["deployer"]["pacemaker"] = {"no_quorum_policy": value}
+        return environment
+    assert nvpairs(render_aa("cib.xml", environment=with_policy("freeze")),
+                   "./configuration/crm_config/cluster_property_set")["no-quorum-policy"] == "freeze"
+    wrong = with_policy("suicide")
+    with pytest.raises(RenderError, match=r"no_quorum_policy'\] must be one of ignore, stop"):
+        render_aa("cib.xml", environment=wrong)
 
 
 def test_active_passive_cib_passes_crm_verify_with_the_drbd_mysql_group(tmp_path):
@@ -278,9 +292,11 @@ class SimulatedCluster:
         self.step = 0
 
     def simulate(self, *node_changes: str) -> None:
+        """With quorum: these tests lose at most one of three nodes, or one of a two_node pair."""
         self.step += 1
         out = self.dir / f"sim-{self.step}.xml"
-        result = run("crm_simulate", "--xml-file", str(self.path), *node_changes, "--simulate", "--save-output", str(out))
+        result = run("crm_simulate", "--xml-file", str(self.path), *node_changes, "--quorum", "true",
+                     "--simulate", "--save-output", str(out))
         assert result.returncode == 0, result.stdout + result.stderr
         self.path = out
 

@@ -13,7 +13,12 @@ default['deployer']['pacemaker']['authkey_path'] = '/etc/corosync/authkey'
 
 # The origin's three cluster rules: no STONITH, ignore lost quorum, sticky resources (no fallback).
 default['deployer']['pacemaker']['stonith_enabled'] = false
-default['deployer']['pacemaker']['no_quorum_policy'] = 'ignore'
+# nil: the origin's 'ignore' on a pair (votequorum two_node keeps its quorum anyway), 'stop' on
+# three or more.  With 'ignore' a controller cut off from the other two kept running its copy of
+# each singleton while they started theirs; once it was back, multiple-active kept its copy and
+# moved nova-conductor and the schedulers back to it (certify's link-down: RPC never came back
+# within two minutes).  With 'stop' the cut-off node stops its copies and nothing moves back.
+default['deployer']['pacemaker']['no_quorum_policy'] = nil
 default['deployer']['pacemaker']['resource_stickiness'] = 100
 
 # Singletons run active/passive: exactly one instance in the cluster (systemd units).

@@ -50,7 +50,7 @@ module DeployerPacemaker
       {
         'properties' => {
           'stonith-enabled' => pacemaker.fetch('stonith_enabled').to_s,
-          'no-quorum-policy' => pacemaker.fetch('no_quorum_policy'),
+          'no-quorum-policy' => no_quorum_policy(pacemaker['no_quorum_policy'], members(node).length),
           'cluster-name' => pacemaker.fetch('cluster_name'),
         },
         'resource_stickiness' => Integer(pacemaker.fetch('resource_stickiness')),
@@ -64,6 +64,15 @@ module DeployerPacemaker
         'vips' => Array(pacemaker['vips']).map { |cluster| ipaddr2(node, cluster, "vip_#{cluster}") },
         'drbd_mysql' => pacemaker['drbd_mysql'] ? drbd_mysql(node) : nil,
       }
+    end
+
+    # The attribute when set, else 'ignore' on a pair (the origin's) and 'stop' on three or more.
+    def no_quorum_policy(value, member_count)
+      policies = %w(ignore stop freeze demote)
+      return (member_count > 2 ? 'stop' : 'ignore') if value.nil? || value.to_s.empty?
+      return value if policies.include?(value)
+
+      raise DeployerCommon::InvalidAttribute, "node['deployer']['pacemaker']['no_quorum_policy'] must be one of #{policies.join(', ')}, got #{value.inspect}"
     end
 
     # One node loads the CIB: the first controller of the explicit list (the deployer converges it first).
