@@ -99,8 +99,13 @@ def test_instances_per_vip_with_priority_by_controller_order_and_own_auth_pass()
         assert f"{VIPS['db']['address']}/24 dev eth0" in blocks["VI_db"]
         assert "track_script" in blocks["VI_api"]
         priorities.append(int(re.search(r"priority (\d+)", blocks["VI_api"]).group(1)))
-        assert ("state MASTER" in blocks["VI_api"]) == (index == 0)
+        # nopreempt by default: a controller that comes back does not take the VIPs back
+        assert "state BACKUP" in blocks["VI_api"] and "nopreempt" in blocks["VI_api"]
     assert priorities == sorted(priorities, reverse=True) and len(set(priorities)) == len(priorities)
+    preempt = sample_environment(override_attributes={"deployer": {"keepalived": {"nopreempt": False}}})
+    for index in range(len(CONTROLLERS)):
+        block = instances(render_keepalived(index, environment=preempt))["VI_api"]
+        assert ("state MASTER" in block) == (index == 0) and "nopreempt" not in block
 
 
 def test_vrrp_v3_is_the_default_with_a_fractional_interval_and_no_authentication(netns, tmp_path):

@@ -302,10 +302,10 @@ ORIGIN_VRRP = {"vrrp_version": 2, "advert_int": 1, "base_priority": 100}
 
 
 def vip_overcloud(checks: dict[str, int], keepalived: dict | None = None) -> Overcloud:
-    """keepalived: attribute overrides (ORIGIN_VRRP); None keeps the cookbook's defaults."""
-    attributes = haproxy_checks(checks)
-    if keepalived:
-        attributes = deep_merge(attributes, {"deployer": {"keepalived": keepalived}})
+    """keepalived: attribute overrides (ORIGIN_VRRP); None keeps the cookbook's defaults, but
+    preempt: these scenarios measure the failback to ctl1 as well as the takeover."""
+    attributes = deep_merge(haproxy_checks(checks),
+                            {"deployer": {"keepalived": {"nopreempt": False, **(keepalived or {})}}})
     return Overcloud(TWO_CONTROLLERS, vips=VIPS, attributes=attributes,
                      secrets=vrrp_secrets("vrrp_api", "vrrp_db"))
 
