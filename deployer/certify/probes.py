@@ -66,10 +66,12 @@ class Probe:
             return None
         return outage(self.successes, since)
 
+    def succeeded_since(self, moment: float, count: int = 1) -> bool:
+        return sum(t >= moment for t in self.successes) >= count
+
     def steady_since(self, moment: float, count: int = 1) -> bool:
         """At least ``count`` successes since ``moment`` and no failure."""
-        return (sum(t >= moment for t in self.successes) >= count
-                and not any(t >= moment for t in self.failures))
+        return self.succeeded_since(moment, count) and not any(t >= moment for t in self.failures)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

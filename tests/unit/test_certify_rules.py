@@ -123,6 +123,8 @@ def test_the_paths_are_steady_only_after_a_window_without_a_failure():
         # the recovering path failed for 0.6 s: steady no earlier than 0.6 + the 0.4 s window
         assert time.monotonic() - started >= 1.0
         assert running["rpc"].errors == {"RuntimeError: MessagingTimeout": len(running["rpc"].failures)}
+        # succeeded_since (the fault tests' and benches' wait) counts successes, failures or not
+        assert running["rpc"].succeeded_since(started, 3) and not running["rpc"].steady_since(started, 3)
     finally:
         for probe in running.values():
             probe.stop()
