@@ -1,19 +1,12 @@
-"""Each node's cgroups: one directory per node in the freezer, cpu, name=systemd and cgroup2 trees.
+"""Each node's cgroups: one directory per node in the freezer, name=systemd and cgroup2 trees.
 
-The node launcher moves itself into all four before it execs systemd-nspawn,
+The node launcher moves itself into all three before it execs systemd-nspawn,
 so every process of a node is in its freezer group: systemd-nspawn, the
 container's systemd and all it starts, and the commands ``TestNode.exec`` runs
 (they join that group too).  That group is what crash and down kill, pause
 freezes and the boot bench measures.  The name=systemd and cgroup2 groups are
 the ones nspawn (``--keep-unit``) hands to the container's systemd, which
 builds its own tree (payload/system.slice/...) below them.
-
-The cpu group makes the nodes share the host's cores as separate machines
-would: node against node, not process against process.  Without it a booting
-controller (40-odd runnable services starting at once) took nearly all of the
-2 cores for two minutes and its idle peers' Keystone stopped answering
-(certify's crash fault: load 30, token issue down 65-94 s while the VIP had
-already moved to a healthy peer).
 
 This host kind has cgroup v1 controllers, a name=systemd hierarchy and cgroup2
 at /sys/fs/cgroup/unified (the "hybrid" layout); ``check_layout`` says clearly
@@ -32,8 +25,8 @@ from deployer.testnodes.errors import TestNodesError
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PARENT = "deployer-testnodes"
-FREEZER, CPU, SYSTEMD, UNIFIED = "freezer", "cpu", "systemd", "unified"
-HIERARCHIES = (FREEZER, CPU, SYSTEMD, UNIFIED)
+FREEZER, SYSTEMD, UNIFIED = "freezer", "systemd", "unified"
+HIERARCHIES = (FREEZER, SYSTEMD, UNIFIED)
 
 
 def check_layout() -> None:
@@ -41,7 +34,7 @@ def check_layout() -> None:
     missing = [h for h in HIERARCHIES if not (CGROUP_ROOT / h / "cgroup.procs").exists()]
     if missing:
         raise TestNodesError(
-            f"cgroups: test nodes need the v1 freezer and cpu, the name=systemd hierarchy and cgroup2 "
+            f"cgroups: test nodes need the v1 freezer, the name=systemd hierarchy and cgroup2 "
             f"under {CGROUP_ROOT} (hybrid layout); missing: {', '.join(missing)}")
 
 
