@@ -9,6 +9,8 @@ module DeployerPacemaker
       'cib.xml' => { source: 'cib.xml.erb', variables: :cib_config },
     }.freeze
 
+    NO_QUORUM_POLICIES = %w(ignore stop freeze demote).freeze
+
     module_function
 
     # Controllers with corosync node ids: 1-based positions in the explicit list,
@@ -47,14 +49,15 @@ module DeployerPacemaker
     # VIPs Pacemaker moves, and (where a role enables it) the DRBD MySQL group.
     def cib_config(node, _secret = nil)
       pacemaker = node.dig('deployer', 'pacemaker')
+      members = members(node)
       {
         'properties' => {
           'stonith-enabled' => pacemaker.fetch('stonith_enabled').to_s,
-          'no-quorum-policy' => no_quorum_policy(pacemaker['no_quorum_policy'], members(node).length),
+          'no-quorum-policy' => no_quorum_policy(pacemaker['no_quorum_policy'], members.length),
           'cluster-name' => pacemaker.fetch('cluster_name'),
         },
         'resource_stickiness' => Integer(pacemaker.fetch('resource_stickiness')),
-        'members' => members(node),
+        'members' => members,
         'services' => Array(pacemaker['ap_services']).map do |unit|
           { 'id' => "p_#{unit}", 'unit' => unit, 'monitor_interval' => pacemaker.fetch('monitor_interval'),
             'timeouts' => pacemaker.fetch('service_timeouts'),
@@ -68,11 +71,10 @@ module DeployerPacemaker
 
     # The attribute when set, else 'ignore' on a pair (the origin's) and 'stop' on three or more.
     def no_quorum_policy(value, member_count)
-      policies = %w(ignore stop freeze demote)
       return (member_count > 2 ? 'stop' : 'ignore') if value.nil? || value.to_s.empty?
-      return value if policies.include?(value)
+      return value if NO_QUORUM_POLICIES.include?(value)
 
-      raise DeployerCommon::InvalidAttribute, "node['deployer']['pacemaker']['no_quorum_policy'] must be one of #{policies.join(', ')}, got #{value.inspect}"
+      raise DeployerCommon::InvalidAttribute, "node['deployer']['pacemaker']['no_quorum_policy'] must be one of #{NO_QUORUM_POLICIES.join(', ')}, got #{value.inspect}"
     end
 
     # One node loads the CIB: the first controller of the explicit list (the deployer converges it first).
