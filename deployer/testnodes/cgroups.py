@@ -1,12 +1,22 @@
-"""Each node's cgroups: one directory per node in the freezer, name=systemd and cgroup2 trees.
+"""Each node's cgroups: one directory per node in the freezer, cpu, name=systemd and cgroup2 trees.
 
-The node launcher moves itself into all three before it execs systemd-nspawn,
+The node launcher moves itself into all four before it execs systemd-nspawn,
 so every process of a node is in its freezer group: systemd-nspawn, the
 container's systemd and all it starts, and the commands ``TestNode.exec`` runs
 (they join that group too).  That group is what crash and down kill, pause
 freezes and the boot bench measures.  The name=systemd and cgroup2 groups are
 the ones nspawn (``--keep-unit``) hands to the container's systemd, which
 builds its own tree (payload/system.slice/...) below them.
+
+The cpu groups make the nodes share the host's cores as separate machines
+would: node against node, not process against process.  Without them a
+booting controller (40-odd runnable services starting at once) took nearly
+both cores for two minutes and its idle peers' Keystone stopped answering
+(certify's crash fault: load 30, token issue down 65-94 s while the VIP had
+already moved).  Their parent weighs one default share per node, so each node
+counts against the host's own processes as one busy process: with the
+default single share for the whole parent every node together weighed as
+much as one host process.
 
 This host kind has cgroup v1 controllers, a name=systemd hierarchy and cgroup2
 at /sys/fs/cgroup/unified (the "hybrid" layout); ``check_layout`` says clearly
@@ -25,8 +35,9 @@ from deployer.testnodes.errors import TestNodesError
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PARENT = "deployer-testnodes"
-FREEZER, SYSTEMD, UNIFIED = "freezer", "systemd", "unified"
-HIERARCHIES = (FREEZER, SYSTEMD, UNIFIED)
+FREEZER, CPU, SYSTEMD, UNIFIED = "freezer", "cpu", "systemd", "unified"
+HIERARCHIES = (FREEZER, CPU, SYSTEMD, UNIFIED)
+DEFAULT_SHARES, MAX_SHARES = 1024, 262144     # the kernel's cpu.shares default and bound
 
 
 def check_layout() -> None:
@@ -34,7 +45,7 @@ def check_layout() -> None:
     missing = [h for h in HIERARCHIES if not (CGROUP_ROOT / h / "cgroup.procs").exists()]
     if missing:
         raise TestNodesError(
-            f"cgroups: test nodes need the v1 freezer, the name=systemd hierarchy and cgroup2 "
+            f"cgroups: test nodes need the v1 freezer and cpu, the name=systemd hierarchy and cgroup2 "
             f"under {CGROUP_ROOT} (hybrid layout); missing: {', '.join(missing)}")
 
 
@@ -51,6 +62,17 @@ def create(unit: str) -> None:
             except FileNotFoundError:   # another set's teardown removed the empty parent meanwhile
                 if attempt == 2:
                     raise
+    weigh_parent()
+
+
+def weigh_parent() -> None:
+    """The cpu parent's shares: one default share per node group under it."""
+    parent = CGROUP_ROOT / CPU / PARENT
+    try:
+        count = sum(1 for entry in parent.iterdir() if entry.is_dir())
+        (parent / "cpu.shares").write_text(str(min(MAX_SHARES, DEFAULT_SHARES * max(1, count))))
+    except FileNotFoundError:   # the last set's teardown removed the parent meanwhile
+        pass
 
 
 def procs_files(unit: str) -> list[str]:
@@ -123,6 +145,7 @@ def remove(unit: str, timeout: float = 10.0) -> None:
             os.rmdir(top.parent)    # the shared parent, once no set of any session uses it
         except OSError:
             pass
+    weigh_parent()
 
 
 def units(pattern: re.Pattern) -> list[str]:

@@ -125,6 +125,23 @@ def test_three_nodes_run_systemd_and_accept_password_and_keys(test_nodes):
     assert len({n.host_key_fingerprint for n in nodes}) == 3
 
 
+def test_each_node_has_its_own_cpu_group_so_nodes_share_the_cores_as_machines(test_nodes):
+    """A booting node's 40-odd services compete with the other nodes as one machine, not
+    process by process, and each node with the host's processes as one of them (cgroups.py
+    says what the lack of either starved)."""
+    nodes = test_nodes.nodes()
+    for node in nodes:
+        services = [pid for pid in node.processes() if comm(pid) in ("systemd", "sshd", "systemd-journal")]
+        assert services, node.name
+        for pid in services:
+            groups = dict(line.split(":", 2)[1:] for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines())
+            assert groups["cpu"] == f"/deployer-testnodes/{node.unit}", (node.name, comm(pid), groups["cpu"])
+    parent = cgroups.CGROUP_ROOT / cgroups.CPU / cgroups.PARENT
+    groups = [entry for entry in parent.iterdir() if entry.is_dir()]
+    assert len(groups) >= len(nodes)
+    assert int((parent / "cpu.shares").read_text()) == cgroups.DEFAULT_SHARES * len(groups)
+
+
 def test_a_node_boots_like_a_fresh_server_without_the_hosts_services(test_nodes):
     node1, node2, node3 = test_nodes.nodes()
     links = host_service_links()
