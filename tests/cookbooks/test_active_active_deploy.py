@@ -184,6 +184,19 @@ def test_keystone_endpoints_are_on_the_api_vip(active_active):
 
 
 def test_the_cloud_works_through_the_api_vip(active_active, tmp_path):
+    since = run_on(active_active["controllers"]["ctl2"], "date '+%Y-%m-%d %H:%M:%S'").strip()
+    try:
+        use_the_cloud(active_active, tmp_path)
+    except AssertionError as failure:   # what the controllers logged meanwhile says why
+        journals = controller_journals(active_active["controllers"], since)
+        (tmp_path / "journals.txt").write_text(journals)
+        raise AssertionError(f"{failure}\n--- the controllers' journals since the test began "
+                             f"({tmp_path / 'journals.txt'}):\n{journals[-20000:]}") from None
+
+
+def use_the_cloud(active_active, tmp_path) -> None:
+    """Token, image, network and a server that reaches ACTIVE on the compute node, all through
+    the API VIP with the real openstack client."""
     env = active_active["env"]
     assert openstack(env, "token", "issue")["expires"]
     image_file = tmp_path / "tiny.img"
@@ -269,13 +282,13 @@ CERTIFY_TIMEOUT = 1800
 CERTIFY_COLUMNS = ("token", "db_write", "rpc")
 # What a certification leaves to explain its figures: VRRP, HAProxy server and Pacemaker state
 # changes, the brokers, the services' boot and their first log line of each error, per controller.
-CERTIFY_JOURNALS = ("keepalived", "haproxy", "rabbitmq-server", "rabbitmq-partition-check", "keystone",
+CONTROLLER_JOURNALS = ("keepalived", "haproxy", "rabbitmq-server", "rabbitmq-partition-check", "keystone",
                     "nova-conductor", "pacemaker", "corosync")
 OSLO_LOG_RECORD = r"^[0-9-]+ [0-9:.]+ [0-9]+ (ERROR|WARNING) [^ ]+ \["
 
 
-def certify_report(controllers, since: str) -> str:
-    units = " ".join(f"-u {unit}" for unit in CERTIFY_JOURNALS)
+def controller_journals(controllers, since: str) -> str:
+    units = " ".join(f"-u {unit}" for unit in CONTROLLER_JOURNALS)
     report = []
     for name, node in controllers.items():
         journal = node.exec(
@@ -308,7 +321,7 @@ def test_certify_measures_every_fault_with_nothing_lost(undercloud, active_activ
     certified = deployer(undercloud, "certify", name, "--test-nodes", str(active_active["test_nodes"]),
                          "--yes", timeout=CERTIFY_TIMEOUT)
     print(certified.stdout)
-    report = certify_report(active_active["controllers"], since)
+    report = controller_journals(active_active["controllers"], since)
     (tmp_path / "certify-report.txt").write_text(report)
     print(f"journals of the certification: {tmp_path / 'certify-report.txt'}\n{report[-20000:]}")
     api = undercloud.api()
