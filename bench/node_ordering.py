@@ -14,6 +14,12 @@ no Heat, API, worker or Chef server: what parallel SSH alone takes.  Each
 one-group scenario prints wall / floor beside wall / critical path, and the
 median and longest `register` phase (the node's Chef client and node made).
 
+Where the time went: each one-group scenario and the floor also print the CPU
+seconds the whole machine spent meanwhile, and each scenario the share of the
+under-cloud's parts (Chef server, API, worker, Heat, with their children).  On
+this machine the nodes' converges run on the same cores as the under-cloud,
+so the wall is CPU-bound once the machine's CPU nears cores x wall.
+
     .venv/bin/python bench/node_ordering.py [--converge 3] [--sizes 1,10,30] [--chain 3x3]
     .venv/bin/python bench/node_ordering.py --sizes 100 --chain 0x0     # 100 nodes, one group
     .venv/bin/python bench/node_ordering.py --sizes 100 --chain 0x0 --heat-db sqlite,mariadb
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import dataclasses
 import io
 import itertools
 import json
@@ -39,6 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import paramiko  # noqa: E402
+import psutil  # noqa: E402
 
 from deployer import config  # noqa: E402
 from deployer.testnodes.registry import Registry  # noqa: E402
@@ -105,8 +113,9 @@ def _floor_repo(converge: float) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def floor_ssh(nodes, converge: float) -> float:
-    """Wall time of the same converge on every node at once over SSH (set-up not timed)."""
+def floor_ssh(nodes, converge: float) -> tuple[float, float]:
+    """Wall time and machine CPU seconds of the same converge on every node at once over SSH
+    (set-up not timed)."""
     repo = _floor_repo(converge)
     for node in nodes:
         result = node.exec(f"rm -rf {FLOOR_DIR} && base64 -d | tar -xz -C /", input=repo)
@@ -137,13 +146,38 @@ def floor_ssh(nodes, converge: float) -> float:
     for thread in threads:
         thread.start()
     gate.wait()
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), _machine_cpu()
     for thread in threads:
         thread.join()
-    wall = time.monotonic() - started
+    wall, cpu = time.monotonic() - started, _machine_cpu() - cpu_before
     if failures:
         raise SystemExit("floor converge failed:\n" + "\n".join(failures[:5]))
-    return wall
+    return wall, cpu
+
+
+def _machine_cpu() -> float:
+    times = psutil.cpu_times()
+    return times.user + times.nice + times.system + times.irq + times.softirq
+
+
+def _component_cpu(uc) -> dict[str, float]:
+    """CPU seconds so far of each under-cloud part, its live children included."""
+    seconds = {}
+    for row in uc.manager.status():
+        if row.pid is None:
+            continue
+        try:
+            process = psutil.Process(row.pid)
+            family = [process, *process.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        total = 0.0
+        for member in family:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = member.cpu_times()
+                total += times.user + times.system
+        seconds[row.name] = total
+    return seconds
 
 
 def _register_seconds(runs) -> list[float]:
@@ -163,16 +197,28 @@ def _delete(heat, stack_id: str) -> None:
         time.sleep(0.2)
 
 
-def measure(uc, groups, converge: float, with_environment_resource: bool) -> tuple[float, float, list[float]]:
+@dataclasses.dataclass
+class Measured:
+    wall: float
+    critical: float
+    register: list[float]
+    machine_cpu: float              # CPU seconds of the whole machine during the stack
+    component_cpu: dict[str, float]  # of each under-cloud part
+
+
+def measure(uc, groups, converge: float, with_environment_resource: bool) -> Measured:
     heat, api = uc.heat(), uc.api()
     template = _template(groups, converge, with_environment_resource=with_environment_resource)
-    started = time.monotonic()
+    components_before = _component_cpu(uc)
+    started, cpu_before = time.monotonic(), _machine_cpu()
     stack_id = heat.stacks.create(stack_name=f"bench-{int(time.time() * 1000)}",
                                   template=template)["stack"]["id"]
     try:
         while (stack := heat.stacks.get(stack_id)).stack_status.endswith("IN_PROGRESS"):
             time.sleep(0.2)
-        wall = time.monotonic() - started
+        wall, machine_cpu = time.monotonic() - started, _machine_cpu() - cpu_before
+        components = {name: seconds - components_before.get(name, 0.0)
+                      for name, seconds in _component_cpu(uc).items()}
         if stack.stack_status != "CREATE_COMPLETE":
             raise SystemExit(f"bench stack failed: {stack.stack_status_reason}")
         runs = api.list_runs(stack_id=stack_id, limit=500)["runs"]
@@ -182,7 +228,7 @@ def measure(uc, groups, converge: float, with_environment_resource: bool) -> tup
     for run in runs:
         group = run["resource_name"].split("-")[0]
         slowest[group] = max(slowest.get(group, 0.0), _ts(run["finished_at"]) - _ts(run["started_at"]))
-    return wall, sum(slowest.values()), _register_seconds(runs)
+    return Measured(wall, sum(slowest.values()), _register_seconds(runs), machine_cpu, components)
 
 
 @contextlib.contextmanager
@@ -232,9 +278,11 @@ def main() -> None:
     node_set = lease.node_set()
     try:
         nodes = node_set.up(total)
-        floors = {n: floor_ssh(nodes[:n], args.converge) for n in sizes}
-        for n, floor in floors.items():
-            print(f"floor: {n} converges over parallel SSH {floor:.2f} s", flush=True)
+        floors = {}
+        for n in sizes:
+            floors[n], cpu = floor_ssh(nodes[:n], args.converge)
+            print(f"floor: {n} converges over parallel SSH {floors[n]:.2f} s, machine CPU {cpu:.1f} s",
+                  flush=True)
         print(f"{'engine':<12} {'heat db':<8} {'scenario':<28} {'wall s':>8} {'critical s':>11} "
               f"{'ratio':>6} {'wall/floor':>10} {'register median/max s':>22}")
         for engine, database in itertools.product(args.engines.split(","), args.heat_db.split(",")):
@@ -253,14 +301,19 @@ def main() -> None:
                                            for g in range(chain_groups)], True))
                     for label, groups, env_resource in scenarios:
                         try:
-                            wall, critical, register = measure(uc, groups, args.converge, env_resource)
+                            m = measure(uc, groups, args.converge, env_resource)
                         except SystemExit as failure:   # one failed scenario: print it, go on
                             print(f"{engine:<12} {database:<8} {label:<28} {failure}", flush=True)
                             continue
                         floor = floors.get(len(groups[0])) if len(groups) == 1 else None
-                        print(f"{engine:<12} {database:<8} {label:<28} {wall:8.2f} {critical:11.2f} "
-                              f"{wall / critical:6.2f} {f'{wall / floor:.2f}' if floor else '-':>10} "
-                              f"{statistics.median(register):10.2f} / {max(register):6.2f}", flush=True)
+                        print(f"{engine:<12} {database:<8} {label:<28} {m.wall:8.2f} {m.critical:11.2f} "
+                              f"{m.wall / m.critical:6.2f} {f'{m.wall / floor:.2f}' if floor else '-':>10} "
+                              f"{statistics.median(m.register):10.2f} / {max(m.register):6.2f}", flush=True)
+                        parts = ", ".join(f"{name} {seconds:.1f}" for name, seconds in m.component_cpu.items())
+                        cores = psutil.cpu_count()
+                        print(f"{'':<12} machine CPU {m.machine_cpu:.1f} s (of {cores * m.wall:.0f} on "
+                              f"{cores} cores); "
+                              f"under-cloud {sum(m.component_cpu.values()):.1f} s: {parts}", flush=True)
                 finally:
                     uc.manager.down(report=lambda line: None)
     finally:
