@@ -282,8 +282,8 @@ CERTIFY_TIMEOUT = 1800
 CERTIFY_COLUMNS = ("token", "db_write", "rpc")
 # What a certification leaves to explain its figures: VRRP, HAProxy server and Pacemaker state
 # changes, the brokers, the services' boot and their first log line of each error, per controller.
-CONTROLLER_JOURNALS = ("keepalived", "haproxy", "rabbitmq-server", "rabbitmq-partition-check", "keystone",
-                    "nova-conductor", "pacemaker", "corosync")
+CONTROLLER_JOURNALS = ("keepalived", "haproxy", "mariadb", "rabbitmq-server", "rabbitmq-partition-check",
+                       "keystone", "nova-conductor", "pacemaker", "corosync")
 OSLO_LOG_RECORD = r"^[0-9-]+ [0-9:.]+ [0-9]+ (ERROR|WARNING) [^ ]+ \["
 
 
@@ -295,7 +295,7 @@ def controller_journals(controllers, since: str) -> str:
             f"journalctl --no-pager -o short-precise --since '{since}' {units} "
             "| grep -v -e 'haproxy.*Connect from' -e 'haproxy.*\\] [a-z-]* [a-z-]*/' "
             "-e 'pacemaker-based' -e 'pacemaker-schedulerd' -e 'rabbitmq-partition-check' -e ' su\\[' "
-            "| tail -n 500; "
+            "| tail -n 800; "
             f"grep -h -E '{OSLO_LOG_RECORD}' /var/log/nova/nova-conductor.log /var/log/keystone/keystone.log "
             "2>/dev/null | tail -n 40", timeout=120)
         report.append(f"--- {name}\n{journal.stdout}")
