@@ -127,8 +127,8 @@ def test_three_nodes_run_systemd_and_accept_password_and_keys(test_nodes):
 
 def test_each_node_has_its_own_cpu_group_so_nodes_share_the_cores_as_machines(test_nodes):
     """A booting node's 40-odd services compete with the other nodes as one machine, not
-    process by process, and each node with the host's processes as one of them (cgroups.py
-    says what the lack of either starved)."""
+    process by process (cgroups.py says what that starved), and the parent weighs one share
+    per node, so each node counts as one busy process against the host's."""
     nodes = test_nodes.nodes()
     for node in nodes:
         services = [pid for pid in node.processes() if comm(pid) in ("systemd", "sshd", "systemd-journal")]
