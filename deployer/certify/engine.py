@@ -192,7 +192,8 @@ class _Run:
             for probe in running.values():
                 probe.stop()
             outage = {path: running[path].outage(fault_at) for path in ("token", "db_write", "rpc")}
-            lost = {"db_writes": running["db_write"].lost(), "messages": running["messages"].lost()}
+            lost, uncounted = self._count_losses(running)
+            error = "; ".join(filter(None, [error, *uncounted]))
             LOG.info("certify: %s on %s: outage %s, lost %s, whole after %s s; probe errors: %s",
                      fault.name, node, outage, lost, whole, self._errors(running, list(running)))
             return FaultOutcome(fault.name, node, outage, lost, whole, error[:500])
@@ -202,6 +203,19 @@ class _Run:
         finally:
             for probe in running.values():
                 probe.stop()
+
+    @staticmethod
+    def _count_losses(running: dict) -> tuple[dict[str, int | None], list[str]]:
+        """LOSSES -> count, None where it could not be counted; and why not."""
+        lost: dict[str, int | None] = {}
+        uncounted = []
+        for kind, probe in (("db_writes", running["db_write"]), ("messages", running["messages"])):
+            try:
+                lost[kind] = probe.lost()
+            except Exception as exc:     # a loss not counted is reported, never taken for 0
+                lost[kind] = None
+                uncounted.append(f"{kind} not counted: {type(exc).__name__}: {exc}")
+        return lost, uncounted
 
     def wait_steady(self, running: dict) -> list[str]:
         """Wait until every path answered for ``steady`` s without a failure; the paths that did not."""

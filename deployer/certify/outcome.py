@@ -20,9 +20,9 @@ class FaultOutcome:
     fault: str                          # one of faults.FAULTS
     node: str                           # the controller it was done to
     outage: dict[str, float | None]     # path -> longest stall in seconds; None: never came back
-    lost: dict[str, int]                # LOSSES -> how many
+    lost: dict[str, int | None]         # LOSSES -> how many; None: not counted (why is in error)
     time_to_whole: float | None         # restore -> every cluster whole; None: not whole in time
-    error: str = ""                     # why the fault could not be measured
+    error: str = ""                     # why the fault (or a loss) could not be measured
 
     def failures(self) -> list[str]:
         """Why this row fails the certification ([] = it passes)."""

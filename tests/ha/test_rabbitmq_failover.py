@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import signal
 
+import kombu
 import pytest
 
+from deployer.certify.probes import ConfirmedPublisher, LossUncounted
 from tests.ha.amqp_clients import ClientTimeouts, Consumer, Publisher, durable_queue
 from tests.ha.cluster_rabbitmq import RABBIT_BIN
 from tests.ha.conftest import require_ha
+from tests.ha.netlab import call_in_netns
 from tests.ha.scenarios import RABBIT_SEED, build_rabbit, fault_queue_master, rabbit_overcloud
 from tests.ha.waiting import wait_until
 
@@ -83,3 +86,37 @@ def test_killing_the_quorum_queue_leader_loses_no_confirmed_message(rabbit, reco
           f"{len(result.confirmed)} confirmed, {len(result.publisher_errors)} publisher errors")
     assert result.master_before == [cluster.node_names[RABBIT_SEED]]
     assert not result.confirmed - result.received, "confirmed messages were lost"
+
+
+def test_the_certify_publisher_counts_losses_only_from_a_drained_queue(rabbit):
+    """``deployer certify``'s publisher: 0 when every confirmed message is drained, the
+    missing ones when the broker says the queue is empty, and no count at all (an
+    error naming what is still queued) when the drain runs out of time."""
+    urls = rabbit.urls(RABBIT_SEED).split(";")
+
+    def publish(name: str, count: int) -> ConfirmedPublisher:
+        publisher = ConfirmedPublisher(urls, name, quorum=True)
+        publisher.declare()
+        for _ in range(count):
+            publisher.attempt()
+        publisher.close()
+        return publisher
+
+    def scenario():
+        drained = publish("certify.drained", 300)
+        assert drained.lost() == 0
+
+        taken = publish("certify.taken", 50)
+        with kombu.Connection(";".join(urls)) as connection:   # someone else consumes 7
+            queue = taken._queue(connection.channel())
+            for _ in range(7):
+                queue.get(no_ack=True)
+        assert taken.lost() == 7
+
+        slow = publish("certify.slow", 40)
+        with pytest.raises(LossUncounted, match="40 of 40 confirmed messages not received"):
+            slow.lost(timeout=0)
+        # the queue is gone either way: the next fault's sequence starts clean
+        assert publish("certify.slow", 0).lost() == 0
+
+    call_in_netns(rabbit.cluster.client.netns, scenario, timeout=120)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from deployer.certify import engine, target
+from deployer.certify import engine, probes, table, target
 from deployer.certify.probes import Probe
 from deployer.certify.outcome import FaultOutcome
 from deployer.certify.timeline import outage
@@ -40,6 +40,26 @@ def test_a_row_fails_on_its_own_path_target_a_loss_a_path_that_never_returned_an
     assert row(outage={"token": None, "db_write": 1.0, "rpc": 1.0}).failures() == ["token never came back"]
     assert row(time_to_whole=None).failures() == ["the clusters did not become whole again"]
     assert row(error="no baseline", time_to_whole=None, outage={}, lost={}).failures() == ["no baseline"]
+
+
+def test_a_loss_that_could_not_be_counted_is_a_failure_with_its_reason_never_a_zero():
+    class Counted:
+        def lost(self):
+            return 0
+
+    class Undrained:
+        def lost(self):
+            raise probes.LossUncounted("12 of 900 confirmed messages not received and the queue "
+                                       "not drained within 120 s")
+
+    lost, uncounted = engine._Run._count_losses({"db_write": Counted(), "messages": Undrained()})
+    assert lost == {"db_writes": 0, "messages": None}
+    assert uncounted == ["messages not counted: LossUncounted: 12 of 900 confirmed messages not "
+                         "received and the queue not drained within 120 s"]
+    failed = row(lost=lost, error=uncounted[0])
+    assert failed.failures() == uncounted
+    assert table.cells(failed.to_dict())[6] == "-"          # lost messages: not a number
+    assert table.cells(failed.to_dict())[7] == "30.0"       # the fault itself was measured
 
 
 def test_nova_messaging_options_are_read_as_nova_reads_them():
