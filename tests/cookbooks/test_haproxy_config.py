@@ -68,6 +68,7 @@ def test_galera_listeners_have_one_writer_each_rotated_over_controllers():
             continue
         assert "mode tcp" in block and "option tcpka" in block and "balance leastconn" in block
         assert "option mysql-check user haproxy_check" in block
+        assert "option redispatch" not in block, "one writer: a failed connection must not move"
         assert "timeout client 90m" in block and "timeout server 90m" in block
         lines = servers(block)
         assert len(lines) == len(CONTROLLERS)
@@ -94,6 +95,7 @@ def test_api_listeners_follow_the_origin_layout():
         assert f"bind {api_vip}:{port}" in block
         assert f"balance {balance}" in block
         assert "option tcpka" in block and "option tcplog" in block
+        assert "option redispatch" in block, "a refused connection retries on another controller"
         assert [s[:2] for s in servers(block)] == [[c["name"], f"{c['address']}:{port}"] for c in CONTROLLERS]
         assert all(" ".join(s[2:]).startswith("check inter 500 rise 2 fall 3") for s in servers(block))
         assert all("backup" not in s for s in servers(block)), "API services are active-active"

@@ -50,7 +50,10 @@ module DeployerHaproxy
           'bind' => "#{vip['address']}:#{port}",
           'mode' => 'tcp',
           'balance' => one_of!(service['balance'], BALANCE_ALGORITHMS, "#{field}['balance']"),
-          'options' => ['tcpka', check_option(service, field), 'tcplog'].compact,
+          # redispatch: a connection that still fails after the retries goes to another
+          # controller; in tcp mode the client is otherwise closed without a response while
+          # the checks have not yet marked a dead server down
+          'options' => ['tcpka', check_option(service, field), 'tcplog', 'redispatch'].compact,
           'timeouts' => service['timeouts'] || {},
           'servers' => controllers.map { |c| "#{c['name']} #{c['address']}:#{backend_port} #{server_check(settings)}" },
         }
