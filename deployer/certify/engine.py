@@ -194,8 +194,11 @@ class _Run:
             outage = {path: running[path].outage(fault_at) for path in ("token", "db_write", "rpc")}
             lost, uncounted = self._count_losses(running)
             error = "; ".join(filter(None, [error, *uncounted]))
-            LOG.info("certify: %s on %s: outage %s, lost %s, whole after %s s; probe errors: %s",
-                     fault.name, node, outage, lost, whole, self._errors(running, list(running)))
+            LOG.info("certify: %s on %s: outage %s, lost %s, whole after %s s; probe errors: %s; "
+                     "stalls: %s", fault.name, node, outage, lost, whole,
+                     self._errors(running, list(running)),
+                     "; ".join(f"{path}: {running[path].stall_anatomy(fault_at)}"
+                               for path in ("token", "db_write", "rpc")))
             return FaultOutcome(fault.name, node, outage, lost, whole, error[:500])
         except Exception as exc:
             LOG.exception("certify: %s", fault.name)

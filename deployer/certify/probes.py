@@ -28,7 +28,7 @@ from typing import Any
 
 import requests
 
-from deployer.certify.timeline import outage
+from deployer.certify.timeline import anatomy, longest_stall, outage
 
 LOG = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class Probe:
         self.successes: list[float] = []
         self.failures: list[float] = []         # when each failed attempt ended
         self.errors: dict[str, int] = {}        # error text -> count (for the log)
+        self.attempts: list[tuple[float, float, str]] = []   # (began, ended, error or "")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"certify-{self.name}", daemon=True)
 
@@ -67,6 +68,14 @@ class Probe:
             return None
         return outage(self.successes, since)
 
+    def stall_anatomy(self, since: float) -> str:
+        """What this client did during the stall ``outage(since)`` measures (for the log)."""
+        if any(t >= since for t in self.successes):
+            start, end = longest_stall(self.successes, since)
+        else:
+            start, end = since, time.monotonic()
+        return f"{end - start:.1f} s stall from +{start - since:.1f} s: {anatomy(self.attempts, start, end)}"
+
     def succeeded_since(self, moment: float, count: int = 1) -> bool:
         return sum(t >= moment for t in self.successes) >= count
 
@@ -80,10 +89,12 @@ class Probe:
             try:
                 self.attempt()
                 self.successes.append(time.monotonic())
+                self.attempts.append((started, self.successes[-1], ""))
             except Exception as exc:            # every failure is an outage sample, never fatal
                 key = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
                 self.errors[key] = self.errors.get(key, 0) + 1
                 self.failures.append(time.monotonic())
+                self.attempts.append((started, self.failures[-1], key))
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
 

@@ -7,6 +7,7 @@ import time
 from deployer.certify import engine, probes, table, target
 from deployer.certify.probes import Probe
 from deployer.certify.outcome import FaultOutcome
+from deployer.certify import timeline
 from deployer.certify.timeline import outage
 
 NOVA_CONF = """[DEFAULT]
@@ -157,3 +158,14 @@ def test_a_path_failing_past_the_timeout_is_named():
     finally:
         for probe in running.values():
             probe.stop()
+
+
+def test_a_stalls_anatomy_tells_hanging_attempts_from_fast_failures_and_from_no_attempts():
+    # successes at 0 and 10: the stall is 0..10
+    assert timeline.longest_stall([0.0, 10.0, 10.2], 1.0) == (0.0, 10.0)
+    hung = [(0.0, 0.0, ""), (0.2, 8.2, "ReadTimeout: x"), (8.4, 10.0, "")]
+    assert timeline.anatomy(hung, 0.0, 10.0) == ("2 attempts, 1 failed; longest attempt 8.0 s "
+                                                 "(ReadTimeout: x); longest idle gap 0.2 s")
+    idle = [(0.0, 0.0, ""), (0.2, 0.4, "refused"), (9.0, 10.0, "")]
+    assert timeline.anatomy(idle, 0.0, 10.0).endswith("longest idle gap 8.6 s")
+    assert timeline.anatomy([], 0.0, 10.0) == "no attempt in the 10.0 s"
