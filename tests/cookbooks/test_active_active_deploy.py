@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.waiting import wait_until
+from tests.cookbooks.host_load import HostLoadSampler
 from tests.integration.deployment_helpers import delete_deployment, deployer, node_log, openstack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3600)]
@@ -293,9 +294,10 @@ def controller_journals(controllers, since: str) -> str:
     for name, node in controllers.items():
         journal = node.exec(
             f"journalctl --no-pager -o short-precise --since '{since}' {units} "
-            "| grep -v -e 'haproxy.*Connect from' -e 'haproxy.*\\] [a-z-]* [a-z-]*/' "
+            # HAProxy's connection lines only when they did not end normally (state "--")
+            "| grep -v -e 'haproxy.*Connect from' -e 'haproxy.*\\] [a-z-]* [a-z-]*/[^ ]* [0-9/-]* [0-9]* -- ' "
             "-e 'pacemaker-based' -e 'pacemaker-schedulerd' -e 'rabbitmq-partition-check' -e ' su\\[' "
-            "| tail -n 800; "
+            "| tail -n 4000; "
             f"grep -h -E '{OSLO_LOG_RECORD}' /var/log/nova/nova-conductor.log /var/log/keystone/keystone.log "
             "2>/dev/null | tail -n 40", timeout=120)
         report.append(f"--- {name}\n{journal.stdout}")
@@ -318,11 +320,13 @@ def test_certify_measures_every_fault_with_nothing_lost(undercloud, active_activ
     when its broker was the one killed)."""
     name = active_active["name"]
     since = run_on(active_active["controllers"]["ctl2"], "date '+%Y-%m-%d %H:%M:%S'").strip()
-    certified = deployer(undercloud, "certify", name, "--test-nodes", str(active_active["test_nodes"]),
-                         "--yes", timeout=CERTIFY_TIMEOUT)
+    with HostLoadSampler() as load:
+        certified = deployer(undercloud, "certify", name, "--test-nodes", str(active_active["test_nodes"]),
+                             "--yes", timeout=CERTIFY_TIMEOUT)
     print(certified.stdout)
+    print(f"the host during the certification:\n{load.report()}")
     report = controller_journals(active_active["controllers"], since)
-    (tmp_path / "certify-report.txt").write_text(report)
+    (tmp_path / "certify-report.txt").write_text(f"--- host load\n{load.report()}\n{report}")
     print(f"journals of the certification: {tmp_path / 'certify-report.txt'}\n{report[-20000:]}")
     api = undercloud.api()
     [deployment] = api.list_deployments(name=name)["deployments"]
