@@ -408,6 +408,11 @@ class SSHConnection:
         The file gets its mode before any content is written, so a key is never
         readable by others, not even for a moment.
         """
+        self.put_files([(data, remote_path, mode)])
+
+    def put_files(self, files: list[tuple[bytes, str, int]]) -> None:
+        """``put_file`` for each (data, remote_path, mode), in order, over one SFTP session
+        (each session is a channel and an sftp-server process on the node)."""
         self._check_alive()
         try:
             sftp = self._client.open_sftp()
@@ -419,6 +424,13 @@ class SSHConnection:
             # Each SFTP reply must come within the idle timeout: a silent node
             # fails the transfer instead of blocking it.
             sftp.get_channel().settimeout(self.liveness.idle_timeout)
+        try:
+            for data, remote_path, mode in files:
+                self._put_one(sftp, data, remote_path, mode)
+        finally:
+            sftp.close()
+
+    def _put_one(self, sftp: paramiko.SFTPClient, data: bytes, remote_path: str, mode: int) -> None:
         try:
             if not self.needs_sudo:
                 self._sftp_write(sftp, remote_path, data, mode)
@@ -439,8 +451,6 @@ class SSHConnection:
         except (OSError, paramiko.SSHException) as exc:
             detail = getattr(exc, "strerror", None) or str(exc)
             raise SSHError(f"could not write {remote_path} on {_where(self.target)}: {detail}") from None
-        finally:
-            sftp.close()
 
     @staticmethod
     def _sftp_write(sftp: paramiko.SFTPClient, path: str, data: bytes, mode: int) -> None:

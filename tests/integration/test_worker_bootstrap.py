@@ -141,5 +141,22 @@ def test_a_node_of_an_environment_with_secrets_decrypts_its_items(
     item_secret = target.exec(f"cat {DATA_BAG_SECRET}").stdout.strip()
     log = str(deployer.client.run_log(run["id"], limit=5000))
     assert item_secret and item_secret not in log and "Probe-pw-1" not in log
+
+    # The node moved to an environment without secrets: the other environment's secret goes.
+    plain = tmp_path / "plain_probe"
+    (plain / "recipes").mkdir(parents=True)
+    (plain / "metadata.rb").write_text("name 'plain_probe'\nversion '1.0.0'\n")
+    (plain / "recipes" / "default.rb").write_text("log 'plain'\n")
+    with chef_server.admin() as admin:
+        upload_cookbook(admin, plain)
+    moved = deployer.client.start_run({
+        "node_name": name, "run_list": ["recipe[plain_probe]"], "environment": "_default",
+        "chef_server_url": chef_url_for_nodes, "timeout": 120,
+        "target": {"address": target.ip, "port": target.port, "user": target.username,
+                   "password": target.password}})
+    done = wait_for(deployer.client, moved["id"], timeout=120)
+    assert done["status"] == "succeeded", done["reason"]
+    assert target.exec(f"test -e {DATA_BAG_SECRET}").returncode == 1
+    assert "encrypted_data_bag_secret" not in target.exec(f"cat {CLIENT_RB}").stdout
     deployer.client.delete_chef_node(name)
     deployer.client.delete_environment(env)
