@@ -149,11 +149,14 @@ def record_phase(session: Session, run_id: str, worker_id: str, name: str) -> bo
     return True
 
 
-def append_output(session: Session, run_id: str, worker_id: str, seq: int,
-                  stream: str, text: str) -> bool:
+def append_output(session: Session, run_id: str, worker_id: str,
+                  chunks: list[tuple[int, str, str]]) -> bool:
+    """Store (seq, stream, text) chunks of a run this worker still owns."""
     if not _touch(session, run_id, worker_id):
         return False
-    session.add(RunOutput(run_id=run_id, seq=seq, stream=stream, text=text, created_at=utcnow()))
+    now = utcnow()
+    session.add_all([RunOutput(run_id=run_id, seq=seq, stream=stream, text=text, created_at=now)
+                     for seq, stream, text in chunks])
     session.flush()
     return True
 

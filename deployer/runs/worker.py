@@ -4,7 +4,7 @@ One loop does the bookkeeping: claim runs while a slot is free, heartbeat the
 runs it owns (and pick up cancel requests), enforce each run's timeout, and
 periodically fail runs whose worker (another process, or a previous life of
 this one) is dead.  Runner threads report through DbReporter, so every phase
-and output chunk is in the DB the moment it happens.  A free slot may also take
+is in the DB the moment it happens and output within reporter.FLUSH_SECONDS.  A free slot may also take
 a failover certification, one at a time (certifications.py).
 
 The database may refuse a write for a while (SQLite's write lock held by
@@ -92,6 +92,7 @@ class Worker:
                         self._register()
                     self._record_finished()
                     self.certifications.record_ending()
+                    self._flush_quiet_runs()
                     if now >= next_beat:
                         self._heartbeat()       # on failure: retried on the next tick
                         self._enforce_timeouts()
@@ -158,6 +159,13 @@ class Worker:
         self._registered = True
         LOG.info("worker %s: registered as pid %d on %s", self.worker_id, self.identity.pid,
                  self.identity.host)
+
+    def _flush_quiet_runs(self) -> None:
+        """Store output a run holds back while it prints nothing more (reporter.FLUSH_SECONDS)."""
+        with self._lock:
+            reporters = [active.reporter for active in self._active.values()]
+        for reporter in reporters:
+            reporter.flush_if_due()
 
     def _heartbeat(self) -> None:
         with self._lock:
@@ -265,6 +273,10 @@ class Worker:
                                f"node {active.node_name}: runner error in phase "
                                f"{active.reporter.current_phase}: "
                                f"{active.reporter.redact(str(exc)) or type(exc).__name__}")
+        try:
+            active.reporter.flush()         # the output is complete before the outcome is recorded
+        except SQLAlchemyError as exc:
+            LOG.warning("run %s: its last output was not stored: %s", active.run_id, exc)
         self._finish(active, self._final_result(active, result))
 
     def _final_result(self, active: ActiveRun, result: RunResult) -> RunResult:
