@@ -27,6 +27,13 @@ LOG = logging.getLogger(__name__)
 GALERA_LISTENER = "mysql-cluster"       # deployer_haproxy: the 3306 listener on the DB VIP
 RPC_QUEUE = "conductor"                 # nova-conductor's topic queue
 NOT_PROXIES = ("stats", "monitor")
+HAPROXY_ADMIN_SOCKET = "/run/haproxy/admin.sock"   # deployer_haproxy's ['global']['stats_socket']
+# The Galera listener's stick table (deployer_haproxy, no failback): which server writes now.
+# Python, not socat: every OpenStack controller has python3.
+SHOW_WRITER = (f"python3 - <<'EOF'\nimport socket\nsock = socket.socket(socket.AF_UNIX)\n"
+               f"sock.connect({HAPROXY_ADMIN_SOCKET!r})\n"
+               f"sock.sendall(b'show table {GALERA_LISTENER}\\n')\nprint(sock.makefile().read())\nEOF")
+_STICK_ENTRY = re.compile(r"\bserver_id=(\d+)(?:\s+server_key=(\S+))?")
 
 
 class NodeUnreachable(Exception):
@@ -125,14 +132,17 @@ class Controllers:
         return holders
 
     def galera_writer(self) -> str:
-        """The server HAProxy sends the DB VIP's writes to: the UP non-backup server of
-        the Galera listener, as the DB VIP holder's HAProxy sees it."""
+        """The server HAProxy sends the DB VIP's writes to, as the DB VIP holder's HAProxy
+        sees it: the one its stick table holds when that one is UP (no failback), else the
+        UP non-backup server of the Galera listener."""
         holders = self.vip_holders("db")
         if len(holders) != 1:
             raise RuntimeError(f"the DB VIP is held by {holders or 'no controller'}")
-        rows = self.haproxy_servers(holders[0])
-        active = [row["svname"] for row in rows if row["pxname"] == GALERA_LISTENER
-                  and row["bck"] == "0" and row["status"] == "UP"]
+        rows = [row for row in self.haproxy_servers(holders[0]) if row["pxname"] == GALERA_LISTENER]
+        stuck = stick_table_server(self.run(holders[0], SHOW_WRITER, timeout=15), rows)
+        if stuck and any(row["svname"] == stuck and row["status"] == "UP" for row in rows):
+            return stuck
+        active = [row["svname"] for row in rows if row["bck"] == "0" and row["status"] == "UP"]
         if len(active) != 1:
             raise RuntimeError(f"HAProxy on {holders[0]} has {len(active)} active Galera servers")
         return active[0]
@@ -225,3 +235,15 @@ def pacemaker_problems(crm_mon_xml: str, names: list[str]) -> list[str]:
             if resource.get("failed") == "true" or resource.get("active") != "true":
                 found.append(f"Pacemaker {clone.get('id')}/{resource.get('id')}: {resource.get('role')}")
     return found
+
+
+def stick_table_server(table: str, rows: list[dict]) -> str | None:
+    """The server a ``show table`` answer names (server_key, or server_id as the stats'
+    sid); None for an empty table (no failover yet, or the failback mode: no table)."""
+    match = _STICK_ENTRY.search(table)
+    if not match:
+        return None
+    if match.group(2):
+        return match.group(2)
+    return next((row["svname"] for row in rows if row.get("sid") == match.group(1)), None)
+

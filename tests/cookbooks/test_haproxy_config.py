@@ -73,6 +73,10 @@ def test_galera_listeners_have_one_writer_each_rotated_over_controllers():
         lines = servers(block)
         assert len(lines) == len(CONTROLLERS)
         assert all("on-marked-down shutdown-sessions" in " ".join(s) for s in lines)
+        # no failback: the current writer sticks (shared by the controllers' HAProxies)
+        assert "stick-table type ip size 2 nopurge peers galera_writers" in block
+        assert "stick on dst" in block
+        assert not any("on-marked-up" in " ".join(s) for s in lines)
         active = [s for s in lines if "backup" not in s]
         assert len(active) == 1, f"{name} must have exactly one non-backup server: {lines}"
         port = next(line for line in block if line.startswith("bind ")).split(":")[-1]
@@ -137,3 +141,19 @@ def test_invalid_attributes_are_named_in_the_error():
     with pytest.raises(RenderError, match="not in node\\['deployer'\\]\\['cluster'\\]\\['controllers'\\]"):
         render("deployer_haproxy", "haproxy.cfg", node={"name": "stranger", "ipaddress": "10.0.0.9"},
                role=ROLE, environment=sample_environment(), secrets=SECRETS)
+
+
+def test_the_galera_writers_are_shared_between_the_controllers_haproxies_or_fail_back_as_the_origin(tmp_path):
+    config = render_haproxy(1)
+    blocks = sections(config)
+    assert "localpeer ctl2" in blocks["global"]
+    assert blocks["peers galera_writers"] == [f"peer {c['name']} {c['address']}:1937" for c in CONTROLLERS]
+    assert haproxy_check(config, tmp_path).returncode == 0
+
+    origin = render_haproxy(1, override_attributes={"deployer": {"haproxy": {"galera": {"failback": True}}}})
+    blocks = sections(origin)
+    assert "peers galera_writers" not in blocks and not any("localpeer" in line for line in blocks["global"])
+    writer = next(s for s in servers(blocks["listen mysql-cluster"]) if "backup" not in s)
+    assert "on-marked-up shutdown-backup-sessions" in " ".join(writer)
+    assert not any(line.startswith("stick") for line in blocks["listen mysql-cluster"])
+    assert haproxy_check(origin, tmp_path).returncode == 0

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from deployer.certify.cluster import SHOW_WRITER, stick_table_server
 from tests.ha.cluster_galera import Writer
 from tests.ha.conftest import require_ha
 from tests.ha.scenarios import (build_galera, galera_overcloud, kill_galera_writer,
@@ -21,6 +22,7 @@ from tests.ha.scenarios import (build_galera, galera_overcloud, kill_galera_writ
 from tests.ha.waiting import wait_until
 
 pytestmark = pytest.mark.ha
+ORIGIN_RISE_SECONDS = 2 * 2.0      # galera_overcloud's origin checks: rise 2 x inter 2000 ms
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +45,9 @@ def test_killing_the_writer_loses_no_acknowledged_write(galera, record_property)
     assert result.writer_after == "ctl2", "the first backup server takes the writes"
 
 
-def test_restarted_writer_rejoins_and_takes_the_writes_back(galera):
-    """The killed node rejoins (IST) and haproxy moves the writes back to it (on-marked-up)."""
+def test_a_restarted_writer_rejoins_and_the_writes_stay_where_they_are(galera):
+    """No failback: the killed node rejoins (IST) but the listener's stick table keeps the
+    writes on ctl2, past the checks' rise; certify's writer query reads that table."""
     cluster = galera.cluster
     if "mariadbd" in cluster.dbs["ctl1"].processes:  # run alone: take the writer down first
         cluster.dbs["ctl1"].kill("mariadbd")
@@ -54,11 +57,14 @@ def test_restarted_writer_rejoins_and_takes_the_writes_back(galera):
         wait_until(lambda: len(writer.log.acked) >= 100, timeout=30, what="writes through ctl2")
         cluster.start_node("ctl1")
         cluster.wait_synced("ctl1", cluster_size=3)
-        wait_until(lambda: served_by(galera) == "ctl1", timeout=60,
-                   what="haproxy to send new connections to ctl1 again")
         back_at = time.monotonic()
+        while time.monotonic() - back_at < 3 * ORIGIN_RISE_SECONDS:   # ctl1 is UP again meanwhile
+            assert served_by(galera) == "ctl2", "the writes moved back to the rejoined node"
+            time.sleep(0.5)
         wait_until(lambda: sum(t > back_at for t in writer.log.acked.values()) >= 100,
-                   timeout=60, what="writes after the switch back")
+                   timeout=60, what="writes after the rejoin")
+    table = cluster.lb.run(["sh", "-c", SHOW_WRITER.replace("mysql-cluster", "mysql-cluster-nova")]).stdout
+    assert stick_table_server(table, []) == "ctl2", table
     acked = set(writer.log.acked)
     for name in cluster.dbs:
         missing = acked - stored_ids(cluster, name)

@@ -25,6 +25,21 @@ module DeployerHaproxy
         'stats' => stats(settings['stats'] || {}, me),
         'monitor' => settings['monitor'] || {},
         'listeners' => api_listeners(node, settings, controllers) + galera_listeners(node, settings, controllers),
+        'peers' => galera_peers(settings, controllers, me),
+      }
+    end
+
+    PEERS = 'galera_writers'.freeze
+
+    # The HAProxies that share the Galera listeners' current writers (no failback), or nil.
+    def galera_peers(settings, controllers, me)
+      galera = settings['galera'] || {}
+      return nil if !galera['enabled'] || galera['failback']
+      port = port!(galera['peers_port'], "node['deployer']['haproxy']['galera']['peers_port']")
+      {
+        'name' => PEERS,
+        'local' => me['name'],
+        'members' => controllers.map { |c| [c['name'], "#{c['address']}:#{port}"] },
       }
     end
 
@@ -94,11 +109,15 @@ module DeployerHaproxy
         'balance' => 'leastconn',
         'options' => ['tcpka', "mysql-check user #{galera['check_user']}"],
         'timeouts' => galera['timeouts'] || {},
+        # One entry: the VIP -> the server writing now, replaced only when that one is down.
+        # Size 2: HAProxy makes the new entry before it replaces the old one, and with size 1
+        # and nopurge the failover was never stored (measured: the writes went back).
+        'stick' => galera['failback'] ? [] : ["stick-table type ip size 2 nopurge peers #{PEERS}", 'stick on dst'],
         'servers' => controllers.map do |c|
           line = "#{c['name']} #{c['address']}:#{backend_port} #{server_check(settings)}"
           line += " on-marked-down #{galera['on_marked_down']}" if galera['on_marked_down']
           if c['name'] == writer['name']
-            line += " on-marked-up #{galera['on_marked_up']}" if galera['on_marked_up']
+            line += " on-marked-up #{galera['on_marked_up']}" if galera['on_marked_up'] && galera['failback']
             line
           else
             "#{line} backup"
