@@ -131,6 +131,15 @@ class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
                 "intercepted - update the pinned fingerprint only if the change is expected")
 
 
+class _Transport(paramiko.Transport):
+    """paramiko's transport thread wakes every 0.1 s (a private class default) to see
+    whether it should stop: 100 bare recv loops with that timeout used 2 % of a core here,
+    paramiko's does more per wake-up, and a 100-node stack needs every CPU second of its
+    2-core under-cloud.  Once a second is enough: close() does not wait for the thread,
+    and the handshake timeouts it checks on each wake-up are whole seconds."""
+    _active_check_timeout = 1.0
+
+
 def _channel_open_timed_out(exc: BaseException) -> bool:
     """paramiko's open_session/open_sftp gave up waiting for the server's answer."""
     return isinstance(exc, paramiko.SSHException) and "Timeout opening channel" in str(exc)
@@ -224,7 +233,8 @@ class SSHConnection:
                 hostname=target.address, port=target.port, username=target.user,
                 password=target.password, key_filename=target.key_file,
                 timeout=timeout, banner_timeout=timeout, auth_timeout=timeout,
-                channel_timeout=timeout, allow_agent=False, look_for_keys=False)
+                channel_timeout=timeout, allow_agent=False, look_for_keys=False,
+                transport_factory=_Transport)
         except SSHError:
             client.close()
             raise

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hashlib
 import os
 import re
@@ -52,12 +53,19 @@ def load_private_key(key: str | bytes | os.PathLike) -> rsa.RSAPrivateKey:
             raise ValueError(f"cannot read Chef client key {path}: {exc.strerror}") from None
         source = str(path)
     try:
-        loaded = serialization.load_pem_private_key(pem, password=None)
+        loaded = _parse_pem(pem)
     except (ValueError, TypeError):
         raise ValueError(f"Chef client key from {source} is not an unencrypted PEM private key") from None
     if not isinstance(loaded, rsa.RSAPrivateKey):
         raise ValueError(f"Chef client key from {source} is not an RSA key")
     return loaded
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_pem(pem: bytes):
+    """Parsing checks the RSA key's consistency, a few ms of CPU: the worker makes a Chef
+    client (with the deployer's own key) for every node run, so each key is parsed once."""
+    return serialization.load_pem_private_key(pem, password=None)
 
 
 def _looks_like_pem(key: str | bytes) -> bool:
