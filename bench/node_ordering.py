@@ -206,6 +206,11 @@ class Measured:
     component_cpu: dict[str, float]  # of each under-cloud part
 
 
+def _listed(heat, stack_id: str):
+    [stack] = heat.stacks.list(filters={"id": stack_id})
+    return stack
+
+
 def measure(uc, groups, converge: float, with_environment_resource: bool) -> Measured:
     heat, api = uc.heat(), uc.api()
     template = _template(groups, converge, with_environment_resource=with_environment_resource)
@@ -214,7 +219,9 @@ def measure(uc, groups, converge: float, with_environment_resource: bool) -> Mea
     stack_id = heat.stacks.create(stack_name=f"bench-{int(time.time() * 1000)}",
                                   template=template)["stack"]["id"]
     try:
-        while (stack := heat.stacks.get(stack_id)).stack_status.endswith("IN_PROGRESS"):
+        # The stack list filtered by id: Heat's stack show loads every resource, and polled
+        # every 0.2 s it took a fifth of Heat's samples of a 100-node stack.
+        while (stack := _listed(heat, stack_id)).stack_status.endswith("IN_PROGRESS"):
             time.sleep(0.2)
         wall, machine_cpu = time.monotonic() - started, _machine_cpu() - cpu_before
         components = {name: seconds - components_before.get(name, 0.0)
