@@ -28,6 +28,11 @@ def factory(tmp_path):
     return factory
 
 
+def reporter_flushing_after(seconds: float, factory, monkeypatch) -> DbReporter:
+    monkeypatch.setattr(reporter_mod, "FLUSH_SECONDS", seconds)
+    return DbReporter(factory, "run-1", "worker-1", secrets=[SECRET], deadline=time.monotonic() + 60)
+
+
 def stored(factory) -> list[tuple[int, str, str]]:
     with factory() as session:
         return [(row.seq, row.stream, row.text) for row in session.scalars(
@@ -35,8 +40,7 @@ def stored(factory) -> list[tuple[int, str, str]]:
 
 
 def test_output_within_the_window_is_written_once_joined_per_stream(factory, monkeypatch):
-    monkeypatch.setattr(reporter_mod, "FLUSH_SECONDS", 60.0)
-    reporter = DbReporter(factory, "run-1", "worker-1", secrets=[SECRET], deadline=time.monotonic() + 60)
+    reporter = reporter_flushing_after(60.0, factory, monkeypatch)
     reporter.output("stdout", "one\n")
     reporter.output("stdout", f"two {SECRET}\n")
     reporter.output("stderr", "warn\n")
@@ -53,8 +57,7 @@ def test_output_within_the_window_is_written_once_joined_per_stream(factory, mon
 
 
 def test_a_phase_change_writes_the_output_before_it_and_quiet_output_is_due_after_the_window(factory, monkeypatch):
-    monkeypatch.setattr(reporter_mod, "FLUSH_SECONDS", 0.2)
-    reporter = DbReporter(factory, "run-1", "worker-1", secrets=[], deadline=time.monotonic() + 60)
+    reporter = reporter_flushing_after(0.2, factory, monkeypatch)
     reporter.output("stdout", "connecting\n")
     reporter.phase("connect")
     assert stored(factory) == [(1, "stdout", "connecting\n")]
@@ -67,8 +70,7 @@ def test_a_phase_change_writes_the_output_before_it_and_quiet_output_is_due_afte
 
 
 def test_output_after_the_window_is_written_by_the_call_that_brings_it(factory, monkeypatch):
-    monkeypatch.setattr(reporter_mod, "FLUSH_SECONDS", 0.0)
-    reporter = DbReporter(factory, "run-1", "worker-1", secrets=[], deadline=time.monotonic() + 60)
+    reporter = reporter_flushing_after(0.0, factory, monkeypatch)
     reporter.output("stdout", "a\n")
     reporter.output("stdout", "b\n")
     assert stored(factory) == [(1, "stdout", "a\n"), (2, "stdout", "b\n")]
