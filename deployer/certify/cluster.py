@@ -28,12 +28,15 @@ GALERA_LISTENER = "mysql-cluster"       # deployer_haproxy: the 3306 listener on
 RPC_QUEUE = "conductor"                 # nova-conductor's topic queue
 NOT_PROXIES = ("stats", "monitor")
 HAPROXY_ADMIN_SOCKET = "/run/haproxy/admin.sock"   # deployer_haproxy's ['global']['stats_socket']
-# The Galera listener's stick table (deployer_haproxy, no failback): which server writes now.
-# Python, not socat: every OpenStack controller has python3.
-SHOW_WRITER = (f"python3 - <<'EOF'\nimport socket\nsock = socket.socket(socket.AF_UNIX)\n"
-               f"sock.connect({HAPROXY_ADMIN_SOCKET!r})\n"
-               f"sock.sendall(b'show table {GALERA_LISTENER}\\n')\nprint(sock.makefile().read())\nEOF")
 _STICK_ENTRY = re.compile(r"\bserver_id=(\d+)(?:\s+server_key=(\S+))?")
+
+
+def show_writer(listener: str = GALERA_LISTENER) -> str:
+    """The shell command that prints a Galera listener's stick table (deployer_haproxy, no
+    failback: which server writes now). Python, not socat: every OpenStack controller has it."""
+    return (f"python3 - <<'EOF'\nimport socket\nsock = socket.socket(socket.AF_UNIX)\n"
+            f"sock.connect({HAPROXY_ADMIN_SOCKET!r})\n"
+            f"sock.sendall(b'show table {listener}\\n')\nprint(sock.makefile().read())\nEOF")
 
 
 class NodeUnreachable(Exception):
@@ -139,7 +142,7 @@ class Controllers:
         if len(holders) != 1:
             raise RuntimeError(f"the DB VIP is held by {holders or 'no controller'}")
         rows = [row for row in self.haproxy_servers(holders[0]) if row["pxname"] == GALERA_LISTENER]
-        stuck = stick_table_server(self.run(holders[0], SHOW_WRITER, timeout=15), rows)
+        stuck = stick_table_server(self.run(holders[0], show_writer(), timeout=15), rows)
         if stuck and any(row["svname"] == stuck and row["status"] == "UP" for row in rows):
             return stuck
         active = [row["svname"] for row in rows if row["bck"] == "0" and row["status"] == "UP"]
@@ -246,4 +249,3 @@ def stick_table_server(table: str, rows: list[dict]) -> str | None:
     if match.group(2):
         return match.group(2)
     return next((row["svname"] for row in rows if row.get("sid") == match.group(1)), None)
-

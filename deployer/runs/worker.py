@@ -3,9 +3,10 @@
 One loop does the bookkeeping: claim runs while a slot is free, heartbeat the
 runs it owns (and pick up cancel requests), enforce each run's timeout, and
 periodically fail runs whose worker (another process, or a previous life of
-this one) is dead.  Runner threads report through DbReporter, so every phase
-is in the DB the moment it happens and output within reporter.FLUSH_SECONDS.  A free slot may also take
-a failover certification, one at a time (certifications.py).
+this one) is dead.  Runner threads report through DbReporter, so every phase is
+in the DB the moment it happens and output within reporter.FLUSH_SECONDS.  A
+free slot may also take a failover certification, one at a time
+(certifications.py).
 
 The database may refuse a write for a while (SQLite's write lock held by
 another connection past the busy timeout, a PostgreSQL failover): the worker

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from deployer.certify.cluster import SHOW_WRITER, stick_table_server
+from deployer.certify.cluster import show_writer, stick_table_server
 from tests.ha.cluster_galera import Writer
 from tests.ha.conftest import require_ha
 from tests.ha.scenarios import (build_galera, galera_overcloud, kill_galera_writer,
@@ -63,7 +63,7 @@ def test_a_restarted_writer_rejoins_and_the_writes_stay_where_they_are(galera):
             time.sleep(0.5)
         wait_until(lambda: sum(t > back_at for t in writer.log.acked.values()) >= 100,
                    timeout=60, what="writes after the rejoin")
-    table = cluster.lb.run(["sh", "-c", SHOW_WRITER.replace("mysql-cluster", "mysql-cluster-nova")]).stdout
+    table = cluster.lb.run(["sh", "-c", show_writer("mysql-cluster-nova")]).stdout
     assert stick_table_server(table, []) == "ctl2", table
     acked = set(writer.log.acked)
     for name in cluster.dbs:
