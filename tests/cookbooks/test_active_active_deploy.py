@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.waiting import wait_until
 from tests.cookbooks.host_load import HostLoadSampler
+from tests.fixtures.waiting import wait_until
 from tests.integration.deployment_helpers import delete_deployment, deployer, node_log, openstack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3600)]

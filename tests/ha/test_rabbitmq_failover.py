@@ -91,7 +91,7 @@ def test_killing_the_quorum_queue_leader_loses_no_confirmed_message(rabbit, reco
 def test_the_certify_publisher_counts_losses_only_from_a_drained_queue(rabbit):
     """``deployer certify``'s publisher: 0 when every confirmed message is drained, the
     missing ones when the broker says the queue is empty, and no count at all (an
-    error naming what is still queued) when the drain runs out of time."""
+    error saying the queue was not drained) when the drain runs out of time."""
     urls = rabbit.urls(RABBIT_SEED).split(";")
 
     def publish(name: str, count: int) -> ConfirmedPublisher:
