@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from deployer.certify import engine, probes, table, target
+from deployer.certify import cluster, engine, probes, table, target
 from deployer.certify.probes import Probe
 from deployer.certify.outcome import FaultOutcome
 from deployer.certify import timeline
@@ -169,3 +169,14 @@ def test_a_stalls_anatomy_tells_hanging_attempts_from_fast_failures_and_from_no_
     idle = [(0.0, 0.0, ""), (0.2, 0.4, "refused"), (9.0, 10.0, "")]
     assert timeline.anatomy(idle, 0.0, 10.0).endswith("longest idle gap 8.6 s")
     assert timeline.anatomy([], 0.0, 10.0) == "no attempt in the 10.0 s"
+
+
+def test_the_galera_writer_is_read_from_haproxys_stick_table():
+    rows = [{"svname": "ctl1", "sid": "1"}, {"svname": "ctl2", "sid": "2"}]
+    named = ("# table: mysql-cluster, type: ip, size:2, used:1\n"
+             "0x55d7: key=10.0.0.201 use=0 exp=0 shard=0 server_id=2 server_key=ctl2\n")
+    assert cluster.stick_table_server(named, rows) == "ctl2"
+    assert cluster.stick_table_server("0x55d7: key=10.0.0.201 use=0 exp=0 server_id=1\n", rows) == "ctl1"
+    assert cluster.stick_table_server("# table: mysql-cluster, type: ip, size:2, used:0\n", rows) is None
+    assert cluster.stick_table_server("Unknown table name.\n", rows) is None   # failback mode: no table
+    assert "show table mysql-cluster-nova" in cluster.show_writer("mysql-cluster-nova")
