@@ -38,6 +38,5 @@ def anatomy(attempts: Iterable[tuple[float, float, str]], start: float, end: flo
     longest = max(during, key=lambda a: a[1] - a[0])
     edges = [start] + [x for a in during for x in (a[0], a[1])] + [end]
     idle = max(edges[i + 1] - edges[i] for i in range(0, len(edges) - 1, 2))
-    text = (f"{len(during)} attempts, {len(failed)} failed; longest attempt {longest[1] - longest[0]:.1f} s"
+    return (f"{len(during)} attempts, {len(failed)} failed; longest attempt {longest[1] - longest[0]:.1f} s"
             f"{' (' + longest[2][:80] + ')' if longest[2] else ''}; longest idle gap {idle:.1f} s")
-    return text

@@ -37,13 +37,12 @@ class HostLoadSampler:
         return "\n".join(self.lines)
 
     def _loop(self) -> None:
-        previous = _cpu_seconds()
+        previous, _ = _processes()
         while not self._stop.wait(self.interval):
-            current = _cpu_seconds()
+            current, states = _processes()
             used = sorted(((seconds - previous.get(pid, (0.0, ""))[0], pid, name)
                            for pid, (seconds, name) in current.items()), reverse=True)[:self.top]
             previous = current
-            states = [proc.info["status"] for proc in psutil.process_iter(["status"])]
             load = psutil.getloadavg()[0]
             memory, swap = psutil.virtual_memory(), psutil.swap_memory()
             busiest = ", ".join(f"{name}@{_node(pid)} {seconds:.1f}" for seconds, pid, name in used
@@ -54,14 +53,15 @@ class HostLoadSampler:
                 f"avail {memory.available // MiB} MiB swap {swap.used // MiB} MiB | cpu s: {busiest}")
 
 
-def _cpu_seconds() -> dict[int, tuple[float, str]]:
-    """pid -> (user + system CPU seconds so far, process name)."""
-    seconds = {}
-    for proc in psutil.process_iter(["name", "cpu_times"]):
+def _processes() -> tuple[dict[int, tuple[float, str]], list[str]]:
+    """One walk of /proc: pid -> (user + system CPU seconds so far, name), and every state."""
+    seconds, states = {}, []
+    for proc in psutil.process_iter(["name", "cpu_times", "status"]):
+        states.append(proc.info["status"])
         times = proc.info["cpu_times"]
         if times is not None:
             seconds[proc.pid] = (times.user + times.system, proc.info["name"] or "?")
-    return seconds
+    return seconds, states
 
 
 def _node(pid: int) -> str:
