@@ -20,7 +20,7 @@ from typing import Callable
 
 from deployer.certify import cluster as cluster_mod
 from deployer.certify import faults as faults_mod
-from deployer.certify import probes, target as target_mod
+from deployer.certify import probe_process, target as target_mod
 from deployer.certify.outcome import FaultOutcome
 
 LOG = logging.getLogger(__name__)
@@ -92,7 +92,6 @@ class _Run:
         self.controllers, self.target, self.settings = controllers, target, settings
         self.db_password = secrets.token_urlsafe(24)
         self.queue = f"deployer-certify-{secrets.token_hex(4)}"
-        self.transport = None
         self.last_problems: list[str] = []
         self.prepared = False          # something on the nodes to clean up
 
@@ -116,7 +115,7 @@ class _Run:
         self.exchange = target_mod.control_exchange(section)
         self.quorum = target_mod.quorum_queues(section)
         self.brokers = target_mod.broker_urls(section)
-        self.conf, self.transport = probes.messaging_conf(section)
+        self.nova_messaging = section
 
     def cleanup(self) -> None:
         if not self.prepared:
@@ -131,8 +130,6 @@ class _Run:
             self.controllers.run(self.controllers.names[0], f"rabbitmqctl delete_queue {self.queue} -q || true")
         except Exception as exc:
             LOG.warning("certify: could not delete queue %s: %s", self.queue, exc)
-        if self.transport is not None:
-            self.transport.cleanup()
 
     def wait_whole(self, timeout: float, when: str) -> float | None:
         """Seconds until every cluster is whole; None when it was not within ``timeout``."""
@@ -150,25 +147,27 @@ class _Run:
         self.last_problems = problems
         return None
 
-    def probes(self):
+    def probe_spec(self) -> dict:
+        """What probe_process.build makes the probes from (credentials included: sent over a pipe)."""
         api, db = self.target.vips["api"], self.target.vips["db"]
-        publisher = probes.ConfirmedPublisher(self.brokers, self.queue, self.quorum)
-        publisher.declare()
         return {
-            "token": probes.TokenProbe(f"http://{api}:5000/v3", "admin", self.target.admin_password, "admin"),
-            "db_write": probes.DbWriteProbe(db, 3306, CERTIFY_USER, self.db_password, CERTIFY_DB),
-            "rpc": probes.RpcProbe(self.transport, self.exchange),
-            "messages": publisher,
+            "token": {"auth_url": f"http://{api}:5000/v3", "user": "admin",
+                      "password": self.target.admin_password, "project": "admin"},
+            "db_write": {"host": db, "port": 3306, "user": CERTIFY_USER, "password": self.db_password,
+                         "database": CERTIFY_DB},
+            "rpc": {"nova_messaging": self.nova_messaging, "exchange": self.exchange},
+            "messages": {"urls": self.brokers, "queue": self.queue, "quorum": self.quorum},
         }
 
     def one(self, fault: faults_mod.Fault, should_stop: Callable[[], bool]) -> FaultOutcome:
         node, running = "", {}
+        prober = probe_process.ProbeProcess(self.probe_spec())
         try:
             if self.wait_whole(self.settings.whole_timeout, f"before {fault.name}") is None:
                 return FaultOutcome(fault.name, "", {}, {}, None,
                                     "not whole before the fault: " + "; ".join(self.last_problems))
             node = fault.choose(self.controllers)
-            running = {name: probe.start() for name, probe in self.probes().items()}
+            running = prober.start()
             unsteady = self.wait_steady(running)
             if unsteady:
                 return FaultOutcome(fault.name, node, {}, {}, None,
@@ -189,10 +188,8 @@ class _Run:
                              f"{self.settings.steady_timeout:.0f} s: {self._errors(running, unsteady)}")
                 else:
                     whole = time.monotonic() - undo_at       # counted from the undo (a boot included)
-            for probe in running.values():
-                probe.stop()
+            lost, uncounted = prober.stop()
             outage = {path: running[path].outage(fault_at) for path in ("token", "db_write", "rpc")}
-            lost, uncounted = self._count_losses(running)
             error = "; ".join(filter(None, [error, *uncounted]))
             LOG.info("certify: %s on %s: outage %s, lost %s, whole after %s s; probe errors: %s; "
                      "stalls: %s", fault.name, node, outage, lost, whole,
@@ -204,21 +201,7 @@ class _Run:
             LOG.exception("certify: %s", fault.name)
             return FaultOutcome(fault.name, node, {}, {}, None, f"{type(exc).__name__}: {exc}"[:500])
         finally:
-            for probe in running.values():
-                probe.stop()
-
-    @staticmethod
-    def _count_losses(running: dict) -> tuple[dict[str, int | None], list[str]]:
-        """LOSSES -> count, None where it could not be counted; and why not."""
-        lost: dict[str, int | None] = {}
-        uncounted = []
-        for kind, probe in (("db_writes", running["db_write"]), ("messages", running["messages"])):
-            try:
-                lost[kind] = probe.lost()
-            except Exception as exc:     # a loss not counted is reported, never taken for 0
-                lost[kind] = None
-                uncounted.append(f"{kind} not counted: {type(exc).__name__}: {exc}")
-        return lost, uncounted
+            prober.close()
 
     def wait_steady(self, running: dict) -> list[str]:
         """Wait until every path answered for ``steady`` s without a failure; the paths that did not."""

@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 import requests
 
@@ -34,12 +34,17 @@ LOG = logging.getLogger(__name__)
 
 
 class Probe:
-    """Polls ``attempt()`` every ``interval`` seconds on a thread until stopped."""
+    """Polls ``attempt()`` every ``interval`` seconds on a thread until stopped.
+
+    A bare ``Probe(name=...)`` that is never started holds the attempts another
+    process made (probe_process): the outage arithmetic is the same."""
 
     name = "probe"
+    listener: Callable[[str, float, float, str], None] | None = None   # told of each attempt
 
-    def __init__(self, interval: float = 0.2):
+    def __init__(self, interval: float = 0.2, name: str | None = None):
         self.interval = interval
+        self.name = name or self.name
         self.successes: list[float] = []
         self.failures: list[float] = []         # when each failed attempt ended
         self.errors: dict[str, int] = {}        # error text -> count (for the log)
@@ -83,18 +88,26 @@ class Probe:
         """At least ``count`` successes since ``moment`` and no failure."""
         return self.succeeded_since(moment, count) and not any(t >= moment for t in self.failures)
 
+    def record(self, began: float, ended: float, error: str = "") -> None:
+        """One attempt: a success when ``error`` is empty."""
+        if error:
+            self.errors[error] = self.errors.get(error, 0) + 1
+            self.failures.append(ended)
+        else:
+            self.successes.append(ended)
+        self.attempts.append((began, ended, error))
+        if self.listener is not None:
+            self.listener(self.name, began, ended, error)
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
                 self.attempt()
-                self.successes.append(time.monotonic())
-                self.attempts.append((started, self.successes[-1], ""))
+                self.record(started, time.monotonic())
             except Exception as exc:            # every failure is an outage sample, never fatal
                 key = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
-                self.errors[key] = self.errors.get(key, 0) + 1
-                self.failures.append(time.monotonic())
-                self.attempts.append((started, self.failures[-1], key))
+                self.record(started, time.monotonic(), key)
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
 

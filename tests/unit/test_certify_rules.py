@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from deployer.certify import cluster, engine, probes, table, target
+from deployer.certify import cluster, engine, probe_process, probes, table, target
 from deployer.certify.probes import Probe
 from deployer.certify.outcome import FaultOutcome
 from deployer.certify import timeline
@@ -53,7 +53,7 @@ def test_a_loss_that_could_not_be_counted_is_a_failure_with_its_reason_never_a_z
             raise probes.LossUncounted("12 of 900 confirmed messages not received and the queue "
                                        "not drained within 120 s")
 
-    lost, uncounted = engine._Run._count_losses({"db_write": Counted(), "messages": Undrained()})
+    lost, uncounted = probe_process.count_losses({"db_write": Counted(), "messages": Undrained()})
     assert lost == {"db_writes": 0, "messages": None}
     assert uncounted == ["messages not counted: LossUncounted: 12 of 900 confirmed messages not "
                          "received and the queue not drained within 120 s"]

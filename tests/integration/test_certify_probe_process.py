@@ -1,0 +1,38 @@
+"""The certification's probes run in a child process: when they cannot start, the parent is
+told why and no prober is left behind.  (Their measuring runs in the active-active certify test,
+against a converged cloud.)"""
+from __future__ import annotations
+
+import socket
+
+import psutil
+import pytest
+
+from deployer.certify.probe_process import ProbeProcess, ProbeProcessError
+
+NOVA_MESSAGING = "[DEFAULT]\ntransport_url = rabbit://nova:x@127.0.0.1:{port}/\n"
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_probes_that_cannot_start_say_why_and_leave_no_process():
+    port = closed_port()
+    spec = {
+        "token": {"auth_url": f"http://127.0.0.1:{port}/v3", "user": "admin", "password": "pw",
+                  "project": "admin"},
+        "db_write": {"host": "127.0.0.1", "port": port, "user": "u", "password": "pw", "database": "d"},
+        "rpc": {"nova_messaging": NOVA_MESSAGING.format(port=port), "exchange": "nova"},
+        "messages": {"urls": [f"amqp://nova:x@127.0.0.1:{port}/"], "queue": "q", "quorum": True},
+    }
+    before = set(psutil.Process().children(recursive=True))
+    prober = ProbeProcess(spec)
+    with pytest.raises(ProbeProcessError) as failed:
+        prober.start(timeout=60)
+    assert str(failed.value).startswith("messages: ") and "Connection refused" in str(failed.value), failed.value
+    assert "pw" not in str(failed.value).split()
+    assert set(psutil.Process().children(recursive=True)) == before
+    prober.close()      # twice is harmless
