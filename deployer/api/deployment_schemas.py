@@ -267,8 +267,9 @@ class CertificationSchema(ma.Schema):
     options = fields.Dict()
     rows = fields.List(fields.Dict(), metadata={
         "description": "one per fault as it ended: fault, node, outage {token, db_write, rpc: "
-                       "seconds, null = never came back}, lost {db_writes, messages}, "
-                       "time_to_whole, error, failures ([] = the row passes)"})
+                       "longest stall begun during the fault in seconds, null = never came back}, "
+                       "rejoin {the same, begun once the node was restored; no target}, "
+                       "lost {db_writes, messages}, time_to_whole, error, failures ([] = the row passes)"})
     reason = fields.String(metadata={"description": "why it failed or could not run"})
     requested_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)

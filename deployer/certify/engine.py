@@ -5,7 +5,10 @@ steady (a baseline), the fault is injected on the controller it chooses and
 held ``hold`` seconds (long enough for every failover to finish), then undone;
 once every cluster is whole again and every path steady again (a cluster can
 be whole while its clients still reconnect) the probes stop and the losses
-are counted.  A fault that
+are counted.  Each path's stalls are split by the phase they began in: during
+the fault (the row's outage, which the targets judge) or once it was undone
+(the rejoin: the restored node's services coming back, a failback).  The
+probes run in a process of their own (probe_process).  A fault that
 cannot be measured (a cluster never whole, a node that cannot be reached) is
 a failed row with its reason, and the sequence stops there: the next fault
 would hit a broken cloud.
@@ -21,7 +24,7 @@ from typing import Callable
 from deployer.certify import cluster as cluster_mod
 from deployer.certify import faults as faults_mod
 from deployer.certify import probe_process, target as target_mod
-from deployer.certify.outcome import FaultOutcome
+from deployer.certify.outcome import PATHS, FaultOutcome
 
 LOG = logging.getLogger(__name__)
 CERTIFY_DB, CERTIFY_USER = "deployer_certify", "deployer_certify"
@@ -189,14 +192,15 @@ class _Run:
                 else:
                     whole = time.monotonic() - undo_at       # counted from the undo (a boot included)
             lost, uncounted = prober.stop()
-            outage = {path: running[path].outage(fault_at) for path in ("token", "db_write", "rpc")}
+            outage = {path: running[path].outage(fault_at, undo_at) for path in PATHS}
+            rejoin = {path: running[path].rejoin(undo_at) for path in PATHS}
             error = "; ".join(filter(None, [error, *uncounted]))
-            LOG.info("certify: %s on %s: outage %s, lost %s, whole after %s s; probe errors: %s; "
-                     "stalls: %s", fault.name, node, outage, lost, whole,
+            LOG.info("certify: %s on %s: outage %s, rejoin %s, lost %s, whole after %s s; probe errors: %s; "
+                     "stalls: %s; rejoin stalls: %s", fault.name, node, outage, rejoin, lost, whole,
                      self._errors(running, list(running)),
-                     "; ".join(f"{path}: {running[path].stall_anatomy(fault_at)}"
-                               for path in ("token", "db_write", "rpc")))
-            return FaultOutcome(fault.name, node, outage, lost, whole, error[:500])
+                     "; ".join(f"{path}: {running[path].stall_anatomy(fault_at, undo_at)}" for path in PATHS),
+                     "; ".join(f"{path}: {running[path].rejoin_anatomy(undo_at)}" for path in PATHS))
+            return FaultOutcome(fault.name, node, outage, lost, whole, error[:500], rejoin=rejoin)
         except Exception as exc:
             LOG.exception("certify: %s", fault.name)
             return FaultOutcome(fault.name, node, {}, {}, None, f"{type(exc).__name__}: {exc}"[:500])

@@ -8,6 +8,7 @@ PATHS = ("token", "db_write", "rpc")           # Keystone token issue, acked DB 
 LOSSES = ("db_writes", "messages")             # acknowledged writes / confirmed messages missing after
 
 # The issue's targets on a test machine: a fault's own path must come back within these.
+# They judge the fault's phase (``outage``); the restored node's rejoin is reported beside it.
 TARGETS: dict[str, dict[str, float]] = {
     "crash-api-vip-holder": {"token": 3.0},
     "kill-galera-writer": {"db_write": 3.0},
@@ -19,10 +20,13 @@ TARGETS: dict[str, dict[str, float]] = {
 class FaultOutcome:
     fault: str                          # one of faults.FAULTS
     node: str                           # the controller it was done to
-    outage: dict[str, float | None]     # path -> longest stall in seconds; None: never came back
+    outage: dict[str, float | None]     # path -> longest stall begun during the fault, in seconds;
+                                        # None: never came back
     lost: dict[str, int | None]         # LOSSES -> how many; None: not counted (why is in error)
     time_to_whole: float | None         # restore -> every cluster whole; None: not whole in time
     error: str = ""                     # why the fault (or a loss) could not be measured
+    # path -> longest stall begun once the node was restored (its services rejoining, a failback)
+    rejoin: dict[str, float | None] = dataclasses.field(default_factory=dict)
 
     def failures(self) -> list[str]:
         """Why this row fails the certification ([] = it passes)."""

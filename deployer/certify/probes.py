@@ -18,6 +18,7 @@ the clusters are whole again:
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import tempfile
@@ -28,7 +29,7 @@ from typing import Any, Callable
 
 import requests
 
-from deployer.certify.timeline import anatomy, longest_stall, outage
+from deployer.certify.timeline import anatomy, longest_stall, outage, rejoin_stall
 
 LOG = logging.getLogger(__name__)
 
@@ -67,19 +68,37 @@ class Probe:
     def attempt(self) -> None:
         raise NotImplementedError
 
-    def outage(self, since: float) -> float | None:
-        """Longest stall around ``since``; None when no attempt succeeded after it."""
+    def outage(self, since: float, until: float = math.inf) -> float | None:
+        """Longest stall that began from ``since`` to ``until``; None when no attempt succeeded after."""
         if not any(t >= since for t in self.successes):
             return None
-        return outage(self.successes, since)
+        return outage(self.successes, since, until)
 
-    def stall_anatomy(self, since: float) -> str:
-        """What this client did during the stall ``outage(since)`` measures (for the log)."""
+    def rejoin(self, undo_at: float) -> float | None:
+        """Longest stall that began after ``undo_at``; None when no attempt succeeded after it."""
+        if not any(t >= undo_at for t in self.successes):
+            return None
+        start, end = rejoin_stall(self.successes, undo_at)
+        return end - start
+
+    def stall_anatomy(self, since: float, until: float = math.inf) -> str:
+        """What this client did during the stall ``outage(since, until)`` measures (for the log)."""
         if any(t >= since for t in self.successes):
-            start, end = longest_stall(self.successes, since)
+            start, end = longest_stall(self.successes, since, until)
         else:
             start, end = since, time.monotonic()
-        return f"{end - start:.1f} s stall from +{start - since:.1f} s: {anatomy(self.attempts, start, end)}"
+        return self._anatomy(since, start, end)
+
+    def rejoin_anatomy(self, undo_at: float) -> str:
+        """The same for the stall ``rejoin(undo_at)`` measures."""
+        if any(t >= undo_at for t in self.successes):
+            start, end = rejoin_stall(self.successes, undo_at)
+        else:
+            start, end = undo_at, time.monotonic()
+        return self._anatomy(undo_at, start, end)
+
+    def _anatomy(self, moment: float, start: float, end: float) -> str:
+        return f"{end - start:.1f} s stall from +{start - moment:.1f} s: {anatomy(self.attempts, start, end)}"
 
     def succeeded_since(self, moment: float, count: int = 1) -> bool:
         return sum(t >= moment for t in self.successes) >= count

@@ -17,12 +17,14 @@ COLUMNS = (
     ("token", 7, True),
     ("db write", 8, True),
     ("rpc", 7, True),
+    ("rejoin stall", 12, True),
     ("lost writes", 11, True),
     ("lost messages", 13, True),
     ("time to whole", 13, True),
     ("result", 0, False),
 )
-NOTE = "outages and time to whole in seconds; never = did not come back"
+NOTE = ("seconds; token, db write, rpc: the longest stall begun during the fault; rejoin stall: the "
+        "longest begun once the node was restored, and its path; never = did not come back")
 
 
 def seconds(value: Any) -> str:
@@ -45,9 +47,23 @@ def cells(row: dict) -> list[str]:
     return [str(row.get("fault") or "-"), str(row.get("node") or "-"),
             *(seconds(outage[path]) if path in outage else "-"
               for path in ("token", "db_write", "rpc")),
+            _rejoin(row.get("rejoin") or {}),
             count(lost.get("db_writes")), count(lost.get("messages")),
             _time_to_whole(row),
             "; ".join(failures) if failures else "ok"]
+
+
+def _rejoin(stalls: dict) -> str:
+    """The worst path's stall after the restore, "9.3 token"; "-" when not measured."""
+    if not stalls:
+        return "-"
+    if any(value is None for value in stalls.values()):
+        return "never " + ", ".join(path for path, value in stalls.items() if value is None)
+    path = max(stalls, key=lambda name: stalls[name])
+    return f"{seconds(stalls[path])} {_SHORT.get(path, path)}"
+
+
+_SHORT = {"db_write": "db"}
 
 
 def _time_to_whole(row: dict) -> str:

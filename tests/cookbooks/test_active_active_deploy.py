@@ -337,6 +337,7 @@ def test_certify_measures_every_fault_with_nothing_lost(undercloud, active_activ
     for row in rows.values():
         assert row["error"] == "" and row["lost"] == {"db_writes": 0, "messages": 0}, row
         assert all(row["outage"][path] is not None for path in CERTIFY_COLUMNS), row
+        assert all(row["rejoin"][path] is not None for path in CERTIFY_COLUMNS), row   # measured, no target
         assert row["node"] in CONTROLLERS, row
         assert row["time_to_whole"] is not None, row
         assert all(failure.endswith("target") for failure in row["failures"]), row

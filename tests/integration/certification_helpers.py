@@ -52,5 +52,6 @@ def recorded_node_set(directory: Path) -> str:
 def outcome(fault: str, node: str, **changes) -> FaultOutcome:
     """A row that passes unless ``changes`` make it fail."""
     values = dict(fault=fault, node=node, outage={"token": 0.4, "db_write": 1.2, "rpc": 0.3},
-                  lost={"db_writes": 0, "messages": 0}, time_to_whole=12.5)
+                  lost={"db_writes": 0, "messages": 0}, time_to_whole=12.5,
+                  rejoin={"token": 9.3, "db_write": 6.3, "rpc": 0.2})
     return FaultOutcome(**{**values, **changes})

@@ -59,8 +59,8 @@ def test_a_loss_that_could_not_be_counted_is_a_failure_with_its_reason_never_a_z
                          "received and the queue not drained within 120 s"]
     failed = row(lost=lost, error=uncounted[0])
     assert failed.failures() == uncounted
-    assert table.cells(failed.to_dict())[6] == "-"          # lost messages: not a number
-    assert table.cells(failed.to_dict())[7] == "30.0"       # the fault itself was measured
+    assert table.cells(failed.to_dict())[7] == "-"          # lost messages: not a number
+    assert table.cells(failed.to_dict())[8] == "30.0"       # the fault itself was measured
 
 
 def test_nova_messaging_options_are_read_as_nova_reads_them():
@@ -82,6 +82,26 @@ def test_active_passive_is_refused_with_the_reason_and_active_active_is_not():
 def test_outage_counts_from_the_last_success_before_the_fault():
     assert outage([1.0, 2.0, 5.0, 5.2], fault_at=2.5) == 3.0
     assert outage([], fault_at=1.0) == 0.0
+
+
+def test_a_stall_belongs_to_the_phase_it_began_in():
+    # fault at 10, undone at 30: a 2 s failover, then the restored node's 8 s rejoin stall at 40
+    successes = [9.0, 9.5, *[11.5 + i / 2 for i in range(58)], 48.0, 48.5]     # 11.5 ... 40.0
+    assert outage(successes, fault_at=10.0, until=30.0) == 2.0
+    assert outage(successes, fault_at=10.0) == 8.0            # both phases together: the rejoin's
+    assert timeline.rejoin_stall(successes, undo_at=30.0) == (40.0, 48.0)
+    # down from the fault until after the undo: the whole stall is the fault's, not the rejoin's
+    down = [9.0, 9.8, 31.0, 31.2, 31.4]
+    assert outage(down, fault_at=10.0, until=30.0) == 31.0 - 9.8
+    assert timeline.rejoin_stall(down, undo_at=30.0) == (31.0, 31.2)
+    probe = Probe(name="token")
+    for moment in successes:
+        probe.record(moment - 0.1, moment)
+    probe.record(40.5, 41.5, "ReadTimeout")
+    assert probe.outage(10.0, 30.0) == 2.0 and probe.rejoin(30.0) == 8.0
+    assert probe.rejoin_anatomy(30.0) == ("8.0 s stall from +10.0 s: 2 attempts, 1 failed; longest attempt "
+                                          "1.0 s (ReadTimeout); longest idle gap 6.4 s")
+    assert Probe(name="rpc").rejoin(30.0) is None
 
 
 def crm_mon(nodes: dict[str, bool], resources: str) -> str:
