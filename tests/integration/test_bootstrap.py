@@ -145,7 +145,7 @@ def test_password_run_bootstraps_and_converges(nodes, admin, chef_server, node_c
     assert result.status == SUCCEEDED, result.reason
     assert result.exit_code == 0
     assert reporter.phases == list(PHASES)
-    assert "STAND-IN" in reporter.text                  # chef-client --version after the copy
+    assert "STAND-IN" in reporter.text                  # the copied program converged
     assert "Recipe: bs_probe::db" in reporter.text      # env_run_lists of the role honoured
     assert node.host_key_fingerprint in reporter.text
     assert_no_secret(reporter, result, node.password)
@@ -341,6 +341,14 @@ def test_install_present_fails_without_chef_client_then_command_installs_it(node
                      Collect(), admin)
     assert absent.status == FAILED
     assert absent.reason.startswith(f"node {name} ({node.ip}): install failed: chef-client is not installed")
+    assert_not_registered(admin, name)
+
+    # an installer that succeeds without installing anything is caught before registering
+    pretended = execute(spec_for(node, name, node_chef_url, install=ChefInstallSource(
+        kind="command", location="echo pretending to install")), Collect(), admin)
+    assert pretended.status == FAILED
+    assert pretended.reason.startswith(f"node {name} ({node.ip}): install failed: chef-client is still not "
+                                       "on the PATH after installing it"), pretended.reason
     assert_not_registered(admin, name)
 
     # kind=command: a site's own install command, run as root on the node; here it
