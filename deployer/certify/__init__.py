@@ -10,7 +10,8 @@ wait until every cluster is whole again.  The table of outcomes is kept with
 the deployment.
 
 Modules: ``outcome`` (the rows and the targets), ``timeline`` (outage from a
-series of successes), ``probes`` (the clients), ``cluster`` (what the
+series of successes, by the phase a stall began in), ``probes`` (the clients),
+``probe_process`` (the process they run in), ``cluster`` (what the
 controllers say, over SSH), ``faults`` (how a fault is done on test nodes and
 on servers), ``target`` (a deployment -> what to certify), ``engine`` (the
 sequence).
