@@ -1,15 +1,14 @@
 """The certification's probes in a process of their own, at a raised CPU priority.
 
-Why: inside the worker the probes shared a process with everything else it
-does, at the same priority as the machines they measure.  In the test suite,
-where the controllers share the under-cloud's two cores, a crashed controller
-rebooting (40-odd services starting at once, 30 runnable tasks) starved them:
-one token request lasted 9-16 s without its 2 s timeout firing and the DB
-probe made no attempt for 9 s (the anatomy in worker.log), an outage of the
-measuring client and not of the cloud.  Here the probes are the only busy
-threads of their interpreter and run at nice -10 when allowed (root), so they
-run as soon as an answer arrives.  Every timestamp is taken in this process on
-the system-wide monotonic clock, which the parent's clock is.
+Why: inside the worker the probes shared an interpreter with everything else
+it does (the clusters' SSH polling, the node runs' threads), at the priority of
+the machines they measure, so a stall of the worker was measured as the
+cloud's.  Here they are the only busy threads of their interpreter and run at
+nice -10 when allowed (root): ahead of the test nodes' processes on a host
+they share.  A stall of the whole host still shows, and shows as such: every
+path's single attempt hanging past its timeout at the same moment (README,
+failover certification).  Every timestamp is taken in this process on the
+system-wide monotonic clock, which the parent's clock is.
 
 The parent (``ProbeProcess``) writes one JSON line, the probes' spec (with the
 probe credentials: a pipe, never the command line or the environment), then
