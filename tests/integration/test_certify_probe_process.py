@@ -3,11 +3,15 @@ told why and no prober is left behind.  (Their measuring runs in the active-acti
 against a converged cloud.)"""
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 
 import psutil
 import pytest
 
+from deployer.certify import probe_process
 from deployer.certify.probe_process import ProbeProcess, ProbeProcessError
 
 NOVA_MESSAGING = "[DEFAULT]\ntransport_url = rabbit://nova:x@127.0.0.1:{port}/\n"
@@ -36,3 +40,12 @@ def test_probes_that_cannot_start_say_why_and_leave_no_process():
     assert "pw" not in str(failed.value).split()
     assert set(psutil.Process().children(recursive=True)) == before
     prober.close()      # twice is harmless
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="real-time scheduling needs root (CAP_SYS_NICE)")
+def test_the_probes_run_under_the_real_time_round_robin_policy():
+    policy = subprocess.run(
+        [sys.executable, "-c", "import os; from deployer.certify import probe_process; "
+         "probe_process._raise_priority(); print(os.sched_getscheduler(0), os.sched_getparam(0).sched_priority)"],
+        capture_output=True, text=True, check=True)
+    assert policy.stdout.split() == [str(os.SCHED_RR), str(probe_process.RT_PRIORITY)], policy.stderr
