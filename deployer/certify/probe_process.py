@@ -40,6 +40,7 @@ from deployer.certify import probes
 LOG = logging.getLogger(__name__)
 RT_PRIORITY = 1     # the lowest real-time priority: ahead of every normal task, behind the kernel's own
 NICE = -10          # the fallback without CAP_SYS_NICE
+LOSS_COUNTERS = (("db_writes", "db_write"), ("messages", "messages"))     # loss kind, probe counting it
 
 
 class ProbeProcessError(Exception):
@@ -77,7 +78,7 @@ class ProbeProcess:
         self._finished.wait(timeout)
         self.close()
         if self._losses is None:
-            return ({"db_writes": None, "messages": None},
+            return ({kind: None for kind, name in LOSS_COUNTERS if name in self.spec},
                     [f"losses not counted: the probes' process did not report within {timeout:.0f} s"])
         return self._losses
 
@@ -131,9 +132,11 @@ def count_losses(running: dict) -> tuple[dict[str, int | None], list[str]]:
     """LOSSES -> count, None where it could not be counted; and why not."""
     lost: dict[str, int | None] = {}
     uncounted = []
-    for kind, probe in (("db_writes", running["db_write"]), ("messages", running["messages"])):
+    for kind, name in LOSS_COUNTERS:
+        if name not in running:
+            continue
         try:
-            lost[kind] = probe.lost()
+            lost[kind] = running[name].lost()
         except Exception as exc:     # a loss not counted is reported, never taken for 0
             lost[kind] = None
             uncounted.append(f"{kind} not counted: {type(exc).__name__}: {exc}")
@@ -144,23 +147,32 @@ class BuildError(Exception):
     """A probe could not be made: the message names it."""
 
 
-def build(spec: dict) -> tuple[dict[str, probes.Probe], object]:
-    """The probes of ``spec`` (not started) and the RPC transport to clean up after them."""
+def build(spec: dict) -> tuple[dict[str, probes.Probe], object | None]:
+    """The probes ``spec`` names (not started) and the RPC transport to clean up after them (or None)."""
     def make(name, factory):
         try:
             return factory()
         except Exception as exc:
             raise BuildError(f"{name}: {type(exc).__name__}: {exc}") from exc
 
-    _, transport = make("rpc", lambda: probes.messaging_conf(spec["rpc"]["nova_messaging"]))
-    publisher = make("messages", lambda: probes.ConfirmedPublisher(**spec["messages"]))
-    make("messages", publisher.declare)      # the queue exists before the first publish
-    return {
-        "token": make("token", lambda: probes.TokenProbe(**spec["token"])),
-        "db_write": probes.DbWriteProbe(**spec["db_write"]),        # connects on its first attempt
-        "rpc": make("rpc", lambda: probes.RpcProbe(transport, spec["rpc"]["exchange"])),
+    def publisher(options):
+        made = probes.ConfirmedPublisher(**options)
+        made.declare()      # the queue exists before the first publish
+        return made
+
+    transport = None
+    if "rpc" in spec:
+        _, transport = make("rpc", lambda: probes.messaging_conf(spec["rpc"]["nova_messaging"]))
+    factories = {
         "messages": publisher,
-    }, transport
+        "token": lambda options: probes.TokenProbe(**options),
+        "db_write": lambda options: probes.DbWriteProbe(**options),      # connects on its first attempt
+        "rpc": lambda options: probes.RpcProbe(transport, options["exchange"]),
+    }
+    unknown = set(spec) - set(factories)
+    if unknown:
+        raise BuildError(f"unknown probes: {', '.join(sorted(unknown))}")
+    return {name: make(name, lambda: factories[name](spec[name])) for name in factories if name in spec}, transport
 
 
 class _Lines:
@@ -234,7 +246,8 @@ def main() -> int:
         probe.stop()
     lost, uncounted = count_losses(running)
     lines.send({"lost": lost, "uncounted": uncounted})
-    transport.cleanup()
+    if transport is not None:
+        transport.cleanup()
     lines.close()
     return 0
 

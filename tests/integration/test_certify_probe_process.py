@@ -60,3 +60,10 @@ def test_the_probes_run_under_the_real_time_round_robin_policy():
          "probe_process._raise_priority(); print(os.sched_getscheduler(0), os.sched_getparam(0).sched_priority)"],
         capture_output=True, text=True, check=True)
     assert policy.stdout.split() == [str(os.SCHED_RR), str(probe_process.RT_PRIORITY)], policy.stderr
+
+
+def test_a_spec_naming_an_unknown_probe_is_refused():
+    with pytest.raises(ProbeProcessError, match="unknown probes: nonsense"):
+        ProbeProcess({"db_write": {"host": "127.0.0.1", "port": closed_port(), "user": "u",
+                                   "password": "pw", "database": "d"}, "nonsense": {}}).start(timeout=60)
+    assert probers() == []
