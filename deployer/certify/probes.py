@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import requests
 
-from deployer.certify.timeline import anatomy, longest_stall, outage, rejoin_stall
+from deployer.certify.timeline import Stall, anatomy, longest_stall, rejoin_stall
 
 LOG = logging.getLogger(__name__)
 
@@ -70,34 +70,28 @@ class Probe:
 
     def outage(self, since: float, until: float = math.inf) -> float | None:
         """Longest stall that began from ``since`` to ``until``; None when no attempt succeeded after."""
-        if not any(t >= since for t in self.successes):
-            return None
-        return outage(self.successes, since, until)
+        return _length(self._stall(since, lambda times, moment: longest_stall(times, moment, until)))
 
     def rejoin(self, undo_at: float) -> float | None:
         """Longest stall that began after ``undo_at``; None when no attempt succeeded after it."""
-        if not any(t >= undo_at for t in self.successes):
-            return None
-        start, end = rejoin_stall(self.successes, undo_at)
-        return end - start
+        return _length(self._stall(undo_at, rejoin_stall))
 
     def stall_anatomy(self, since: float, until: float = math.inf) -> str:
         """What this client did during the stall ``outage(since, until)`` measures (for the log)."""
-        if any(t >= since for t in self.successes):
-            start, end = longest_stall(self.successes, since, until)
-        else:
-            start, end = since, time.monotonic()
-        return self._anatomy(since, start, end)
+        return self._anatomy(since, self._stall(since, lambda times, moment: longest_stall(times, moment, until)))
 
     def rejoin_anatomy(self, undo_at: float) -> str:
         """The same for the stall ``rejoin(undo_at)`` measures."""
-        if any(t >= undo_at for t in self.successes):
-            start, end = rejoin_stall(self.successes, undo_at)
-        else:
-            start, end = undo_at, time.monotonic()
-        return self._anatomy(undo_at, start, end)
+        return self._anatomy(undo_at, self._stall(undo_at, rejoin_stall))
 
-    def _anatomy(self, moment: float, start: float, end: float) -> str:
+    def _stall(self, moment: float, find: Callable[[list[float], float], Stall]) -> Stall | None:
+        """The stall ``find`` picks around ``moment``; None while no attempt succeeded after it."""
+        if not any(t >= moment for t in self.successes):
+            return None
+        return find(self.successes, moment)
+
+    def _anatomy(self, moment: float, stall: Stall | None) -> str:
+        start, end = stall or (moment, time.monotonic())      # never came back: the stall lasts so far
         return f"{end - start:.1f} s stall from +{start - moment:.1f} s: {anatomy(self.attempts, start, end)}"
 
     def succeeded_since(self, moment: float, count: int = 1) -> bool:
@@ -357,6 +351,10 @@ class ConfirmedPublisher(Probe):
             raise LossUncounted(f"{len(missing)} of {len(self.confirmed)} confirmed messages not "
                                 f"received and the queue not drained within {timeout:.0f} s")
         return len(missing)
+
+
+def _length(stall: Stall | None) -> float | None:
+    return None if stall is None else stall[1] - stall[0]
 
 
 class LossUncounted(Exception):
